@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* udma: DMA memory and data movement in user space. Umbrella header. */
+#ifndef UDMA_H
+#define UDMA_H
+#include <udma/core.h>
+#include <udma/domain.h>
+#include <udma/memory.h>
+#endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Shared by the seed compatibility layers. */
+#ifndef UDMA_LIB_COMPAT_H
+#define UDMA_LIB_COMPAT_H
+
+#include <udma/domain.h>
+#include "../core/log.h"
+
+/* "" / "va" / "sva" -> VA, "pa" / "noiommu" -> PA, "iommu" -> IOMMU; -ENODEV otherwise. */
+UDMA_HIDDEN int compat_mode_by_name(const char *name, enum udma_addr_mode *mode);
+/* A device domain for a device name as above (NULL = default); NULL + errno. */
+UDMA_HIDDEN struct udma_domain *compat_open_domain(const char *name);
+
+#endif

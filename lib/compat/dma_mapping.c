@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Seed 003: the kernel's DMA-mapping API, in user space, on udma. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <udma/memory.h>
+#include <linux/dma-mapping.h>
+
+#include "../core/log.h"
+#include "compat.h"
+
+struct device {
+	struct udma_domain *domain;
+	pthread_mutex_t lock;
+	void **allocs; /* still allocated, freed at close */
+	size_t *sizes;
+	size_t nallocs, cap;
+};
+
+#define GFP_KNOWN (__GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_ZERO | __GFP_NOWARN | \
+		   __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
+#define ATTR_KNOWN (DMA_ATTR_WEAK_ORDERING | DMA_ATTR_WRITE_COMBINE | DMA_ATTR_NO_KERNEL_MAPPING | \
+		    DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_FORCE_CONTIGUOUS | DMA_ATTR_ALLOC_SINGLE_PAGES | \
+		    DMA_ATTR_NO_WARN | DMA_ATTR_PRIVILEGED)
+
+struct device *dma_device_open(const char *name)
+{
+	struct device *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return udma_fail_null(ENOMEM, "out of memory");
+	dev->domain = compat_open_domain(name);
+	if (!dev->domain) {
+		int err = errno;
+		free(dev);
+		errno = err;
+		return NULL;
+	}
+	pthread_mutex_init(&dev->lock, NULL);
+	return dev;
+}
+
+void dma_device_close(struct device *dev)
+{
+	if (!dev)
+		return;
+	for (size_t i = 0; i < dev->nallocs; i++)
+		udma_mem_free(dev->domain, dev->allocs[i], dev->sizes[i]);
+	if (udma_domain_destroy(dev->domain))
+		udma_err("device closed with streaming mappings or pools still live; its domain is leaked");
+	free(dev->allocs);
+	free(dev->sizes);
+	pthread_mutex_destroy(&dev->lock);
+	free(dev);
+}
+
+struct udma_domain *dma_device_domain(struct device *dev)
+{
+	return dev ? dev->domain : NULL;
+}
+
+static int track(struct device *dev, void *va, size_t size)
+{
+	if (dev->nallocs == dev->cap) {
+		size_t cap = dev->cap ? 2 * dev->cap : 16;
+		void **a = realloc(dev->allocs, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		dev->allocs = a;
+		size_t *s = realloc(dev->sizes, cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		dev->sizes = s;
+		dev->cap = cap;
+	}
+	dev->allocs[dev->nallocs] = va;
+	dev->sizes[dev->nallocs++] = size;
+	return 0;
+}
+
+static void untrack(struct device *dev, void *va)
+{
+	for (size_t i = 0; i < dev->nallocs; i++)
+		if (dev->allocs[i] == va) {
+			dev->allocs[i] = dev->allocs[--dev->nallocs];
+			dev->sizes[i] = dev->sizes[dev->nallocs];
+			return;
+		}
+}
+
+void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *dma_handle, gfp_t flag, unsigned long attrs)
+{
+	/* Coherent memory is one range of device addresses, like the kernel's. */
+	struct udma_mem_opts o = { .size = sizeof(o), .flags = UDMA_MEM_CONTIG };
+	struct udma_mem m;
+	int err;
+
+	if (!dev || !dma_handle)
+		return udma_fail_null(EINVAL, "NULL device or dma_handle");
+	if (flag & ~GFP_KNOWN)
+		return udma_fail_null(EINVAL, "unknown gfp bits 0x%x", flag & ~GFP_KNOWN);
+	if (attrs & ~ATTR_KNOWN)
+		return udma_fail_null(EINVAL, "unknown DMA_ATTR bits 0x%lx", attrs & ~ATTR_KNOWN);
+	if (attrs & DMA_ATTR_FORCE_CONTIGUOUS)
+		o.flags |= UDMA_MEM_PHYS_CONTIG;
+	/* Large buffers get 2 MiB pages when free (fewer TLB misses), as the
+	 * IOMMU path tries high orders; ALLOC_SINGLE_PAGES says not to bother. */
+	if (!(attrs & DMA_ATTR_ALLOC_SINGLE_PAGES) && size >= (2u << 20))
+		o.flags |= UDMA_MEM_HUGE_2M | UDMA_MEM_HUGE_FALLBACK;
+
+	pthread_mutex_lock(&dev->lock);
+	err = udma_mem_alloc(dev->domain, size, &o, &m);
+	if (!err && (err = track(dev, m.va, size)))
+		udma_mem_free(dev->domain, m.va, size);
+	pthread_mutex_unlock(&dev->lock);
+	if (err) {
+		*dma_handle = DMA_MAPPING_ERROR;
+		if (!(attrs & DMA_ATTR_NO_WARN) && !(flag & __GFP_NOWARN))
+			udma_warn("dma_alloc_attrs of %zu bytes failed: %s", size, strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	*dma_handle = m.iova;
+	return m.va;
+}
+
+void dma_free_attrs(struct device *dev, size_t size, void *cpu_addr, dma_addr_t dma_handle, unsigned long attrs)
+{
+	struct udma_mem m;
+
+	if (!dev || !cpu_addr) {
+		udma_dbg("NULL device or cpu_addr");
+		return;
+	}
+	pthread_mutex_lock(&dev->lock);
+	if (udma_mem_query(dev->domain, cpu_addr, &m) || m.va != cpu_addr || m.iova != dma_handle) {
+		udma_err("dma_free_attrs(%p, handle 0x%llx): not an allocation of this device with that handle",
+			 cpu_addr, (unsigned long long)dma_handle);
+	} else if (!udma_mem_free(dev->domain, cpu_addr, size)) {
+		untrack(dev, cpu_addr);
+	} else {
+		udma_err("dma_free_attrs(%p): size %zu does not match the allocation", cpu_addr, size);
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+dma_addr_t dma_map_single(struct device *dev, void *ptr, size_t size, enum dma_data_direction dir)
+{
+	if (!dev || dir == DMA_NONE || (unsigned)dir > DMA_NONE) {
+		udma_dbg("NULL device or bad direction %d", (int)dir);
+		errno = EINVAL;
+		return DMA_MAPPING_ERROR;
+	}
+	uint64_t iova = udma_map(dev->domain, ptr, size, (enum udma_dir)dir);
+	return iova == UDMA_BAD_IOVA ? DMA_MAPPING_ERROR : iova;
+}
+
+void dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size, enum dma_data_direction dir)
+{
+	if (!dev || udma_unmap(dev->domain, addr, size))
+		udma_err("dma_unmap_single(0x%llx, %zu): no such mapping", (unsigned long long)addr, size);
+}
+
+static void sync_single(struct device *dev, dma_addr_t addr, size_t size, const char *who)
+{
+	size_t have = size;
+
+	if (!dev || !udma_iova_to_va(dev->domain, addr, &have) || have < size)
+		udma_err("%s(0x%llx, %zu): not a mapping of this device", who, (unsigned long long)addr, size);
+	/* Coherent caches: ordering is all a hand-over needs. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size, enum dma_data_direction dir)
+{
+	sync_single(dev, addr, size, __func__);
+}
+
+void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size, enum dma_data_direction dir)
+{
+	sync_single(dev, addr, size, __func__);
+}

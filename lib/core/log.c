@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+int udma_log_level_cur = UDMA_LOG_NONE;
+static udma_log_fn log_sink;
+static void *log_sink_arg;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = { "none", "error", "warn", "info", "debug" };
+
+/* Read UDMA_LOG once at load, before any caller can log. */
+__attribute__((constructor)) static void log_init_from_env(void)
+{
+	const char *s = getenv("UDMA_LOG");
+
+	if (!s)
+		return;
+	for (int i = 0; i <= UDMA_LOG_DEBUG; i++)
+		if (!strcasecmp(s, level_names[i]))
+			udma_log_level_cur = i;
+}
+
+void udma_log_set_level(enum udma_log_level level)
+{
+	if ((int)level < UDMA_LOG_NONE)
+		level = UDMA_LOG_NONE;
+	if (level > UDMA_LOG_DEBUG)
+		level = UDMA_LOG_DEBUG;
+	__atomic_store_n(&udma_log_level_cur, (int)level, __ATOMIC_RELAXED);
+}
+
+enum udma_log_level udma_log_get_level(void)
+{
+	return (enum udma_log_level)__atomic_load_n(&udma_log_level_cur, __ATOMIC_RELAXED);
+}
+
+void udma_log_set_sink(udma_log_fn fn, void *arg)
+{
+	pthread_mutex_lock(&log_lock);
+	log_sink = fn;
+	log_sink_arg = arg;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void udma_log_line(enum udma_log_level lvl, const char *fn, const char *fmt, ...)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "udma %s: %s: ", level_names[lvl], fn);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+
+	pthread_mutex_lock(&log_lock);
+	if (log_sink)
+		log_sink(lvl, line, log_sink_arg);
+	else
+		fprintf(stderr, "%s\n", line);
+	pthread_mutex_unlock(&log_lock);
+}
+
+const char *udma_version(void)
+{
+#define UDMA_STR2(x) #x
+#define UDMA_STR(x) UDMA_STR2(x)
+	return UDMA_STR(UDMA_VERSION_MAJOR) "." UDMA_STR(UDMA_VERSION_MINOR) "." UDMA_STR(UDMA_VERSION_PATCH);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal logging. udma_err() etc. print one line with the function name. */
+#ifndef UDMA_LIB_LOG_H
+#define UDMA_LIB_LOG_H
+
+#include <errno.h>
+#include <udma/core.h>
+
+#define UDMA_HIDDEN __attribute__((visibility("hidden")))
+
+UDMA_HIDDEN extern int udma_log_level_cur;
+UDMA_HIDDEN void udma_log_line(enum udma_log_level lvl, const char *fn, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define udma_log_at(lvl, ...)                                             \
+	((void)(__builtin_expect(udma_log_level_cur >= (lvl), 0)          \
+			? udma_log_line((lvl), __func__, __VA_ARGS__)     \
+			: (void)0))
+#define udma_err(...) udma_log_at(UDMA_LOG_ERROR, __VA_ARGS__)
+#define udma_warn(...) udma_log_at(UDMA_LOG_WARN, __VA_ARGS__)
+#define udma_info(...) udma_log_at(UDMA_LOG_INFO, __VA_ARGS__)
+#define udma_dbg(...) udma_log_at(UDMA_LOG_DEBUG, __VA_ARGS__)
+
+/* Log why at debug level and yield -err: "return udma_fail(EINVAL, "...")".
+ * err is read before logging, which may change errno. */
+#define udma_fail(err, ...) ({ int udma_e_ = (err); udma_dbg(__VA_ARGS__); -udma_e_; })
+/* Same for pointer returns: sets errno, yields NULL. */
+#define udma_fail_null(err, ...) \
+	({ int udma_e_ = (err); udma_dbg(__VA_ARGS__); errno = udma_e_; (void *)0; })
+
+#endif

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <fcntl.h>
+#include <numa.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "os.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 4u
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static int huge_shift(size_t page_size)
+{
+	return page_size == OS_PAGE_1G ? 30 : 21;
+}
+
+int os_numa_max_node(void)
+{
+	return numa_available() < 0 ? 0 : numa_max_node();
+}
+
+int os_node_of(const void *va)
+{
+	int node = -1;
+	if (numa_available() < 0)
+		return 0;
+	if (get_mempolicy(&node, NULL, 0, (void *)va, MPOL_F_NODE | MPOL_F_ADDR) < 0)
+		return -1;
+	return node;
+}
+
+/* Fault every page in now, so a hugepage shortage shows here, not later. */
+static int populate(void *va, size_t len, size_t page_size)
+{
+	if (!madvise(va, len, MADV_POPULATE_WRITE))
+		return 0;
+	int e = errno;
+	if (e != EINVAL) /* EINVAL: kernel older than 5.14, touch by hand */
+		return e == EFAULT || e == ENOMEM ? -ENOMEM : -e;
+	for (size_t off = 0; off < len; off += page_size)
+		__atomic_fetch_or((volatile char *)va + off, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, struct os_map *out)
+{
+	int huge = page_size > OS_PAGE_4K;
+	int fd = -1, flags = MAP_ANONYMOUS | MAP_PRIVATE, err;
+	void *va;
+
+	if (shared) {
+		unsigned mfd = MFD_CLOEXEC | (huge ? MFD_HUGETLB | (unsigned)(huge_shift(page_size) << MAP_HUGE_SHIFT) : 0);
+		fd = memfd_create("udma", mfd);
+		if (fd < 0)
+			return udma_fail(errno == EINVAL ? ENOMEM : errno, "memfd_create: %s", strerror(errno));
+		if (ftruncate(fd, (off_t)len) < 0) {
+			err = errno;
+			close(fd);
+			return udma_fail(err == EINVAL ? ENOMEM : err, "ftruncate %zu: %s", len, strerror(err));
+		}
+		flags = MAP_SHARED;
+	} else if (huge) {
+		flags |= MAP_HUGETLB | (huge_shift(page_size) << MAP_HUGE_SHIFT);
+	}
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (va == MAP_FAILED) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return udma_fail(ENOMEM, "mmap %zu bytes, page %zu: %s", len, page_size, strerror(err));
+	}
+	if (node >= 0 && numa_available() >= 0) {
+		unsigned long mask[16] = { 0 };
+		mask[node / (8 * sizeof(long))] |= 1ul << (node % (8 * sizeof(long)));
+		if (mbind(va, len, MPOL_BIND, mask, sizeof(mask) * 8, MPOL_MF_STRICT) < 0) {
+			err = -errno;
+			udma_dbg("mbind node %d: %s", node, strerror(errno));
+			goto fail;
+		}
+	}
+	err = populate(va, len, page_size);
+	if (err) {
+		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
+		goto fail;
+	}
+	if (pin && mlock(va, len) < 0) {
+		err = errno == EAGAIN || errno == EPERM ? -ENOMEM : -errno;
+		udma_dbg("mlock %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(errno));
+		goto fail;
+	}
+	out->va = va;
+	out->len = len;
+	out->page_size = page_size;
+	out->fd = fd;
+	out->node = os_node_of(va);
+	if (node >= 0 && out->node != node) {
+		err = -ENOMEM;
+		udma_dbg("asked for node %d, got node %d", node, out->node);
+		goto fail;
+	}
+	return 0;
+fail:
+	munmap(va, len);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+void os_unmap_pages(struct os_map *m)
+{
+	if (m->va)
+		munmap(m->va, m->len);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->va = NULL;
+	m->fd = -1;
+}
+
+int os_range_mapped(const void *va, size_t len)
+{
+	static const size_t chunk = 64ul << 20; /* 16 KiB of mincore vector per call */
+	unsigned char vec[(64ul << 20) / OS_PAGE_4K];
+	uintptr_t p = (uintptr_t)va & ~(OS_PAGE_4K - 1), end = (uintptr_t)va + len;
+
+	/* mincore fails with ENOMEM if any page of the range is unmapped. */
+	while (p < end) {
+		size_t n = end - p < chunk ? end - p : chunk;
+		if (mincore((void *)p, n, vec) < 0 && errno == ENOMEM)
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+static int pagemap_fd = -2;
+
+static int pagemap_open(void)
+{
+	int fd = __atomic_load_n(&pagemap_fd, __ATOMIC_ACQUIRE);
+	if (fd == -2) {
+		int nfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		int expect = -2;
+		if (nfd < 0)
+			nfd = -1;
+		if (!__atomic_compare_exchange_n(&pagemap_fd, &expect, nfd, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (nfd >= 0)
+				close(nfd);
+			nfd = expect;
+		}
+		fd = nfd;
+	}
+	return fd;
+}
+
+int os_virt_to_phys(const void *va, uint64_t *pa)
+{
+	int fd = pagemap_open();
+	uint64_t e;
+	uintptr_t v = (uintptr_t)va;
+
+	if (fd < 0)
+		return -ENOENT;
+	/* Touch the page so it is present (read is enough for mapped anon memory). */
+	__atomic_load_n((const volatile char *)va, __ATOMIC_RELAXED);
+	if (pread(fd, &e, sizeof(e), (off_t)(v / OS_PAGE_4K * sizeof(e))) != sizeof(e))
+		return -EFAULT;
+	if (!(e & (1ull << 63)))
+		return -EFAULT; /* not present */
+	uint64_t pfn = e & ((1ull << 55) - 1);
+	if (!pfn)
+		return -EPERM; /* PFNs are zeroed without CAP_SYS_ADMIN (Linux >= 4.2) */
+	*pa = pfn * OS_PAGE_4K + (v & (OS_PAGE_4K - 1));
+	return 0;
+}
+
+int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
+{
+	uint64_t buf[512];
+	int fd = pagemap_open();
+
+	if (fd < 0)
+		return -ENOENT;
+	for (size_t i = 0; i < npages;) {
+		size_t n = npages - i < 512 ? npages - i : 512;
+		uint64_t v = va + i * OS_PAGE_4K;
+		for (size_t k = 0; k < n; k++) /* make each page present */
+			__atomic_load_n((const volatile char *)(uintptr_t)(v + k * OS_PAGE_4K), __ATOMIC_RELAXED);
+		ssize_t got = pread(fd, buf, n * sizeof(uint64_t), (off_t)(v / OS_PAGE_4K * sizeof(uint64_t)));
+		if (got != (ssize_t)(n * sizeof(uint64_t)))
+			return -EFAULT;
+		for (size_t k = 0; k < n; k++, i++) {
+			if (!(buf[k] & (1ull << 63)))
+				return -EFAULT;
+			uint64_t pfn = buf[k] & ((1ull << 55) - 1);
+			if (!pfn)
+				return -EPERM;
+			pa[i] = pfn * OS_PAGE_4K;
+		}
+	}
+	return 0;
+}
+
+int os_pa_probe(char *why, size_t whylen)
+{
+	static volatile char probe[8];
+	uint64_t pa;
+	int err;
+
+	probe[0] = 1;
+	err = os_virt_to_phys((const void *)probe, &pa);
+	if (why && whylen) {
+		if (err == -EPERM)
+			snprintf(why, whylen, "physical addresses need CAP_SYS_ADMIN (pagemap PFNs read as 0)");
+		else if (err)
+			snprintf(why, whylen, "cannot read /proc/self/pagemap: %s", strerror(-err));
+		else
+			snprintf(why, whylen, "available (pagemap PFNs readable)");
+	}
+	return err;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The one place that talks to the kernel about pages: mmap, memfd, mbind, mlock, pagemap. */
+#ifndef UDMA_LIB_OS_H
+#define UDMA_LIB_OS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "../core/log.h"
+
+#define OS_PAGE_4K (4096ul)
+#define OS_PAGE_2M (2ul << 20)
+#define OS_PAGE_1G (1ul << 30)
+
+struct os_map {
+	void *va;
+	size_t len;        /* multiple of page_size */
+	size_t page_size;
+	int fd;            /* memfd when shared, else -1 */
+	int node;          /* node of the first page, -1 unknown */
+};
+
+/*
+ * Map len bytes (a multiple of page_size) of zeroed, populated memory.
+ * shared: memfd + MAP_SHARED. node >= 0: bind there and verify. pin: mlock.
+ * -ENOMEM when the pages (hugepages in particular) are not to be had.
+ */
+UDMA_HIDDEN int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin,
+			     struct os_map *out);
+UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
+
+/* Is [va, va+len) mapped in this process? */
+UDMA_HIDDEN int os_range_mapped(const void *va, size_t len);
+
+/* NUMA: highest node id, or 0 without libnuma support. */
+UDMA_HIDDEN int os_numa_max_node(void);
+UDMA_HIDDEN int os_node_of(const void *va);
+
+/* Physical address of the page holding va (touching it first), or -errno. */
+UDMA_HIDDEN int os_virt_to_phys(const void *va, uint64_t *pa);
+/* Physical address of each 4 KiB page of [va, va + npages*4K); va page aligned. */
+UDMA_HIDDEN int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa);
+/* 0 if this process can read physical addresses; else -EPERM/-ENOENT with why. */
+UDMA_HIDDEN int os_pa_probe(char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdlib.h>
+
+#include "os.h"
+#include "span.h"
+
+/* Remove reverse entries [dev, dev+len) that still point at va; another
+ * mapping of the same physical page (PA mode aliases) keeps its own. */
+static void rev_clear(struct udma_domain *d, uint64_t dev, uint64_t len, uint64_t va)
+{
+	if (d->mode != UDMA_ADDR_PA) {
+		xmap_clear(&d->rev, dev, len);
+		return;
+	}
+	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
+		uint64_t left = 0;
+		if (xmap_get1(&d->rev, dev + off, &left) == va + off)
+			xmap_clear(&d->rev, dev + off, SPAN_PAGE);
+	}
+}
+
+static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+		       struct span_dev *out)
+{
+	size_t n = len / SPAN_PAGE, i = 0;
+	uint64_t *pa = malloc(n * sizeof(*pa));
+	int err;
+
+	if (!pa)
+		return -ENOMEM;
+	err = os_virt_to_phys_pages(start, n, pa);
+	if (err)
+		udma_dbg("physical addresses of 0x%llx+0x%llx: %d", (unsigned long long)start,
+			 (unsigned long long)len, err);
+	while (!err && i < n) {
+		size_t j = i + 1;
+		while (j < n && pa[j] == pa[j - 1] + SPAN_PAGE)
+			j++;
+		err = xmap_set(&d->rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
+		if (!err && fwd)
+			err = xmap_set(&d->fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
+		i = j;
+	}
+	if (err) {
+		for (size_t k = 0; k < i; k++)
+			rev_clear(d, pa[k], SPAN_PAGE, start + k * SPAN_PAGE);
+		if (fwd)
+			xmap_clear(&d->fwd, start, len);
+	} else {
+		out->iova = pa[0];
+		out->contiguous = pa[n - 1] == pa[0] + len - SPAN_PAGE;
+	}
+	free(pa);
+	return err;
+}
+
+static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+			  struct span_dev *out)
+{
+	/* 2 MiB-aligned IOVAs for large spans keep reverse lookups on the fast path. */
+	uint64_t align = len >= XMAP_HUGE ? XMAP_HUGE : SPAN_PAGE, iova;
+	int err = iova_alloc(&d->iova, len, align, &iova);
+
+	if (err)
+		return udma_fail(-err, "no room for 0x%llx bytes in the IOVA window of %s",
+				 (unsigned long long)len, d->name);
+	err = xmap_set(&d->rev, iova, len, start);
+	if (!err && fwd)
+		err = xmap_set(&d->fwd, start, len, iova);
+	if (!err && d->vfio_fd >= 0) {
+		err = vfio_map(d->vfio_fd, start, iova, len);
+		out->vfio_mapped = !err;
+	}
+	if (err) {
+		if (fwd)
+			xmap_clear(&d->fwd, start, len);
+		xmap_clear(&d->rev, iova, len);
+		iova_free(&d->iova, iova, len);
+		return err;
+	}
+	out->iova = iova;
+	out->iova_len = len;
+	out->contiguous = 1;
+	return 0;
+}
+
+int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struct span_dev *out)
+{
+	*out = (struct span_dev){ .contiguous = 1 };
+	switch (d->mode) {
+	case UDMA_ADDR_VA:
+		out->iova = start;
+		return fwd ? xmap_set(&d->fwd, start, len, start) : 0;
+	case UDMA_ADDR_IOMMU:
+		return span_map_iommu(d, start, len, fwd, out);
+	case UDMA_ADDR_PA:
+		return span_map_pa(d, start, len, fwd, out);
+	}
+	return -EINVAL;
+}
+
+void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
+{
+	switch (d->mode) {
+	case UDMA_ADDR_VA:
+		break;
+	case UDMA_ADDR_IOMMU:
+		if (sd->vfio_mapped)
+			vfio_unmap(d->vfio_fd, sd->iova, sd->iova_len);
+		xmap_clear(&d->rev, sd->iova, sd->iova_len);
+		iova_free(&d->iova, sd->iova, sd->iova_len);
+		break;
+	case UDMA_ADDR_PA:
+		if (!fwd) { /* streaming spans are physically contiguous */
+			rev_clear(d, sd->iova, len, start);
+			break;
+		}
+		for (uint64_t off = 0; off < len;) {
+			size_t run = len - off;
+			uint64_t pa = xmap_get(&d->fwd, start + off, &run);
+			if (pa == UINT64_MAX) {
+				run = SPAN_PAGE;
+			} else {
+				rev_clear(d, pa, run, start + off);
+			}
+			off += run;
+		}
+		break;
+	}
+	if (fwd)
+		xmap_clear(&d->fwd, start, len);
+}

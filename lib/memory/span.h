@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Giving a page-aligned VA span device addresses in a domain, and taking them away. */
+#ifndef UDMA_LIB_SPAN_H
+#define UDMA_LIB_SPAN_H
+
+#include "../domain/domain.h"
+
+#define SPAN_PAGE 4096ull
+
+/* Where a span's device addresses went. */
+struct span_dev {
+	uint64_t iova;      /* device address of the span start */
+	uint64_t iova_len;  /* IOMMU: IOVA range owned, else 0 */
+	int contiguous;
+	int vfio_mapped;
+};
+
+/*
+ * Under d->lock. Fill the reverse table (and the forward table if fwd) for
+ * [start, start+len) and program VFIO. All or nothing.
+ */
+UDMA_HIDDEN int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+			 struct span_dev *out);
+UDMA_HIDDEN void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+			    const struct span_dev *sd);
+
+#endif
