@@ -57,8 +57,9 @@ static int page_sizes(const struct udma_domain *d, uint32_t flags, size_t size, 
 		ps[n++] = OS_PAGE_2M;
 		if (!fallback)
 			return n;
-	} else if (d->mode == UDMA_ADDR_PA && size > PAGE) {
-		/* PA mode wants pages that stay put and are contiguous: hugepages if any. */
+	} else if (d->mode == UDMA_ADDR_PA) {
+		/* PA mode wants pages that stay put and are contiguous: hugepages if
+		 * any are free, else pinned 4 KiB pages. */
 		ps[n++] = OS_PAGE_2M;
 	}
 	ps[n++] = OS_PAGE_4K;

@@ -213,11 +213,21 @@ int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
 int os_pa_probe(char *why, size_t whylen)
 {
 	static volatile char probe[8];
-	uint64_t pa;
-	int err;
+	uint64_t e = 0;
+	int err = 0;
+	/* A fresh fd: the kernel decides PFN visibility at open time, so a
+	 * cached fd opened before a privilege drop would answer for the past. */
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
 	probe[0] = 1;
-	err = os_virt_to_phys((const void *)probe, &pa);
+	if (fd < 0) /* EACCES: no longer dumpable after a privilege drop */
+		err = errno == EACCES ? -EPERM : -errno;
+	else if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)probe / OS_PAGE_4K * sizeof(e))) != sizeof(e))
+		err = -EIO;
+	else if (!(e & ((1ull << 55) - 1)))
+		err = -EPERM; /* PFNs are zeroed without CAP_SYS_ADMIN (Linux >= 4.2) */
+	if (fd >= 0)
+		close(fd);
 	if (why && whylen) {
 		if (err == -EPERM)
 			snprintf(why, whylen, "physical addresses need CAP_SYS_ADMIN (pagemap PFNs read as 0)");

@@ -99,6 +99,35 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struc
 	return -EINVAL;
 }
 
+/*
+ * PA mode: several live mappings (a region and streams, or two streams) may
+ * cover the same pages and so share reverse entries. After one goes, put
+ * back the entries of those still covering [start, start+len).
+ */
+static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+
+	for (size_t i = 0; i < d->regions.n; i++) {
+		const struct region *r = &d->regions.r[i];
+		uint64_t a = r->start > start ? r->start : start, b = r->end < end ? r->end : end;
+		for (uint64_t va = a; va < b;) {
+			size_t run = b - va;
+			uint64_t pa = xmap_get(&d->fwd, va, &run);
+			if (pa == UINT64_MAX)
+				run = SPAN_PAGE;
+			else
+				xmap_set(&d->rev, pa, run, va);
+			va += run;
+		}
+	}
+	for (size_t i = 0; i < d->nstreams; i++) {
+		const struct stream_map *s = &d->streams[i];
+		if (s->span_len && s->span_start < end && start < s->span_start + s->span_len)
+			xmap_set(&d->rev, s->iova - (s->va - s->span_start), s->span_len, s->span_start);
+	}
+}
+
 void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
 {
 	switch (d->mode) {
@@ -113,6 +142,7 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 	case UDMA_ADDR_PA:
 		if (!fwd) { /* streaming spans are physically contiguous */
 			rev_clear(d, sd->iova, len, start);
+			pa_rev_repair(d, start, len);
 			break;
 		}
 		for (uint64_t off = 0; off < len;) {
@@ -125,7 +155,9 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 			}
 			off += run;
 		}
-		break;
+		xmap_clear(&d->fwd, start, len);
+		pa_rev_repair(d, start, len);
+		return;
 	}
 	if (fwd)
 		xmap_clear(&d->fwd, start, len);

@@ -1,0 +1,62 @@
+# udma front door. `make run` and `make test` set up everything they need.
+PREFIX ?= /usr/local
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+MESON_OPTS ?= -Dwerror=true
+
+# Debian packages the build, the tests and the benchmarks use.
+PKGS = meson ninja-build gcc clang pkg-config libcmocka-dev libnuma-dev libisal-dev \
+       libdpdk-dev libfabric-dev gnuplot-nox valgrind iproute2 libclang-rt-14-dev
+
+.PHONY: all deps build run test test-quick install bench tsan valgrind clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh $(PKGS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# The main job: what this machine offers, then DMA memory in every mode.
+run: build
+	$(BUILD)/tools/udma info
+	@echo
+	$(BUILD)/tools/udma demo
+
+$(ASAN_BUILD)/build.ninja:
+	CC=clang meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false -Ddpdk=disabled
+
+# Unit, stress and multi-process tests, plain and under ASan+UBSan.
+test: build $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	@./scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
+
+test-quick: build
+	@./scripts/run-tests.sh $(BUILD)
+
+$(TSAN_BUILD)/build.ninja:
+	CC=clang meson setup $(TSAN_BUILD) $(MESON_OPTS) -Db_sanitize=thread -Db_lundef=false -Ddpdk=disabled
+
+# Multi-threaded stress tests under ThreadSanitizer.
+tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1 ./scripts/run-tests.sh --suite stress $(TSAN_BUILD)
+
+# Unit tests under valgrind memcheck.
+valgrind: build
+	./scripts/run-tests.sh --suite unit --wrap 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite' $(BUILD)
+
+bench: build
+	./scripts/bench.sh $(BUILD)
+
+install: deps
+	meson setup --reconfigure $(BUILD) $(MESON_OPTS) --prefix=$(abspath $(PREFIX))
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -1,0 +1,52 @@
+/* Shared by udma's tests: cmocka, skips with a reason, log capture. */
+#ifndef UDMA_TEST_COMMON_H
+#define UDMA_TEST_COMMON_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <cmocka.h>
+#include <udma/udma.h>
+
+/* Skip the current test, saying why on stdout. */
+#define skip_because(...) do { printf("SKIP: " __VA_ARGS__); printf("\n"); skip(); } while (0)
+
+/* Capture udma's log lines so a test can check a rejection was logged. */
+static char test_log_buf[8192];
+static void test_log_sink(enum udma_log_level lvl, const char *line, void *arg)
+{
+	(void)lvl; (void)arg;
+	size_t n = strlen(test_log_buf);
+	snprintf(test_log_buf + n, sizeof(test_log_buf) - n, "%s\n", line);
+}
+static inline void log_capture_start(void)
+{
+	test_log_buf[0] = 0;
+	udma_log_set_sink(test_log_sink, NULL);
+	udma_log_set_level(UDMA_LOG_DEBUG);
+}
+static inline const char *log_capture_stop(void)
+{
+	udma_log_set_level(UDMA_LOG_NONE);
+	udma_log_set_sink(NULL, NULL);
+	return test_log_buf;
+}
+/* Assert the call logged a line containing needle. */
+#define assert_logged(needle) assert_non_null(strstr(test_log_buf, (needle)))
+
+static inline struct udma_domain *test_domain(enum udma_addr_mode mode)
+{
+	struct udma_device_opts o = { .size = sizeof(o), .mode = mode, .vfio_container_fd = -1 };
+	return udma_device_domain_create(&o);
+}
+
+static inline int pa_available(void)
+{
+	return udma_mode_probe(UDMA_ADDR_PA, NULL, 0) == 0;
+}
+
+#endif

@@ -1,0 +1,214 @@
+/* Address modes, checked independently of udma's own pagemap reader. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common.h"
+
+#define K4 4096ul
+#define M2 (2ul << 20)
+
+/* The test's own physical-address lookup. */
+static uint64_t phys_of(const void *va)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	(void)*(volatile const char *)va;
+	if (fd < 0 || pread(fd, &e, 8, (off_t)((uintptr_t)va / K4 * 8)) != 8)
+		e = 0;
+	if (fd >= 0)
+		close(fd);
+	return (e & ((1ull << 55) - 1)) * K4 + ((uintptr_t)va & (K4 - 1));
+}
+
+/* "two mappings of the same memfd page report the same physical address" */
+static void test_pa_two_mappings_same_page(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	int fd = memfd_create("t", 0);
+	assert_int_equal(ftruncate(fd, K4), 0);
+	char *a = mmap(NULL, K4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *b = mmap(NULL, K4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	a[0] = 1;
+	struct udma_mem ma, mb;
+	assert_int_equal(udma_mem_register(d, a, K4, &ma), 0);
+	assert_int_equal(udma_mem_register(d, b, K4, &mb), 0);
+	assert_int_equal(ma.iova, mb.iova);
+	assert_int_equal(ma.iova, phys_of(a));
+	assert_int_not_equal(ma.iova, 0);
+	/* the second mapping keeps its reverse entry when the first goes */
+	assert_int_equal(udma_mem_unregister(d, a, K4), 0);
+	assert_ptr_equal(udma_iova_to_va(d, mb.iova, NULL), b);
+	assert_int_equal(udma_mem_unregister(d, b, K4), 0);
+	assert_null(udma_iova_to_va(d, mb.iova, NULL));
+	munmap(a, K4);
+	munmap(b, K4);
+	close(fd);
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
+/* "a contiguous allocation really is contiguous page by page" */
+static void test_pa_contiguous_page_by_page(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	struct udma_mem_opts o = { .size = sizeof(o), .flags = UDMA_MEM_CONTIG };
+	struct udma_mem m;
+	size_t size = udma_hugepages_free(M2, -1) > 0 ? M2 : K4;
+	int err = udma_mem_alloc(d, size, &o, &m);
+
+	assert_int_equal(err, 0);
+	assert_true(m.flags & UDMA_MEM_PINNED); /* PA mode always pins */
+	for (size_t off = 0; off < m.len; off += K4) {
+		assert_int_equal(phys_of((char *)m.va + off), m.iova + off);
+		assert_int_equal(udma_va_to_iova(d, (char *)m.va + off, NULL), m.iova + off);
+	}
+	size_t len = m.len;
+	udma_va_to_iova(d, m.va, &len);
+	assert_int_equal(len, m.len);
+	assert_int_equal(udma_mem_free(d, m.va, m.len), 0);
+
+	/* Larger than any page we have, and no hugepages asked: contiguity
+	 * cannot be promised, so it fails with -ENOMEM and a reason. */
+	o.flags = UDMA_MEM_CONTIG;
+	if (udma_hugepages_free(M2, -1) == 0) {
+		log_capture_start();
+		err = udma_mem_alloc(d, 64 * M2, &o, &m);
+		log_capture_stop();
+		if (err == 0) /* contiguous by luck: still must be true */
+			for (size_t off = 0; off < m.len; off += K4)
+				assert_int_equal(phys_of((char *)m.va + off), m.iova + off);
+		else
+			assert_logged("physically contiguous");
+		if (!err)
+			udma_mem_free(d, m.va, m.len);
+	}
+	udma_domain_destroy(d);
+}
+
+/* PA mode over 4 KiB pages: translation splits where pages are discontiguous. */
+static void test_pa_discontiguous_split(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	size_t n = 256;
+	char *buf = mmap(NULL, n * K4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(buf, 1, n * K4);
+	assert_int_equal(udma_mem_register(d, buf, n * K4, NULL), 0);
+	for (size_t off = 0; off < n * K4;) {
+		size_t len = n * K4 - off;
+		uint64_t pa = udma_va_to_iova(d, buf + off, &len);
+		assert_int_equal(pa, phys_of(buf + off));
+		/* every page inside the reported run is where the run says */
+		for (size_t k = 0; k < len; k += K4)
+			assert_int_equal(phys_of(buf + off + k), pa + k);
+		off += len;
+	}
+	assert_int_equal(udma_mem_unregister(d, buf, n * K4), 0);
+	munmap(buf, n * K4);
+	udma_domain_destroy(d);
+}
+
+/* "PA mode without privilege: a clear -EPERM and a message saying so" */
+static void test_pa_without_privilege(void **state)
+{
+	if (getuid() != 0)
+		skip_because("needs root to drop privilege in a child");
+	pid_t pid = fork();
+	if (!pid) {
+		char why[160];
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (udma_mode_probe(UDMA_ADDR_PA, why, sizeof(why)) != -EPERM)
+			_exit(11);
+		if (!strstr(why, "CAP_SYS_ADMIN"))
+			_exit(12);
+		errno = 0;
+		if (test_domain(UDMA_ADDR_PA) || errno != EPERM)
+			_exit(13);
+		struct udma_domain *d = test_domain(UDMA_ADDR_VA);
+		struct udma_mem_opts o = { .size = sizeof(o), .flags = UDMA_MEM_PHYS_CONTIG };
+		struct udma_mem m;
+		if (udma_mem_alloc(d, K4, &o, &m) != -EPERM)
+			_exit(14);
+		_exit(udma_domain_destroy(d) ? 15 : 0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* emulated IOMMU: IOVA != VA, round trip, reuse, and a VA where an IOVA is due fails loudly */
+static void test_iommu_emulated(void **state)
+{
+	struct udma_domain *d = test_domain(UDMA_ADDR_IOMMU);
+	struct udma_mem a, b, c;
+
+	assert_int_equal(udma_mem_alloc(d, 3 * M2, NULL, &a), 0);
+	assert_int_equal(udma_mem_alloc(d, K4, NULL, &b), 0);
+	assert_int_not_equal(a.iova, (uintptr_t)a.va);
+	assert_int_equal(a.iova % M2, 0); /* large ranges are 2 MiB aligned */
+	assert_true(b.iova >= a.iova + a.len || b.iova + b.len <= a.iova);
+	for (size_t off = 0; off < a.len; off += 12345)
+		assert_ptr_equal(udma_iova_to_va(d, a.iova + off, NULL), (char *)a.va + off);
+	size_t len = 1 << 30;
+	assert_ptr_equal(udma_iova_to_va(d, a.iova, &len), a.va);
+	assert_int_equal(len, a.len);
+
+	log_capture_start();
+	errno = 0;
+	assert_null(udma_iova_to_va(d, (uintptr_t)a.va, NULL));
+	log_capture_stop();
+	assert_int_equal(errno, EFAULT);
+	assert_logged("a VA passed where an IOVA is due");
+
+	uint64_t old = b.iova;
+	assert_int_equal(udma_mem_free(d, b.va, b.len), 0);
+	assert_null(udma_iova_to_va(d, old, NULL)); /* gone from the IOMMU */
+	assert_int_equal(udma_mem_alloc(d, K4, NULL, &c), 0);
+	assert_int_equal(c.iova, old); /* reused after free */
+	assert_int_equal(udma_mem_free(d, c.va, c.len), 0);
+	assert_int_equal(udma_mem_free(d, a.va, a.len), 0);
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
+/* With a VFIO container the maps go to the kernel; a bad container fails cleanly. */
+static void test_iommu_vfio_container(void **state)
+{
+	int fd = open("/dev/null", O_RDWR);
+	struct udma_device_opts o = { .size = sizeof(o), .mode = UDMA_ADDR_IOMMU, .vfio_container_fd = fd };
+	struct udma_domain *d = udma_device_domain_create(&o);
+	struct udma_mem m;
+	char buf[100];
+
+	assert_non_null(d);
+	log_capture_start();
+	assert_int_equal(udma_mem_alloc(d, K4, NULL, &m), -ENOTTY);
+	assert_logged("VFIO_IOMMU_MAP_DMA");
+	assert_int_equal(udma_mem_register(d, buf, sizeof(buf), NULL), -ENOTTY);
+	assert_int_equal(udma_map(d, buf, sizeof(buf), UDMA_DIR_BIDI), UDMA_BAD_IOVA);
+	log_capture_stop();
+	assert_int_equal(udma_domain_destroy(d), 0); /* nothing half-registered remains */
+	close(fd);
+	if (access("/dev/vfio/vfio", F_OK))
+		printf("note: no /dev/vfio/vfio here; a real container needs a device bound to vfio-pci\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pa_two_mappings_same_page),
+		cmocka_unit_test(test_pa_contiguous_page_by_page),
+		cmocka_unit_test(test_pa_discontiguous_split),
+		cmocka_unit_test(test_pa_without_privilege),
+		cmocka_unit_test(test_iommu_emulated),
+		cmocka_unit_test(test_iommu_vfio_container),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
