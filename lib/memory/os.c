@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <fcntl.h>
 #include <numa.h>
+#include <pthread.h>
 #include <numaif.h>
 #include <stdio.h>
 #include <string.h>
@@ -142,7 +143,21 @@ int os_range_mapped(const void *va, size_t len)
 	return 1;
 }
 
+/* -2: not opened yet; -1: cannot be opened. */
 static int pagemap_fd = -2;
+
+/* An inherited fd reads the parent's page tables: a child starts afresh. */
+static void pagemap_forget_in_child(void)
+{
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	pagemap_fd = -2;
+}
+
+__attribute__((constructor)) static void pagemap_atfork(void)
+{
+	pthread_atfork(NULL, NULL, pagemap_forget_in_child);
+}
 
 static int pagemap_open(void)
 {
@@ -162,27 +177,6 @@ static int pagemap_open(void)
 	return fd;
 }
 
-int os_virt_to_phys(const void *va, uint64_t *pa)
-{
-	int fd = pagemap_open();
-	uint64_t e;
-	uintptr_t v = (uintptr_t)va;
-
-	if (fd < 0)
-		return -ENOENT;
-	/* Touch the page so it is present (read is enough for mapped anon memory). */
-	__atomic_load_n((const volatile char *)va, __ATOMIC_RELAXED);
-	if (pread(fd, &e, sizeof(e), (off_t)(v / OS_PAGE_4K * sizeof(e))) != sizeof(e))
-		return -EFAULT;
-	if (!(e & (1ull << 63)))
-		return -EFAULT; /* not present */
-	uint64_t pfn = e & ((1ull << 55) - 1);
-	if (!pfn)
-		return -EPERM; /* PFNs are zeroed without CAP_SYS_ADMIN (Linux >= 4.2) */
-	*pa = pfn * OS_PAGE_4K + (v & (OS_PAGE_4K - 1));
-	return 0;
-}
-
 int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
 {
 	uint64_t buf[512];
@@ -193,8 +187,6 @@ int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
 	for (size_t i = 0; i < npages;) {
 		size_t n = npages - i < 512 ? npages - i : 512;
 		uint64_t v = va + i * OS_PAGE_4K;
-		for (size_t k = 0; k < n; k++) /* make each page present */
-			__atomic_load_n((const volatile char *)(uintptr_t)(v + k * OS_PAGE_4K), __ATOMIC_RELAXED);
 		ssize_t got = pread(fd, buf, n * sizeof(uint64_t), (off_t)(v / OS_PAGE_4K * sizeof(uint64_t)));
 		if (got != (ssize_t)(n * sizeof(uint64_t)))
 			return -EFAULT;

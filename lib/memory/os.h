@@ -35,9 +35,8 @@ UDMA_HIDDEN int os_range_mapped(const void *va, size_t len);
 UDMA_HIDDEN int os_numa_max_node(void);
 UDMA_HIDDEN int os_node_of(const void *va);
 
-/* Physical address of the page holding va (touching it first), or -errno. */
-UDMA_HIDDEN int os_virt_to_phys(const void *va, uint64_t *pa);
-/* Physical address of each 4 KiB page of [va, va + npages*4K); va page aligned. */
+/* Physical address of each 4 KiB page of [va, va + npages*4K); va page
+ * aligned. The pages must be present (pinned or populated): -EFAULT if not. */
 UDMA_HIDDEN int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa);
 /* 0 if this process can read physical addresses; else -EPERM/-ENOENT with why. */
 UDMA_HIDDEN int os_pa_probe(char *why, size_t whylen);
