@@ -47,7 +47,7 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 {
 	struct udma_device_opts o = { .size = sizeof(o), .mode = UDMA_ADDR_VA, .vfio_container_fd = -1 };
 	struct udma_domain *d;
-	char why[128];
+	char why[128], name[64];
 	int err;
 
 	if (uopts) {
@@ -59,8 +59,8 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	}
 	if (!udma_mode_name(o.mode))
 		return udma_fail_null(EINVAL, "unknown address mode %d", (int)o.mode);
-	if (o.name && strlen(o.name) >= sizeof(d->name))
-		return udma_fail_null(EINVAL, "name longer than %zu bytes", sizeof(d->name) - 1);
+	if (o.name && strlen(o.name) >= sizeof(name))
+		return udma_fail_null(EINVAL, "name longer than %zu bytes", sizeof(name) - 1);
 	if (o.mode != UDMA_ADDR_IOMMU && (o.vfio_container_fd >= 0 || o.iova_base || o.iova_size))
 		return udma_fail_null(EINVAL, "IOVA window and VFIO container apply to IOMMU mode only");
 	if (o.mode == UDMA_ADDR_PA) {
@@ -77,59 +77,57 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	     o.iova_base + o.iova_size > (1ull << XMAP_KEY_BITS) || !o.iova_base))
 		return udma_fail_null(EINVAL, "bad IOVA window base 0x%llx size 0x%llx (page aligned, nonzero base, below 2^48)",
 				      (unsigned long long)o.iova_base, (unsigned long long)o.iova_size);
+	snprintf(name, sizeof(name), "%s", o.name ? o.name : "");
+	if (!o.name)
+		snprintf(name, sizeof(name), "dev-%s", udma_mode_name(o.mode));
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return udma_fail_null(ENOMEM, "out of memory");
-	d->mode = o.mode;
-	d->vfio_fd = o.mode == UDMA_ADDR_IOMMU ? o.vfio_container_fd : -1;
-	snprintf(d->name, sizeof(d->name), "%s", o.name ? o.name : "");
-	if (!o.name)
-		snprintf(d->name, sizeof(d->name), "dev-%s", udma_mode_name(o.mode));
-	pthread_mutex_init(&d->lock, NULL);
-	err = xmap_init(&d->fwd);
-	if (!err)
-		err = xmap_init(&d->rev);
-	if (!err && o.mode == UDMA_ADDR_IOMMU)
-		err = iova_space_init(&d->iova, o.iova_base, o.iova_size);
+	err = domain_init(d, UDMA_KIND_DEVICE, UDMA_DEV_DMA, name);
 	if (err) {
-		xmap_fini(&d->fwd);
-		xmap_fini(&d->rev);
-		pthread_mutex_destroy(&d->lock);
 		free(d);
+		return udma_fail_null(-err, "bad domain name");
+	}
+	d->dev.mode = o.mode;
+	d->dev.vfio_fd = o.mode == UDMA_ADDR_IOMMU ? o.vfio_container_fd : -1;
+	d->ops = builtin_ops;
+	d->builtin = 1;
+	err = xmap_init(&d->dev.fwd);
+	if (!err)
+		err = xmap_init(&d->dev.rev);
+	if (!err && o.mode == UDMA_ADDR_IOMMU)
+		err = iova_space_init(&d->dev.iova, o.iova_base, o.iova_size);
+	if (err) {
+		domain_free(d);
 		return udma_fail_null(-err, "cannot set up translation tables");
 	}
-	udma_dbg("domain %s created, mode %s", d->name, udma_mode_name(d->mode));
+	domain_publish(d);
 	return d;
 }
 
-int udma_domain_destroy(struct udma_domain *d)
+int device_retire(struct udma_domain *d)
 {
-	if (!d)
-		return udma_fail(EINVAL, "NULL domain");
+	int busy;
+
 	pthread_mutex_lock(&d->lock);
-	if (d->regions.n || d->nstreams) {
-		size_t nr = d->regions.n, ns = d->nstreams;
-		pthread_mutex_unlock(&d->lock);
-		return udma_fail(EBUSY, "domain %s still has %zu regions and %zu streaming mappings", d->name, nr, ns);
-	}
+	busy = d->dead ? -EALREADY : d->dev.regions.n || d->dev.nstreams ? -EBUSY : 0;
+	if (!busy) /* under the lock: no allocation can slip in after the check */
+		__atomic_store_n(&d->dead, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->lock);
-	xmap_fini(&d->fwd);
-	xmap_fini(&d->rev);
-	iova_space_fini(&d->iova);
-	region_set_fini(&d->regions);
-	free(d->streams);
-	pthread_mutex_destroy(&d->lock);
-	free(d);
-	return 0;
+	return busy;
+}
+
+void device_fini(struct udma_domain *d)
+{
+	xmap_fini(&d->dev.fwd);
+	xmap_fini(&d->dev.rev);
+	iova_space_fini(&d->dev.iova);
+	region_set_fini(&d->dev.regions);
+	free(d->dev.streams);
 }
 
 enum udma_addr_mode udma_domain_mode(const struct udma_domain *d)
 {
-	return d ? d->mode : UDMA_ADDR_VA;
-}
-
-const char *udma_domain_name(const struct udma_domain *d)
-{
-	return d ? d->name : NULL;
+	return d && d->kind == UDMA_KIND_DEVICE ? d->dev.mode : UDMA_ADDR_VA;
 }

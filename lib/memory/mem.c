@@ -10,6 +10,9 @@
 #include "span.h"
 
 #define PAGE SPAN_PAGE
+
+/* Memory lives in device domains only. */
+#define is_device(d) ((d) && (d)->kind == UDMA_KIND_DEVICE)
 #define MAX_BYTES (1ull << 46) /* 64 TiB: more than any machine has; larger is a bug */
 
 static uint64_t pdown(uint64_t x) { return x & ~(PAGE - 1); }
@@ -33,8 +36,8 @@ static void mem_describe(struct udma_domain *d, const struct region *r, struct u
 
 	out->va = (void *)r->user_va;
 	out->iova = r->iova + (r->user_va - r->start);
-	if (d->mode == UDMA_ADDR_PA) /* per-page addresses: ask the table */
-		out->iova = xmap_get1(&d->fwd, r->user_va, &left);
+	if (d->dev.mode == UDMA_ADDR_PA) /* per-page addresses: ask the table */
+		out->iova = xmap_get1(&d->dev.fwd, r->user_va, &left);
 	out->len = r->kind == REGION_ALLOC ? r->end - r->start : r->user_len;
 	out->page_size = r->kind == REGION_ALLOC ? r->map.page_size : PAGE;
 	out->fd = r->kind == REGION_ALLOC ? r->map.fd : -1;
@@ -57,7 +60,7 @@ static int page_sizes(const struct udma_domain *d, uint32_t flags, size_t size, 
 		ps[n++] = OS_PAGE_2M;
 		if (!fallback)
 			return n;
-	} else if (d->mode == UDMA_ADDR_PA) {
+	} else if (d->dev.mode == UDMA_ADDR_PA) {
 		/* PA mode wants pages that stay put and are contiguous: hugepages if
 		 * any are free, else pinned 4 KiB pages. */
 		ps[n++] = OS_PAGE_2M;
@@ -75,8 +78,8 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	size_t ps[3];
 	int err = -ENOMEM, node = -1, n;
 
-	if (!d || !out)
-		return udma_fail(EINVAL, "NULL domain or result");
+	if (!is_device(d) || !out)
+		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
 	if (uo) {
 		if (uo->size < offsetof(struct udma_mem_opts, flags) + sizeof(uint32_t))
 			return udma_fail(EINVAL, "opts->size %zu too small", uo->size);
@@ -95,10 +98,10 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 		node = o.numa_node;
 	}
 	int want_phys = (o.flags & UDMA_MEM_PHYS_CONTIG) ||
-			((o.flags & UDMA_MEM_CONTIG) && d->mode == UDMA_ADDR_PA);
+			((o.flags & UDMA_MEM_CONTIG) && d->dev.mode == UDMA_ADDR_PA);
 	if (want_phys && (err = os_pa_probe(NULL, 0)))
 		return udma_fail(-err, "physical contiguity cannot be checked: no access to physical addresses");
-	int pin = (o.flags & UDMA_MEM_PINNED) || d->mode == UDMA_ADDR_PA;
+	int pin = (o.flags & UDMA_MEM_PINNED) || d->dev.mode == UDMA_ADDR_PA;
 
 	n = page_sizes(d, o.flags, size, ps);
 	for (int i = 0; i < n; i++) {
@@ -134,7 +137,7 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	r.locked = pin;
 
 	pthread_mutex_lock(&d->lock);
-	err = span_map(d, r.start, r.map.len, 1, &sd);
+	err = d->dead ? -ENODEV : span_map(d, r.start, r.map.len, 1, &sd);
 	if (!err && (o.flags & UDMA_MEM_CONTIG) && !sd.contiguous) {
 		span_unmap(d, r.start, r.map.len, 1, &sd);
 		err = -ENOMEM;
@@ -142,7 +145,7 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;
-		err = region_insert(&d->regions, &r);
+		err = region_insert(&d->dev.regions, &r);
 		if (err)
 			span_unmap(d, r.start, r.map.len, 1, &sd);
 	}
@@ -151,7 +154,7 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	pthread_mutex_unlock(&d->lock);
 	if (err) {
 		os_unmap_pages(&r.map);
-		return udma_fail(-err, "cannot give %zu bytes device addresses in %s", size, d->name);
+		return udma_fail(-err, "cannot give %zu bytes device addresses in %s", size, d->id);
 	}
 	return 0;
 }
@@ -164,23 +167,23 @@ static struct span_dev region_span(const struct region *r)
 
 int udma_mem_free(struct udma_domain *d, void *va, size_t len)
 {
-	if (!d || !va)
-		return udma_fail(EINVAL, "NULL domain or pointer");
+	if (!is_device(d) || !va)
+		return udma_fail(EINVAL, "NULL or non-device domain, or NULL pointer");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->regions, (uintptr_t)va);
+	long i = region_find(&d->dev.regions, (uintptr_t)va);
 	struct region r;
 
-	if (i < 0 || d->regions.r[i].kind != REGION_ALLOC || d->regions.r[i].user_va != (uintptr_t)va) {
+	if (i < 0 || d->dev.regions.r[i].kind != REGION_ALLOC || d->dev.regions.r[i].user_va != (uintptr_t)va) {
 		pthread_mutex_unlock(&d->lock);
-		return udma_fail(EINVAL, "%p is not an allocation of %s (foreign pointer or double free)", va, d->name);
+		return udma_fail(EINVAL, "%p is not an allocation of %s (foreign pointer or double free)", va, d->id);
 	}
-	r = d->regions.r[i];
+	r = d->dev.regions.r[i];
 	if (len != r.user_len && len != r.end - r.start) {
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(EINVAL, "size %zu does not match the allocation at %p (%zu bytes)", len, va,
 				 r.user_len);
 	}
-	region_remove(&d->regions, (size_t)i);
+	region_remove(&d->dev.regions, (size_t)i);
 	struct span_dev sd = region_span(&r);
 	span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	pthread_mutex_unlock(&d->lock);
@@ -195,7 +198,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 	struct span_dev sd;
 	int err;
 
-	if (!d || !va || !len || len > MAX_BYTES || v + len < v)
+	if (!is_device(d) || !va || !len || len > MAX_BYTES || v + len < v)
 		return udma_fail(EINVAL, "bad arguments (domain %p, va %p, len %zu)", (void *)d, va, len);
 	r.start = pdown(v);
 	r.end = pup(v + len);
@@ -207,11 +210,15 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		return udma_fail(EFAULT, "[%p, +%zu) is not mapped", va, len);
 
 	pthread_mutex_lock(&d->lock);
-	if (region_overlaps(&d->regions, r.start, r.end)) {
+	if (d->dead) {
 		pthread_mutex_unlock(&d->lock);
-		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->name);
+		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
 	}
-	if (d->mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
+	if (region_overlaps(&d->dev.regions, r.start, r.end)) {
+		pthread_mutex_unlock(&d->lock);
+		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->id);
+	}
+	if (d->dev.mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
 		if (mlock((void *)r.start, r.end - r.start) < 0) {
 			err = errno == EAGAIN || errno == EPERM ? ENOMEM : errno;
 			pthread_mutex_unlock(&d->lock);
@@ -224,7 +231,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;
-		err = region_insert(&d->regions, &r);
+		err = region_insert(&d->dev.regions, &r);
 		if (err)
 			span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	}
@@ -233,28 +240,28 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 	if (!err && out)
 		mem_describe(d, &r, out);
 	pthread_mutex_unlock(&d->lock);
-	return err ? udma_fail(-err, "cannot register [%p, +%zu) in %s", va, len, d->name) : 0;
+	return err ? udma_fail(-err, "cannot register [%p, +%zu) in %s", va, len, d->id) : 0;
 }
 
 int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 {
-	if (!d || !va || !len)
+	if (!is_device(d) || !va || !len)
 		return udma_fail(EINVAL, "bad arguments");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->regions, (uintptr_t)va);
+	long i = region_find(&d->dev.regions, (uintptr_t)va);
 	int err = 0;
 
 	if (i < 0) {
-		err = udma_fail(ENOENT, "nothing registered at %p in %s", va, d->name);
-	} else if (d->regions.r[i].kind != REGION_REGISTERED) {
+		err = udma_fail(ENOENT, "nothing registered at %p in %s", va, d->id);
+	} else if (d->dev.regions.r[i].kind != REGION_REGISTERED) {
 		err = udma_fail(EINVAL, "%p is an allocation; free it instead", va);
-	} else if (d->regions.r[i].user_va != (uintptr_t)va || d->regions.r[i].user_len != len) {
+	} else if (d->dev.regions.r[i].user_va != (uintptr_t)va || d->dev.regions.r[i].user_len != len) {
 		err = udma_fail(ERANGE, "[%p, +%zu) is not exactly the registration [%p, +%zu)", va, len,
-				(void *)d->regions.r[i].user_va, d->regions.r[i].user_len);
+				(void *)d->dev.regions.r[i].user_va, d->dev.regions.r[i].user_len);
 	} else {
-		struct region r = d->regions.r[i];
+		struct region r = d->dev.regions.r[i];
 		struct span_dev sd = region_span(&r);
-		region_remove(&d->regions, (size_t)i);
+		region_remove(&d->dev.regions, (size_t)i);
 		span_unmap(d, r.start, r.end - r.start, 1, &sd);
 		if (r.locked)
 			munlock((void *)r.start, r.end - r.start);
@@ -265,25 +272,25 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 
 int udma_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out)
 {
-	if (!d || !out)
-		return udma_fail(EINVAL, "NULL domain or result");
+	if (!is_device(d) || !out)
+		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->regions, (uintptr_t)va);
+	long i = region_find(&d->dev.regions, (uintptr_t)va);
 	if (i >= 0)
-		mem_describe(d, &d->regions.r[i], out);
+		mem_describe(d, &d->dev.regions.r[i], out);
 	pthread_mutex_unlock(&d->lock);
-	return i < 0 ? udma_fail(ENOENT, "%p is not in %s", va, d->name) : 0;
+	return i < 0 ? udma_fail(ENOENT, "%p is not in %s", va, d->id) : 0;
 }
 
 uint64_t udma_va_to_iova(struct udma_domain *d, const void *va, size_t *len)
 {
-	if (__builtin_expect(!d, 0)) {
+	if (__builtin_expect(!is_device(d), 0)) {
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
 	}
-	uint64_t r = xmap_get(&d->fwd, (uintptr_t)va, len);
+	uint64_t r = xmap_get(&d->dev.fwd, (uintptr_t)va, len);
 	if (__builtin_expect(r == UINT64_MAX, 0)) {
-		udma_dbg("%p is not registered in %s", va, d->name);
+		udma_dbg("%p is not registered in %s", va, d->id);
 		if (len)
 			*len = 0;
 		errno = EFAULT;
@@ -298,8 +305,8 @@ static void *stream_lookup(struct udma_domain *d, uint64_t iova, size_t *len)
 	void *va = NULL;
 
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->nstreams; i++) {
-		struct stream_map *s = &d->streams[i];
+	for (size_t i = 0; i < d->dev.nstreams; i++) {
+		struct stream_map *s = &d->dev.streams[i];
 		if (iova >= s->iova && iova - s->iova < s->len) {
 			va = (void *)(s->va + (iova - s->iova));
 			if (len && *len > s->len - (iova - s->iova))
@@ -313,19 +320,19 @@ static void *stream_lookup(struct udma_domain *d, uint64_t iova, size_t *len)
 
 void *udma_iova_to_va(struct udma_domain *d, uint64_t iova, size_t *len)
 {
-	if (__builtin_expect(!d, 0)) {
+	if (__builtin_expect(!is_device(d), 0)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	const struct xmap *m = d->mode == UDMA_ADDR_VA ? &d->fwd : &d->rev;
+	const struct xmap *m = d->dev.mode == UDMA_ADDR_VA ? &d->dev.fwd : &d->dev.rev;
 	uint64_t r = xmap_get(m, iova, len);
 	if (__builtin_expect(r != UINT64_MAX, 1))
 		return (void *)(uintptr_t)r;
-	void *va = d->mode == UDMA_ADDR_VA ? stream_lookup(d, iova, len) : NULL;
+	void *va = d->dev.mode == UDMA_ADDR_VA ? stream_lookup(d, iova, len) : NULL;
 	if (va)
 		return va;
-	udma_warn("device address 0x%llx is not mapped in %s (%s mode)%s", (unsigned long long)iova, d->name,
-		  udma_mode_name(d->mode), d->mode == UDMA_ADDR_IOMMU ? ": a VA passed where an IOVA is due?" : "");
+	udma_warn("device address 0x%llx is not mapped in %s (%s mode)%s", (unsigned long long)iova, d->id,
+		  udma_mode_name(d->dev.mode), d->dev.mode == UDMA_ADDR_IOMMU ? ": a VA passed where an IOVA is due?" : "");
 	if (len)
 		*len = 0;
 	errno = EFAULT;

@@ -8,14 +8,14 @@
  * mapping of the same physical page (PA mode aliases) keeps its own. */
 static void rev_clear(struct udma_domain *d, uint64_t dev, uint64_t len, uint64_t va)
 {
-	if (d->mode != UDMA_ADDR_PA) {
-		xmap_clear(&d->rev, dev, len);
+	if (d->dev.mode != UDMA_ADDR_PA) {
+		xmap_clear(&d->dev.rev, dev, len);
 		return;
 	}
 	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
 		uint64_t left = 0;
-		if (xmap_get1(&d->rev, dev + off, &left) == va + off)
-			xmap_clear(&d->rev, dev + off, SPAN_PAGE);
+		if (xmap_get1(&d->dev.rev, dev + off, &left) == va + off)
+			xmap_clear(&d->dev.rev, dev + off, SPAN_PAGE);
 	}
 }
 
@@ -36,16 +36,16 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 		size_t j = i + 1;
 		while (j < n && pa[j] == pa[j - 1] + SPAN_PAGE)
 			j++;
-		err = xmap_set(&d->rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
+		err = xmap_set(&d->dev.rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
 		if (!err && fwd)
-			err = xmap_set(&d->fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
+			err = xmap_set(&d->dev.fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
 		i = j;
 	}
 	if (err) {
 		for (size_t k = 0; k < i; k++)
 			rev_clear(d, pa[k], SPAN_PAGE, start + k * SPAN_PAGE);
 		if (fwd)
-			xmap_clear(&d->fwd, start, len);
+			xmap_clear(&d->dev.fwd, start, len);
 	} else {
 		out->iova = pa[0];
 		out->contiguous = pa[n - 1] == pa[0] + len - SPAN_PAGE;
@@ -59,23 +59,23 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 {
 	/* 2 MiB-aligned IOVAs for large spans keep reverse lookups on the fast path. */
 	uint64_t align = len >= XMAP_HUGE ? XMAP_HUGE : SPAN_PAGE, iova;
-	int err = iova_alloc(&d->iova, len, align, &iova);
+	int err = iova_alloc(&d->dev.iova, len, align, &iova);
 
 	if (err)
 		return udma_fail(-err, "no room for 0x%llx bytes in the IOVA window of %s",
-				 (unsigned long long)len, d->name);
-	err = xmap_set(&d->rev, iova, len, start);
+				 (unsigned long long)len, d->id);
+	err = xmap_set(&d->dev.rev, iova, len, start);
 	if (!err && fwd)
-		err = xmap_set(&d->fwd, start, len, iova);
-	if (!err && d->vfio_fd >= 0) {
-		err = vfio_map(d->vfio_fd, start, iova, len);
+		err = xmap_set(&d->dev.fwd, start, len, iova);
+	if (!err && d->dev.vfio_fd >= 0) {
+		err = vfio_map(d->dev.vfio_fd, start, iova, len);
 		out->vfio_mapped = !err;
 	}
 	if (err) {
 		if (fwd)
-			xmap_clear(&d->fwd, start, len);
-		xmap_clear(&d->rev, iova, len);
-		iova_free(&d->iova, iova, len);
+			xmap_clear(&d->dev.fwd, start, len);
+		xmap_clear(&d->dev.rev, iova, len);
+		iova_free(&d->dev.iova, iova, len);
 		return err;
 	}
 	out->iova = iova;
@@ -87,10 +87,10 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struct span_dev *out)
 {
 	*out = (struct span_dev){ .contiguous = 1 };
-	switch (d->mode) {
+	switch (d->dev.mode) {
 	case UDMA_ADDR_VA:
 		out->iova = start;
-		return fwd ? xmap_set(&d->fwd, start, len, start) : 0;
+		return fwd ? xmap_set(&d->dev.fwd, start, len, start) : 0;
 	case UDMA_ADDR_IOMMU:
 		return span_map_iommu(d, start, len, fwd, out);
 	case UDMA_ADDR_PA:
@@ -108,36 +108,36 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
 
-	for (size_t i = 0; i < d->regions.n; i++) {
-		const struct region *r = &d->regions.r[i];
+	for (size_t i = 0; i < d->dev.regions.n; i++) {
+		const struct region *r = &d->dev.regions.r[i];
 		uint64_t a = r->start > start ? r->start : start, b = r->end < end ? r->end : end;
 		for (uint64_t va = a; va < b;) {
 			size_t run = b - va;
-			uint64_t pa = xmap_get(&d->fwd, va, &run);
+			uint64_t pa = xmap_get(&d->dev.fwd, va, &run);
 			if (pa == UINT64_MAX)
 				run = SPAN_PAGE;
 			else
-				xmap_set(&d->rev, pa, run, va);
+				xmap_set(&d->dev.rev, pa, run, va);
 			va += run;
 		}
 	}
-	for (size_t i = 0; i < d->nstreams; i++) {
-		const struct stream_map *s = &d->streams[i];
+	for (size_t i = 0; i < d->dev.nstreams; i++) {
+		const struct stream_map *s = &d->dev.streams[i];
 		if (s->span_len && s->span_start < end && start < s->span_start + s->span_len)
-			xmap_set(&d->rev, s->iova - (s->va - s->span_start), s->span_len, s->span_start);
+			xmap_set(&d->dev.rev, s->iova - (s->va - s->span_start), s->span_len, s->span_start);
 	}
 }
 
 void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
 {
-	switch (d->mode) {
+	switch (d->dev.mode) {
 	case UDMA_ADDR_VA:
 		break;
 	case UDMA_ADDR_IOMMU:
 		if (sd->vfio_mapped)
-			vfio_unmap(d->vfio_fd, sd->iova, sd->iova_len);
-		xmap_clear(&d->rev, sd->iova, sd->iova_len);
-		iova_free(&d->iova, sd->iova, sd->iova_len);
+			vfio_unmap(d->dev.vfio_fd, sd->iova, sd->iova_len);
+		xmap_clear(&d->dev.rev, sd->iova, sd->iova_len);
+		iova_free(&d->dev.iova, sd->iova, sd->iova_len);
 		break;
 	case UDMA_ADDR_PA:
 		if (!fwd) { /* streaming spans are physically contiguous */
@@ -147,7 +147,7 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 		}
 		for (uint64_t off = 0; off < len;) {
 			size_t run = len - off;
-			uint64_t pa = xmap_get(&d->fwd, start + off, &run);
+			uint64_t pa = xmap_get(&d->dev.fwd, start + off, &run);
 			if (pa == UINT64_MAX) {
 				run = SPAN_PAGE;
 			} else {
@@ -155,10 +155,10 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 			}
 			off += run;
 		}
-		xmap_clear(&d->fwd, start, len);
+		xmap_clear(&d->dev.fwd, start, len);
 		pa_rev_repair(d, start, len);
 		return;
 	}
 	if (fwd)
-		xmap_clear(&d->fwd, start, len);
+		xmap_clear(&d->dev.fwd, start, len);
 }

@@ -10,15 +10,15 @@
 
 static int stream_add(struct udma_domain *d, const struct stream_map *s)
 {
-	if (d->nstreams == d->capstreams) {
-		size_t cap = d->capstreams ? d->capstreams * 2 : 16;
-		struct stream_map *n = realloc(d->streams, cap * sizeof(*n));
+	if (d->dev.nstreams == d->dev.capstreams) {
+		size_t cap = d->dev.capstreams ? d->dev.capstreams * 2 : 16;
+		struct stream_map *n = realloc(d->dev.streams, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		d->streams = n;
-		d->capstreams = cap;
+		d->dev.streams = n;
+		d->dev.capstreams = cap;
 	}
-	d->streams[d->nstreams++] = *s;
+	d->dev.streams[d->dev.nstreams++] = *s;
 	return 0;
 }
 
@@ -36,20 +36,24 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 	size_t have = len;
 	int err;
 
-	if (!d || !va || !len || v + len < v || (unsigned)dir > UDMA_DIR_FROM_DEVICE) {
+	if (!d || d->kind != UDMA_KIND_DEVICE || !va || !len || v + len < v || (unsigned)dir > UDMA_DIR_FROM_DEVICE) {
 		udma_dbg("bad arguments (domain %p, va %p, len %zu, dir %d)", (void *)d, va, len, (int)dir);
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
 	}
 	pthread_mutex_lock(&d->lock);
+	if (d->dead) {
+		err = -ENODEV;
+		goto fail;
+	}
 	/* Memory already in the domain, contiguous for len: its own address. */
-	s.iova = xmap_get(&d->fwd, v, &have);
+	s.iova = xmap_get(&d->dev.fwd, v, &have);
 	if (s.iova == UINT64_MAX || have < len) {
 		s.span_start = v & ~(SPAN_PAGE - 1);
 		s.span_len = ((v + len + SPAN_PAGE - 1) & ~(SPAN_PAGE - 1)) - s.span_start;
 		err = s.span_start + s.span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
 		      : !os_range_mapped((void *)s.span_start, s.span_len) ? -EFAULT : 0;
-		if (!err && d->mode == UDMA_ADDR_PA) {
+		if (!err && d->dev.mode == UDMA_ADDR_PA) {
 			err = mlock((void *)s.span_start, s.span_len) ? -ENOMEM : 0;
 			s.locked = !err;
 		}
@@ -80,7 +84,7 @@ fail:
 	if (s.locked)
 		munlock((void *)s.span_start, s.span_len);
 	pthread_mutex_unlock(&d->lock);
-	udma_dbg("cannot map [%p, +%zu) in %s: %s", va, len, d->name, strerror(-err));
+	udma_dbg("cannot map [%p, +%zu) in %s: %s", va, len, d->id, strerror(-err));
 	errno = -err;
 	return UDMA_BAD_IOVA;
 }
@@ -90,23 +94,23 @@ static int still_locked(const struct udma_domain *d, const struct stream_map *s)
 {
 	uint64_t end = s->span_start + s->span_len;
 
-	for (size_t i = 0; i < d->nstreams; i++)
-		if (d->streams[i].locked && d->streams[i].span_start < end &&
-		    s->span_start < d->streams[i].span_start + d->streams[i].span_len)
+	for (size_t i = 0; i < d->dev.nstreams; i++)
+		if (d->dev.streams[i].locked && d->dev.streams[i].span_start < end &&
+		    s->span_start < d->dev.streams[i].span_start + d->dev.streams[i].span_len)
 			return 1;
-	return region_overlaps(&d->regions, s->span_start, end);
+	return region_overlaps(&d->dev.regions, s->span_start, end);
 }
 
 int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)
 {
-	if (!d)
-		return udma_fail(EINVAL, "NULL domain");
+	if (!d || d->kind != UDMA_KIND_DEVICE)
+		return udma_fail(EINVAL, "NULL or non-device domain");
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = d->nstreams; i-- > 0;) {
-		struct stream_map s = d->streams[i];
+	for (size_t i = d->dev.nstreams; i-- > 0;) {
+		struct stream_map s = d->dev.streams[i];
 		if (s.iova != iova || s.len != len)
 			continue;
-		d->streams[i] = d->streams[--d->nstreams];
+		d->dev.streams[i] = d->dev.streams[--d->dev.nstreams];
 		if (s.span_len) {
 			struct span_dev sd = stream_span(&s);
 			sd.iova = s.iova - (s.va - s.span_start);
@@ -118,5 +122,5 @@ int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)
 		return 0;
 	}
 	pthread_mutex_unlock(&d->lock);
-	return udma_fail(ENOENT, "no streaming mapping 0x%llx+%zu in %s", (unsigned long long)iova, len, d->name);
+	return udma_fail(ENOENT, "no streaming mapping 0x%llx+%zu in %s", (unsigned long long)iova, len, d->id);
 }

@@ -360,7 +360,7 @@ static void test_domain_opts(void **state)
 	o.iova_size = 1 << 20;
 	struct udma_domain *d = udma_device_domain_create(&o);
 	assert_non_null(d);
-	assert_string_equal(udma_domain_name(d), "mine");
+	assert_string_equal(udma_domain_id(d), "mine");
 	assert_int_equal(udma_domain_mode(d), UDMA_ADDR_IOMMU);
 	struct udma_mem m;
 	assert_int_equal(udma_mem_alloc(d, 2 << 20, NULL, &m), -ENOSPC); /* window is 1 MiB */
