@@ -86,10 +86,19 @@ void udma_domain_put(struct udma_domain *d)
 {
 	if (!d || d == &system_domain)
 		return;
-	/* acq_rel: everything done through this reference happens before the free */
-	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL))
-		return;
+	/* Fast path: not the last reference. */
+	unsigned r = __atomic_load_n(&d->refs, __ATOMIC_RELAXED);
+	while (r > 1)
+		if (__atomic_compare_exchange_n(&d->refs, &r, r - 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return;
+	/* Perhaps the last: drop it under the registry lock, so that iteration
+	 * (which takes references under the same lock) never finds a domain
+	 * whose count reached zero. */
 	pthread_mutex_lock(&reg_lock);
+	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL)) {
+		pthread_mutex_unlock(&reg_lock);
+		return;
+	}
 	if (d->prev)
 		d->prev->next = d->next;
 	else
