@@ -59,7 +59,7 @@ static void test_churn(void **state)
 	pthread_create(&it[1], NULL, iterator, "churn-b");
 	pthread_join(c[0], NULL);
 	pthread_join(c[1], NULL);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(it[0], NULL);
 	pthread_join(it[1], NULL);
 	printf("%lu domains seen by iterators, %lu bad\n", seen, bad);

@@ -25,7 +25,7 @@ static void *writer(void *arg)
 {
 	struct ctx *c = arg;
 	unsigned seed = (unsigned)(uintptr_t)&seed;
-	while (!c->stop) {
+	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
 		int i = rand_r(&seed) % NBUF;
 		/* odd offsets give 4 KiB entries; even ones whole 2 MiB entries */
 		size_t off = (i & 1) ? 4096 * (1 + rand_r(&seed) % 16) : 0;
@@ -44,7 +44,7 @@ static void *reader(void *arg)
 	struct ctx *c = arg;
 	unsigned seed = (unsigned)(uintptr_t)&seed;
 	unsigned long hits = 0, misses = 0, bad = 0;
-	while (!c->stop) {
+	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
 		for (int k = 0; k < 1000; k++) {
 			int i = rand_r(&seed) % NBUF;
 			char *va = c->bufs[i] + (size_t)rand_r(&seed) % BUFSZ;
@@ -85,7 +85,7 @@ static void run(enum udma_addr_mode mode)
 		pthread_create(&r[i], NULL, reader, &c);
 	}
 	sleep(SECONDS);
-	c.stop = 1;
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(w[i], NULL);
 		pthread_join(r[i], NULL);
