@@ -226,6 +226,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		}
 		r.locked = 1;
 		r.flags |= UDMA_MEM_PINNED;
+		os_populate((void *)r.start, r.end - r.start); /* present for pagemap even where mlock is a no-op */
 	}
 	err = span_map(d, r.start, r.end - r.start, 1, &sd);
 	if (!err) {

@@ -53,6 +53,21 @@ static int populate(void *va, size_t len, size_t page_size)
 	return 0;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+int os_populate(void *va, size_t len)
+{
+	/* Write-populate breaks copy-on-write now, so the physical pages we
+	 * report are the ones a device will see; read-only memory can only be
+	 * read-populated. The kernel does the faulting: no byte is read here. */
+	if (!madvise(va, len, MADV_POPULATE_WRITE) || !madvise(va, len, MADV_POPULATE_READ))
+		return 0;
+	return udma_fail(errno == EINVAL ? ENOTSUP : EFAULT, "cannot populate [%p, +%zu): %s", va, len,
+			 strerror(errno));
+}
+
 int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, struct os_map *out)
 {
 	int huge = page_size > OS_PAGE_4K;

@@ -28,6 +28,9 @@ UDMA_HIDDEN int os_map_pages(size_t len, size_t page_size, int shared, int node,
 			     struct os_map *out);
 UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
 
+/* Fault in [va, va+len) (write-populate where writable), without touching it from user space. */
+UDMA_HIDDEN int os_populate(void *va, size_t len);
+
 /* Is [va, va+len) mapped in this process? */
 UDMA_HIDDEN int os_range_mapped(const void *va, size_t len);
 

@@ -56,6 +56,8 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		if (!err && d->dev.mode == UDMA_ADDR_PA) {
 			err = mlock((void *)s.span_start, s.span_len) ? -ENOMEM : 0;
 			s.locked = !err;
+			if (!err)
+				os_populate((void *)s.span_start, s.span_len);
 		}
 		if (!err)
 			err = span_map(d, s.span_start, s.span_len, 0, &sd);
