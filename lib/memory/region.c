@@ -18,6 +18,11 @@ static size_t lower(const struct region_set *s, uint64_t addr)
 	return lo;
 }
 
+size_t region_first_ending_after(const struct region_set *s, uint64_t addr)
+{
+	return lower(s, addr);
+}
+
 long region_find(const struct region_set *s, uint64_t addr)
 {
 	size_t i = lower(s, addr);

@@ -34,6 +34,8 @@ struct region_set {
 	size_t n, cap;
 };
 
+/* Index of the first region ending above addr (s->n if none): start of an overlap walk. */
+UDMA_HIDDEN size_t region_first_ending_after(const struct region_set *s, uint64_t addr);
 /* Index of the region containing addr, or -1. */
 UDMA_HIDDEN long region_find(const struct region_set *s, uint64_t addr);
 /* Does [start, end) overlap any region? */

@@ -108,7 +108,9 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
 
-	for (size_t i = 0; i < d->dev.regions.n; i++) {
+	/* only regions overlapping the span: a binary search, then a short walk */
+	for (size_t i = region_first_ending_after(&d->dev.regions, start);
+	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
 		const struct region *r = &d->dev.regions.r[i];
 		uint64_t a = r->start > start ? r->start : start, b = r->end < end ? r->end : end;
 		for (uint64_t va = a; va < b;) {

@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Translation lookups per second over 1 GiB registered in mixed pieces
+ * (2 MiB pieces alternating with runs of 512 4 KiB pieces), in each address
+ * mode, and DPDK's translation calls on the same addresses in the same run
+ * when built with DPDK.
+ *
+ * usage: bench_translate [-c CPU] [-r REPS] [-t MS] [-D] [-N]
+ *   -c CPU   pin to CPU (default: the last one allowed)
+ *   -r REPS  repetitions per figure; the median is reported (default 11)
+ *   -t MS    target time of one repetition (default 20)
+ *   -D       leave DPDK out even if built with it
+ *   -N       run DPDK's EAL without hugepages (--no-huge)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <udma/udma.h>
+
+#ifdef HAVE_DPDK
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+#include <rte_version.h>
+#endif
+
+#define TOTAL (1ull << 30)
+#define PAGE 4096ull
+#define HUGE (2ull << 20)
+#define GROUP (2 * HUGE)   /* one 2 MiB piece, then 512 4 KiB pieces */
+#define NGROUPS (TOTAL / GROUP)
+#define NPIECES (NGROUPS * (1 + HUGE / PAGE))
+#define NKEYS 4096u        /* power of two; 32 KiB of keys stays cache-resident */
+#define MAXREPS 101
+#define MAXROWS 24
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static struct {
+	int cpu, reps, no_dpdk, no_huge;
+	double target_ns;
+} opt = { .cpu = -1, .reps = 11, .target_ns = 20e6 };
+
+/* Every result is summed into here, so no lookup can be optimised away. */
+static volatile uint64_t sink;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench_translate: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+/* What a kernel looks up: keys for random lookups, a range for sequential ones. */
+struct ctx {
+	struct udma_domain *d;
+	const uint64_t *keys;      /* NKEYS VAs or device addresses */
+	uint64_t seq_base, seq_end; /* sequential: seq_base, +4 KiB, ... wrapping at seq_end */
+};
+
+typedef uint64_t (*kernel_fn)(const struct ctx *c, size_t n);
+
+/*
+ * Three loops per lookup function, generated so the call is direct:
+ *   _rand  independent lookups of random keys: the CPU overlaps them (throughput)
+ *   _dep   each key's index depends on the previous result (latency)
+ *   _seq   4 KiB steps through the 1 GiB
+ */
+#define KERN_RAND(name, look)                                          \
+	static uint64_t name##_rand(const struct ctx *c, size_t n)     \
+	{                                                              \
+		uint64_t acc = 0;                                      \
+		for (size_t i = 0; i < n; i++)                         \
+			acc += look(c, c->keys[i & (NKEYS - 1)]);      \
+		return acc;                                            \
+	}
+/* v >> 63 is 0 for every valid answer, but the compiler cannot know it. */
+#define KERN_DEP(name, look)                                           \
+	static uint64_t name##_dep(const struct ctx *c, size_t n)      \
+	{                                                              \
+		uint64_t acc = 0, j = 0;                               \
+		for (size_t i = 0; i < n; i++) {                       \
+			uint64_t v = look(c, c->keys[j]);              \
+			acc += v;                                      \
+			j = (j + 1 + (v >> 63)) & (NKEYS - 1);         \
+		}                                                      \
+		return acc;                                            \
+	}
+#define KERN_SEQ(name, look)                                           \
+	static uint64_t name##_seq(const struct ctx *c, size_t n)      \
+	{                                                              \
+		uint64_t acc = 0, k = c->seq_base;                     \
+		for (size_t i = 0; i < n; i++) {                       \
+			acc += look(c, k);                             \
+			k += PAGE;                                     \
+			if (k >= c->seq_end)                           \
+				k = c->seq_base;                       \
+		}                                                      \
+		return acc;                                            \
+	}
+
+static inline uint64_t u_fwd(const struct ctx *c, uint64_t k)
+{
+	return udma_va_to_iova(c->d, (const void *)(uintptr_t)k, NULL);
+}
+
+/* Asking for 4 KiB from an unaligned address walks into the next entry. */
+static inline uint64_t u_fwd_len(const struct ctx *c, uint64_t k)
+{
+	size_t len = PAGE;
+	uint64_t r = udma_va_to_iova(c->d, (const void *)(uintptr_t)k, &len);
+
+	return r + len;
+}
+
+static inline uint64_t u_rev(const struct ctx *c, uint64_t k)
+{
+	return (uintptr_t)udma_iova_to_va(c->d, k, NULL);
+}
+
+KERN_RAND(u_fwd, u_fwd)
+KERN_DEP(u_fwd, u_fwd)
+KERN_SEQ(u_fwd, u_fwd)
+KERN_RAND(u_fwd_len, u_fwd_len)
+KERN_RAND(u_rev, u_rev)
+
+#ifdef HAVE_DPDK
+/* iova-mode=va: returns its argument (after asking the EAL for the mode). */
+static inline uint64_t d_virt2iova(const struct ctx *c, uint64_t k)
+{
+	return rte_mem_virt2iova((const void *)(uintptr_t)k);
+}
+
+/* DPDK's table lookup, what rte_malloc_virt2iova() does for external memory. */
+static inline uint64_t d_memseg(const struct ctx *c, uint64_t k)
+{
+	const struct rte_memseg *ms = rte_mem_virt2memseg((const void *)(uintptr_t)k, NULL);
+
+	return ms ? ms->iova + (k - (uintptr_t)ms->addr) : RTE_BAD_IOVA;
+}
+
+static inline uint64_t d_iova2virt(const struct ctx *c, uint64_t k)
+{
+	return (uintptr_t)rte_mem_iova2virt(k);
+}
+
+/* Opens, seeks and reads /proc/self/pagemap on every call. */
+static inline uint64_t d_virt2phy(const struct ctx *c, uint64_t k)
+{
+	return rte_mem_virt2phy((const void *)(uintptr_t)k);
+}
+
+KERN_RAND(d_virt2iova, d_virt2iova)
+KERN_DEP(d_virt2iova, d_virt2iova)
+KERN_SEQ(d_virt2iova, d_virt2iova)
+KERN_RAND(d_memseg, d_memseg)
+KERN_DEP(d_memseg, d_memseg)
+KERN_SEQ(d_memseg, d_memseg)
+KERN_RAND(d_iova2virt, d_iova2virt)
+KERN_RAND(d_virt2phy, d_virt2phy)
+KERN_SEQ(d_virt2phy, d_virt2phy)
+#endif
+
+struct stat {
+	double med, min, max; /* ns per lookup */
+	size_t n;             /* lookups per repetition */
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double run_once(kernel_fn k, const struct ctx *c, size_t n)
+{
+	uint64_t t0 = now_ns();
+
+	sink += k(c, n);
+	return (double)(now_ns() - t0);
+}
+
+/* Size a repetition to about opt.target_ns (slow calls get few lookups), warm up, take the median. */
+static struct stat measure(kernel_fn k, const struct ctx *c)
+{
+	double ns[MAXREPS], t;
+	struct stat s;
+	size_t n = 16;
+
+	while ((t = run_once(k, c, n)) < opt.target_ns / 8)
+		n *= 2;
+	n = (size_t)((double)n * opt.target_ns / t);
+	if (n < 8)
+		n = 8;
+	run_once(k, c, n);
+	for (int r = 0; r < opt.reps; r++)
+		ns[r] = run_once(k, c, n) / (double)n;
+	qsort(ns, (size_t)opt.reps, sizeof(ns[0]), cmp_double);
+	s.med = ns[opt.reps / 2];
+	s.min = ns[0];
+	s.max = ns[opt.reps - 1];
+	s.n = n;
+	return s;
+}
+
+/* One line of the table: a udma figure and its DPDK counterpart, if any. */
+struct row {
+	char mode[8], what[48];
+	struct stat u;
+	const char *peer;    /* NULL: DPDK has no such call */
+	const char *missing; /* peer not measured: why */
+	struct stat p;
+};
+
+static struct row rows[MAXROWS];
+static int nrows;
+static const char *peer_missing; /* why no DPDK figure at all, or NULL */
+
+static struct row *row_add(const char *mode, const char *what, kernel_fn uk, const struct ctx *c)
+{
+	struct row *r = &rows[nrows++];
+
+	snprintf(r->mode, sizeof(r->mode), "%s", mode);
+	snprintf(r->what, sizeof(r->what), "%s", what);
+	r->u = measure(uk, c);
+	return r;
+}
+
+/* The DPDK counterpart of r. k NULL: the peer could not run (why in missing). */
+static void row_peer(struct row *r, const char *peer, kernel_fn k, const struct ctx *c, const char *missing)
+{
+	r->peer = peer;
+	r->missing = missing ? missing : peer_missing;
+	if (k && !r->missing)
+		r->p = measure(k, c);
+}
+
+static void print_ns(const struct stat *s)
+{
+	double spread = s->med > 0 ? 50.0 * (s->max - s->min) / s->med : 0;
+
+	if (s->med < 100)
+		printf(" %.2f ±%.0f%% | %.0f |", s->med, spread, 1e3 / s->med);
+	else
+		printf(" %.0f ±%.0f%% | %.2f |", s->med, spread, 1e3 / s->med);
+}
+
+static void print_table(void)
+{
+	printf("\n| mode | udma lookup | udma ns | udma M/s | DPDK peer | DPDK ns | DPDK M/s | udma/DPDK |\n");
+	printf("|---|---|---:|---:|---|---:|---:|---:|\n");
+	for (int i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+
+		printf("| %s | %s |", r->mode, r->what);
+		print_ns(&r->u);
+		if (!r->peer)
+			printf(" — | | | |\n");
+		else if (r->missing)
+			printf(" %s: missing: %s | | | |\n", r->peer, r->missing);
+		else {
+			printf(" %s |", r->peer);
+			print_ns(&r->p);
+			printf(" %.3g |\n", r->u.med / r->p.med);
+		}
+	}
+}
+
+/* The 1 GiB: GROUP-sized groups of one 2 MiB piece and a run of 4 KiB pieces. */
+static uint8_t *base;
+
+static void layout_init(void)
+{
+	void *map = mmap(NULL, TOTAL + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (map == MAP_FAILED)
+		die("mmap 1 GiB", errno);
+	base = (uint8_t *)(((uintptr_t)map + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+	/* THP under the 2 MiB pieces, so PA mode finds them contiguous; real 4 KiB pages under the runs. */
+	for (size_t g = 0; g < NGROUPS; g++) {
+		madvise(base + g * GROUP, HUGE, MADV_HUGEPAGE);
+		madvise(base + g * GROUP + HUGE, HUGE, MADV_NOHUGEPAGE);
+	}
+	if (madvise(base, TOTAL, MADV_POPULATE_WRITE) < 0)
+		for (size_t off = 0; off < TOTAL; off += PAGE)
+			base[off] = 1;
+}
+
+/* Register every piece in d; *contig counts 2 MiB pieces that got one device range. */
+static double register_all(struct udma_domain *d, unsigned *contig)
+{
+	uint64_t t0 = now_ns();
+	struct udma_mem m;
+	int err;
+
+	*contig = 0;
+	for (size_t g = 0; g < NGROUPS; g++) {
+		uint8_t *p = base + g * GROUP;
+
+		if ((err = udma_mem_register(d, p, HUGE, &m)))
+			die("udma_mem_register 2 MiB", err);
+		*contig += (unsigned)m.contiguous;
+		for (size_t off = HUGE; off < GROUP; off += PAGE)
+			if ((err = udma_mem_register(d, p + off, PAGE, NULL)))
+				die("udma_mem_register 4 KiB", err);
+	}
+	return (double)(now_ns() - t0) / (double)NPIECES;
+}
+
+/* Highest first: the domain keeps its regions in a sorted array. */
+static double unregister_all(struct udma_domain *d)
+{
+	uint64_t t0 = now_ns();
+	int err;
+
+	for (size_t g = NGROUPS; g-- > 0;) {
+		uint8_t *p = base + g * GROUP;
+
+		for (size_t off = GROUP; (off -= PAGE) >= HUGE;)
+			if ((err = udma_mem_unregister(d, p + off, PAGE)))
+				die("udma_mem_unregister 4 KiB", err);
+		if ((err = udma_mem_unregister(d, p, HUGE)))
+			die("udma_mem_unregister 2 MiB", err);
+	}
+	return (double)(now_ns() - t0) / (double)NPIECES;
+}
+
+static struct udma_domain *domain(enum udma_addr_mode mode)
+{
+	struct udma_device_opts o = { .size = sizeof(o), .mode = mode, .vfio_container_fd = -1 };
+	struct udma_domain *d = udma_device_domain_create(&o);
+
+	if (!d)
+		die("udma_device_domain_create", errno);
+	return d;
+}
+
+/* Every key must translate, and to what the mode says; else the figures mean nothing. */
+static void check(int ok, const char *what, size_t i, uint64_t got, uint64_t want)
+{
+	if (ok)
+		return;
+	fprintf(stderr, "bench_translate: %s: key %zu: got 0x%llx, want 0x%llx\n", what, i,
+		(unsigned long long)got, (unsigned long long)want);
+	exit(1);
+}
+
+static uint64_t keys_va[NKEYS], keys_dev[NKEYS];
+
+/* Random 64-byte-aligned addresses anywhere in the 1 GiB (xorshift, fixed seed). */
+static void keys_init(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (unsigned i = 0; i < NKEYS; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		keys_va[i] = (uintptr_t)base + ((x % TOTAL) & ~63ull);
+	}
+}
+
+#ifdef HAVE_DPDK
+static int dpdk_up;
+static char dpdk_how[160], dpdk_why[160];
+
+/* EAL once per process; hugepages if a few are free, as without them DPDK has no physical addresses. */
+static void dpdk_init(void)
+{
+	char lcore[16], prefix[64], *argv[16];
+	long huge = udma_hugepages_free(HUGE, -1);
+	int use_huge = !opt.no_huge && huge >= 16, argc = 0;
+
+	snprintf(lcore, sizeof(lcore), "%d", opt.cpu);
+	argv[argc++] = strdup("bench_translate");
+	/* No files: --no-huge implies legacy memory, which --in-memory refuses. */
+	argv[argc++] = strdup(use_huge ? "--in-memory" : "--no-shconf");
+	if (!use_huge)
+		argv[argc++] = strdup("--no-huge");
+	argv[argc++] = strdup("-m");
+	argv[argc++] = strdup(use_huge ? "16" : "64");
+	argv[argc++] = strdup("--no-pci");
+	argv[argc++] = strdup("-l");
+	argv[argc++] = strdup(lcore);
+	argv[argc++] = strdup("--iova-mode=va");
+	argv[argc++] = strdup("--log-level=*:error");
+	argv[argc++] = strdup("--no-telemetry");
+	/* Our own runtime directory, empty with these options, removed at the end. */
+	snprintf(prefix, sizeof(prefix), "--file-prefix=bench_translate-%d", (int)getpid());
+	argv[argc++] = strdup(prefix);
+	argv[argc] = NULL;
+	size_t len = 0;
+	for (int i = 1; i < argc; i++)
+		len += (size_t)snprintf(dpdk_how + len, sizeof(dpdk_how) - len, "%s%s", i > 1 ? " " : "", argv[i]);
+	if (rte_eal_init(argc, argv) < 0) {
+		snprintf(dpdk_why, sizeof(dpdk_why), "rte_eal_init: %s", rte_strerror(rte_errno));
+		peer_missing = dpdk_why;
+		return;
+	}
+	dpdk_up = 1;
+}
+#endif
+
+static void bench_va(void)
+{
+	struct udma_domain *d = domain(UDMA_ADDR_VA);
+	struct ctx c = { .d = d, .keys = keys_va, .seq_base = (uintptr_t)base + 64,
+			 .seq_end = (uintptr_t)base + TOTAL };
+	unsigned contig;
+	double reg = register_all(d, &contig);
+
+	printf("va:    registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
+	for (unsigned i = 0; i < NKEYS; i++) {
+		uint64_t v = udma_va_to_iova(d, (void *)(uintptr_t)keys_va[i], NULL);
+		check(v == keys_va[i], "va: va_to_iova", i, v, keys_va[i]);
+	}
+	struct row *r1 = row_add("va", "va_to_iova, random", u_fwd_rand, &c);
+	struct row *r2 = row_add("va", "va_to_iova, random, dependent", u_fwd_dep, &c);
+	struct row *r3 = row_add("va", "va_to_iova, sequential 4 KiB", u_fwd_seq, &c);
+	row_add("va", "va_to_iova, len 4096", u_fwd_len_rand, &c);
+	row_add("va", "iova_to_va, random", u_rev_rand, &c);
+#ifdef HAVE_DPDK
+	const char *peer = "rte_mem_virt2iova (identity)";
+	row_peer(r1, peer, d_virt2iova_rand, &c, NULL);
+	row_peer(r2, peer, d_virt2iova_dep, &c, NULL);
+	row_peer(r3, peer, d_virt2iova_seq, &c, NULL);
+#else
+	row_peer(r1, "rte_mem_virt2iova", NULL, &c, NULL);
+	(void)r2, (void)r3;
+#endif
+	printf("va:    unregistered, %.0f ns each\n", unregister_all(d));
+	udma_domain_destroy(d);
+}
+
+#ifdef HAVE_DPDK
+/* The same 1 GiB as DPDK external memory with the IOMMU domain's IOVAs. */
+static const char *dpdk_extmem(struct udma_domain *d)
+{
+	static char why[160];
+	size_t n = TOTAL / PAGE;
+	rte_iova_t *iova = malloc(n * sizeof(*iova));
+
+	if (!iova)
+		return "out of memory";
+	for (size_t i = 0; i < n; i++)
+		iova[i] = udma_va_to_iova(d, base + i * PAGE, NULL);
+	/* One list of 4 KiB segments: 128 memseg lists are too few for one per 2 MiB piece. */
+	int err = rte_extmem_register(base, TOTAL, iova, (unsigned)n, PAGE);
+	free(iova);
+	if (err < 0) {
+		snprintf(why, sizeof(why), "rte_extmem_register: %s", rte_strerror(rte_errno));
+		return why;
+	}
+	return NULL;
+}
+#endif
+
+static void bench_iommu(void)
+{
+	struct udma_domain *d = domain(UDMA_ADDR_IOMMU);
+	struct ctx c = { .d = d, .keys = keys_va, .seq_base = (uintptr_t)base + 64,
+			 .seq_end = (uintptr_t)base + TOTAL };
+	struct ctx cr = { .d = d, .keys = keys_dev };
+	unsigned contig;
+	double reg = register_all(d, &contig);
+
+	printf("iommu: registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
+	for (unsigned i = 0; i < NKEYS; i++) {
+		keys_dev[i] = udma_va_to_iova(d, (void *)(uintptr_t)keys_va[i], NULL);
+		uint64_t v = (uintptr_t)udma_iova_to_va(d, keys_dev[i], NULL);
+		check(keys_dev[i] != UDMA_BAD_IOVA && v == keys_va[i], "iommu: round trip", i, v, keys_va[i]);
+	}
+	struct row *r1 = row_add("iommu", "va_to_iova, random", u_fwd_rand, &c);
+	struct row *r2 = row_add("iommu", "va_to_iova, random, dependent", u_fwd_dep, &c);
+	struct row *r3 = row_add("iommu", "va_to_iova, sequential 4 KiB", u_fwd_seq, &c);
+	row_add("iommu", "va_to_iova, len 4096", u_fwd_len_rand, &c);
+	struct row *r5 = row_add("iommu", "iova_to_va, random", u_rev_rand, &cr);
+#ifdef HAVE_DPDK
+	const char *ext = dpdk_up ? dpdk_extmem(d) : NULL;
+	const char *peer = "rte_mem_virt2memseg + offset (extmem)";
+	if (dpdk_up && !ext)
+		for (unsigned i = 0; i < NKEYS; i++) {
+			uint64_t v = d_memseg(&c, keys_va[i]);
+			check(v == keys_dev[i], "dpdk: memseg iova", i, v, keys_dev[i]);
+			v = d_iova2virt(&c, keys_dev[i]);
+			check(v == keys_va[i], "dpdk: rte_mem_iova2virt", i, v, keys_va[i]);
+		}
+	row_peer(r1, peer, d_memseg_rand, &c, ext);
+	row_peer(r2, peer, d_memseg_dep, &c, ext);
+	row_peer(r3, peer, d_memseg_seq, &c, ext);
+	row_peer(r5, "rte_mem_iova2virt (extmem)", d_iova2virt_rand, &cr, ext);
+	if (dpdk_up && !ext)
+		rte_extmem_unregister(base, TOTAL);
+#else
+	row_peer(r1, "rte_mem_virt2memseg", NULL, &c, NULL);
+	row_peer(r5, "rte_mem_iova2virt", NULL, &cr, NULL);
+	(void)r2, (void)r3;
+#endif
+	printf("iommu: unregistered, %.0f ns each\n", unregister_all(d));
+	udma_domain_destroy(d);
+}
+
+#ifdef HAVE_DPDK
+/* DPDK's calls on its own memory, where they were built to run: EAL pages, iova = va. */
+static void bench_dpdk_own(void)
+{
+	static uint64_t keys_own[NKEYS];
+	struct ctx c = { .keys = keys_own };
+	size_t len = 8ul << 20;
+	uint8_t *buf = rte_malloc(NULL, len, 0);
+	const struct rte_memseg_list *msl = buf ? rte_mem_virt2memseg_list(buf) : NULL;
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	if (!msl) {
+		printf("\nDPDK on its own memory: missing: rte_malloc of %zu bytes failed\n", len);
+		rte_free(buf);
+		return;
+	}
+	for (unsigned i = 0; i < NKEYS; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		keys_own[i] = (uintptr_t)buf + ((x % len) & ~63ull);
+		uint64_t v = d_memseg(&c, keys_own[i]);
+		check(v == rte_mem_virt2iova((void *)(uintptr_t)keys_own[i]), "dpdk own: memseg iova", i, v, keys_own[i]);
+		v = d_iova2virt(&c, d_memseg(&c, keys_own[i]));
+		check(v == keys_own[i], "dpdk own: rte_mem_iova2virt", i, v, keys_own[i]);
+	}
+	struct stat s1 = measure(d_memseg_rand, &c), s2 = measure(d_iova2virt_rand, &c);
+	printf("\nDPDK on its own memory (rte_malloc %zu MiB; memseg list of %u x %llu KiB segments):\n\n",
+	       len >> 20, msl->memseg_arr.count, (unsigned long long)(msl->page_sz >> 10));
+	printf("| DPDK call | ns | M/s |\n|---|---:|---:|\n| rte_mem_virt2memseg + offset, random |");
+	print_ns(&s1);
+	printf("\n| rte_mem_iova2virt, random |");
+	print_ns(&s2);
+	printf("\n");
+	rte_free(buf);
+}
+#endif
+
+static void bench_pa(void)
+{
+	struct udma_domain *d = domain(UDMA_ADDR_PA);
+	struct ctx c = { .d = d, .keys = keys_va, .seq_base = (uintptr_t)base + 64,
+			 .seq_end = (uintptr_t)base + TOTAL };
+	struct ctx cr = { .d = d, .keys = keys_dev };
+	unsigned contig;
+	double reg = register_all(d, &contig);
+
+	printf("pa:    registered %llu pieces, %.0f ns each; %u of %llu 2 MiB pieces physically contiguous (THP)\n",
+	       (unsigned long long)NPIECES, reg, contig, (unsigned long long)NGROUPS);
+	for (unsigned i = 0; i < NKEYS; i++) {
+		keys_dev[i] = udma_va_to_iova(d, (void *)(uintptr_t)keys_va[i], NULL);
+		uint64_t v = (uintptr_t)udma_iova_to_va(d, keys_dev[i], NULL);
+		check(keys_dev[i] != UDMA_BAD_IOVA && v == keys_va[i], "pa: round trip", i, v, keys_va[i]);
+	}
+	struct row *r1 = row_add("pa", "va_to_iova, random", u_fwd_rand, &c);
+	row_add("pa", "va_to_iova, random, dependent", u_fwd_dep, &c);
+	struct row *r3 = row_add("pa", "va_to_iova, sequential 4 KiB", u_fwd_seq, &c);
+	row_add("pa", "va_to_iova, len 4096", u_fwd_len_rand, &c);
+	row_add("pa", "iova_to_va, random", u_rev_rand, &cr);
+#ifdef HAVE_DPDK
+	const char *nophys = NULL;
+	if (dpdk_up) {
+		for (unsigned i = 0; i < NKEYS && !nophys; i++) {
+			uint64_t v = d_virt2phy(&c, keys_va[i]);
+			if (v == RTE_BAD_IOVA)
+				nophys = "no physical addresses (EAL without hugepages)";
+			else
+				check(v == keys_dev[i], "dpdk: rte_mem_virt2phy", i, v, keys_dev[i]);
+		}
+	}
+	row_peer(r1, "rte_mem_virt2phy (pagemap)", d_virt2phy_rand, &c, nophys);
+	row_peer(r3, "rte_mem_virt2phy (pagemap)", d_virt2phy_seq, &c, nophys);
+#else
+	row_peer(r1, "rte_mem_virt2phy", NULL, &c, NULL);
+	(void)r3;
+#endif
+	printf("pa:    unregistered, %.0f ns each\n", unregister_all(d));
+	udma_domain_destroy(d);
+}
+
+static void pin(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		die("sched_getaffinity", errno);
+	if (opt.cpu < 0)
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &set))
+				opt.cpu = i;
+	CPU_ZERO(&set);
+	CPU_SET(opt.cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity", errno);
+}
+
+int main(int argc, char **argv)
+{
+	char why[160];
+	int c;
+
+	while ((c = getopt(argc, argv, "c:r:t:DNh")) != -1) {
+		switch (c) {
+		case 'c': opt.cpu = atoi(optarg); break;
+		case 'r': opt.reps = atoi(optarg); break;
+		case 't': opt.target_ns = atof(optarg) * 1e6; break;
+		case 'D': opt.no_dpdk = 1; break;
+		case 'N': opt.no_huge = 1; break;
+		default:
+			fprintf(stderr, "usage: bench_translate [-c CPU] [-r REPS] [-t MS] [-D] [-N]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (opt.reps < 1 || opt.reps > MAXREPS || opt.target_ns < 1e5 || opt.cpu >= CPU_SETSIZE) {
+		fprintf(stderr, "bench_translate: -c below %d, -r 1..%d, -t at least 0.1\n", CPU_SETSIZE, MAXREPS);
+		return 2;
+	}
+	pin();
+
+#ifdef HAVE_DPDK
+	if (opt.no_dpdk)
+		peer_missing = "left out (-D)";
+	else
+		dpdk_init();
+#else
+	peer_missing = "not built with DPDK";
+#endif
+	layout_init();
+	keys_init();
+
+	printf("udma %s, 1 GiB as %llu x 2 MiB + %llu x 4 KiB pieces, %u random keys, CPU %d, median of %d\n",
+	       udma_version(), (unsigned long long)NGROUPS, (unsigned long long)(NGROUPS * HUGE / PAGE),
+	       NKEYS, opt.cpu, opt.reps);
+#ifdef HAVE_DPDK
+	if (dpdk_up)
+		printf("%s, EAL: %s\n", rte_version(), dpdk_how);
+	else
+		printf("DPDK peer missing: %s\n", peer_missing);
+#else
+	printf("DPDK peer missing: %s\n", peer_missing);
+#endif
+
+	bench_va();
+	bench_iommu();
+	if (udma_mode_probe(UDMA_ADDR_PA, why, sizeof(why)) == 0)
+		bench_pa();
+	else
+		printf("pa:    skipped: %s\n", why);
+	print_table();
+#ifdef HAVE_DPDK
+	if (dpdk_up)
+		bench_dpdk_own();
+	if (dpdk_up) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+		rte_eal_cleanup();
+		rmdir(dir);
+		*strrchr(dir, '/') = 0;
+		rmdir(dir); /* /var/run/dpdk, if nothing else is in it */
+	}
+#endif
+	return 0;
+}
