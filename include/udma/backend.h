@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The engine side of movers: what a back-end implements and registers. Kept
+ * apart from the client API (mover.h), as SPDK keeps accel_module.h apart.
+ *
+ * An engine declares its name, speed, the functions it performs and the
+ * domain whose addresses it works in. The mover resolves every request's
+ * buffers into that domain before handing it over (a DSA engine would
+ * declare its IOMMU device domain and receive IOVAs; CPU engines declare the
+ * system domain and receive VAs), so nothing here assumes a CPU does the work.
+ *
+ * Contract: submit() takes ownership of the requests it accepts and must
+ * finish each exactly once with udma_engine_done(), from any thread. It may
+ * accept fewer than n (return the count); the rest are rescheduled.
+ * reclaim(), if present, hands back requests not yet started (used by
+ * unregister). poll(), if present, is called from udma_session_poll() so
+ * engines without threads of their own make progress.
+ */
+#ifndef UDMA_BACKEND_H
+#define UDMA_BACKEND_H
+
+#include <udma/mover.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct udma_engine;
+
+/*
+ * A request as an engine sees it: the client's request plus its buffers as
+ * iovec arrays. Each array is in the address space of out_dom / in_dom[i]:
+ * the engine's own domain, or — for domains the engine accepts() — the
+ * buffer's own domain, untouched (a fabric engine takes remote addresses).
+ */
+struct udma_work {
+	struct udma_req *req;
+	enum udma_func func;
+	size_t len;                         /* bytes per region */
+	struct iovec *out;                  /* NULL if the function has no output */
+	uint32_t out_cnt;
+	struct udma_domain *out_dom;
+	struct iovec *in[UDMA_MAX_INPUTS];
+	uint32_t in_cnt[UDMA_MAX_INPUTS];
+	struct udma_domain *in_dom[UDMA_MAX_INPUTS];
+	uint32_t ninputs;
+	uint64_t exec_ns;                   /* the engine may set: time spent doing the work */
+	void *engine_priv;                  /* the engine's, while it owns the work */
+	struct udma_work *next;             /* free for the engine's queues while it owns the work */
+};
+
+struct udma_engine_ops {
+	size_t size; /* sizeof(struct udma_engine_ops) */
+	/* Take up to n; return how many were accepted (0..n) or a negative errno. */
+	int (*submit)(struct udma_engine *e, struct udma_work **w, unsigned n);
+	/* Optional: make progress, complete up to max; return completions. */
+	int (*poll)(struct udma_engine *e, unsigned max);
+	/* Optional: hand back up to max not-yet-started works; return count. */
+	int (*reclaim)(struct udma_engine *e, struct udma_work **w, unsigned max);
+	/* Optional: called after unregister, when nothing is in flight. */
+	void (*fini)(struct udma_engine *e);
+	/* Optional: take buffers of domain d in d's own addresses? (else they
+	 * are resolved into the engine's domain: local views, or bounced
+	 * through pull/push) */
+	int (*accepts)(struct udma_engine *e, struct udma_domain *d);
+};
+
+#define UDMA_ENGINE_INLINE 0x1u /* completes inside submit(), in the caller's thread */
+
+struct udma_engine_desc {
+	size_t size;                   /* sizeof(struct udma_engine_desc) */
+	const char *name;              /* copied; unique among registered engines */
+	uint64_t speed;                /* declared bytes per second (learned speeds refine it) */
+	uint32_t funcs;                /* bit (1 << udma_func) for each function performed */
+	uint32_t flags;                /* UDMA_ENGINE_* */
+	struct udma_domain *domain;    /* whose addresses it takes; NULL = system (VAs) */
+	const struct udma_engine_ops *ops;
+	void *priv;                    /* the engine's own */
+};
+
+/* NULL + errno: EINVAL (bad desc), EEXIST (name taken), ENOMEM. */
+UDMA_API struct udma_engine *udma_engine_register(const struct udma_engine_desc *desc);
+/*
+ * Take an engine out of service. New requests stop going to it at once;
+ * works it can hand back (reclaim) move to another capable engine or, if
+ * none, complete with -ENODEV; works already running finish. Returns when
+ * nothing of it is in flight; then fini() runs. Nothing is lost.
+ */
+UDMA_API int udma_engine_unregister(struct udma_engine *e);
+/* Finish a work: status 0 or a negative errno. Any thread. */
+UDMA_API void udma_engine_done(struct udma_work *w, int status);
+UDMA_API void *udma_engine_priv(struct udma_engine *e);
+UDMA_API const char *udma_engine_name(const struct udma_engine *e);
+
+/* Introspection for tools and tests. */
+struct udma_engine_info {
+	size_t size;
+	const char *name;
+	uint64_t declared_speed;
+	uint64_t learned_speed[8];  /* bytes/s per size class (< 256 B, < 1 KiB, < 4 KiB, < 16 KiB, < 64 KiB, < 256 KiB, < 1 MiB, larger); 0 = not learned */
+	uint32_t funcs;
+	uint32_t flags;
+	uint64_t queued_bytes;      /* bytes handed over and not yet done */
+	uint64_t completed;         /* works done */
+};
+/* Visit registered engines in registration order; stop when fn returns nonzero. */
+UDMA_API int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg), void *arg);
+
+/* Built-in engines ("cpu" is always present). */
+struct udma_threads_opts {
+	size_t size;
+	unsigned workers;   /* 0 = 1 */
+	uint32_t ring;      /* works in the queue; power of two; 0 = 1024 */
+	const char *name;   /* NULL = "threads" */
+};
+UDMA_API struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *opts);
+
+/* The error engine: performs functions like cpu, but breaks them by rule. */
+struct udma_error_opts {
+	size_t size;
+	const char *name;    /* NULL = "error" */
+	uint64_t speed;      /* declared; 0 = 1 GB/s */
+	uint32_t funcs;      /* 0 = all */
+	uint32_t fail_every; /* every Nth work completes with fail_status (0 = never) */
+	int fail_status;     /* default -EIO */
+	uint32_t corrupt_every; /* every Nth work gets one output byte flipped (0 = never) */
+	uint32_t delay_us;   /* complete this long after submit, from the engine's thread */
+	int hold;            /* keep works until udma_error_engine_release() */
+};
+UDMA_API struct udma_engine *udma_error_engine_create(const struct udma_error_opts *opts);
+/* Let held works run (n = 0: all). Returns how many were released. */
+UDMA_API int udma_error_engine_release(struct udma_engine *e, unsigned n);
+
+/* The function kernels, for engines that run on the CPU. 0 or -errno. */
+UDMA_API int udma_cpu_execute(struct udma_work *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
