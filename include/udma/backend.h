@@ -73,6 +73,7 @@ struct udma_engine_desc {
 	uint64_t speed;                /* declared bytes per second (learned speeds refine it) */
 	uint32_t funcs;                /* bit (1 << udma_func) for each function performed */
 	uint32_t flags;                /* UDMA_ENGINE_* */
+	uint32_t lanes;                /* works it runs at once (workers); 0 = 1 */
 	struct udma_domain *domain;    /* whose addresses it takes; NULL = system (VAs) */
 	const struct udma_engine_ops *ops;
 	void *priv;                    /* the engine's own */
@@ -100,6 +101,8 @@ struct udma_engine_info {
 	uint64_t learned_speed[8];  /* bytes/s per size class (< 256 B, < 1 KiB, < 4 KiB, < 16 KiB, < 64 KiB, < 256 KiB, < 1 MiB, larger); 0 = not learned */
 	uint32_t funcs;
 	uint32_t flags;
+	uint64_t overhead_ns;       /* learned hand-over latency beyond the work itself */
+	uint32_t lanes;
 	uint64_t queued_bytes;      /* bytes handed over and not yet done */
 	uint64_t completed;         /* works done */
 };

@@ -5,4 +5,5 @@
 #include <udma/core.h>
 #include <udma/domain.h>
 #include <udma/memory.h>
+#include <udma/mover.h>
 #endif

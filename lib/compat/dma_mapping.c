@@ -104,8 +104,10 @@ void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *dma_handle, g
 	if (attrs & DMA_ATTR_FORCE_CONTIGUOUS)
 		o.flags |= UDMA_MEM_PHYS_CONTIG;
 	/* Large buffers get 2 MiB pages when free (fewer TLB misses), as the
-	 * IOMMU path tries high orders; ALLOC_SINGLE_PAGES says not to bother. */
-	if (!(attrs & DMA_ATTR_ALLOC_SINGLE_PAGES) && size >= (2u << 20))
+	 * IOMMU path tries high orders; ALLOC_SINGLE_PAGES says not to bother.
+	 * FORCE_CONTIGUOUS past one page needs them: 4 KiB pages are rarely adjacent. */
+	if ((!(attrs & DMA_ATTR_ALLOC_SINGLE_PAGES) && size >= (2u << 20)) ||
+	    ((attrs & DMA_ATTR_FORCE_CONTIGUOUS) && size > 4096))
 		o.flags |= UDMA_MEM_HUGE_2M | UDMA_MEM_HUGE_FALLBACK;
 
 	pthread_mutex_lock(&dev->lock);

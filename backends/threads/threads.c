@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The threads engine: N workers fed by one lock-free bounded MPMC ring
+ * (Vyukov's sequence-numbered cells). Workers take works in batches, spin
+ * a little when the ring runs dry, then sleep on a futex; submitters wake
+ * one only when someone sleeps. Completions are delivered on the worker:
+ * the callback runs there, or the work is queued for the client's poll.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <udma/backend.h>
+
+#include "../../lib/mover/mover.h"
+
+#define BATCH 16
+#define SPINS 2000
+
+struct cell {
+	uint64_t seq;
+	struct udma_work *w;
+};
+
+struct threads {
+	struct cell *ring;
+	uint64_t mask;
+	char pad0[64];
+	uint64_t enq; /* producers' position */
+	char pad1[64];
+	uint64_t deq; /* consumers' position */
+	char pad2[64];
+	uint32_t wake_word; /* futex */
+	int sleepers;
+	int stop;
+	unsigned nworkers;
+	pthread_t *workers;
+	struct udma_engine *engine;
+};
+
+static int ring_put(struct threads *t, struct udma_work *w)
+{
+	uint64_t pos = __atomic_load_n(&t->enq, __ATOMIC_RELAXED);
+	for (;;) {
+		struct cell *c = &t->ring[pos & t->mask];
+		/* acquire: the consumer's release of this cell */
+		uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		int64_t dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(&t->enq, &pos, pos + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				c->w = w;
+				__atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE); /* publish w */
+				return 1;
+			}
+		} else if (dif < 0) {
+			return 0; /* full */
+		} else {
+			pos = __atomic_load_n(&t->enq, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+static struct udma_work *ring_get(struct threads *t)
+{
+	uint64_t pos = __atomic_load_n(&t->deq, __ATOMIC_RELAXED);
+	for (;;) {
+		struct cell *c = &t->ring[pos & t->mask];
+		uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		int64_t dif = (int64_t)(seq - (pos + 1));
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(&t->deq, &pos, pos + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				struct udma_work *w = c->w;
+				__atomic_store_n(&c->seq, pos + t->mask + 1, __ATOMIC_RELEASE); /* cell free */
+				return w;
+			}
+		} else if (dif < 0) {
+			return NULL; /* empty */
+		} else {
+			pos = __atomic_load_n(&t->deq, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+static int ring_empty(struct threads *t)
+{
+	return __atomic_load_n(&t->enq, __ATOMIC_ACQUIRE) == __atomic_load_n(&t->deq, __ATOMIC_ACQUIRE);
+}
+
+static void *worker(void *arg)
+{
+	struct threads *t = arg;
+	struct udma_work *batch[BATCH];
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		unsigned n = 0;
+		while (n < BATCH && (batch[n] = ring_get(t)))
+			n++;
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t t0 = mover_now_ns();
+			int err = udma_cpu_execute(batch[i]);
+			batch[i]->exec_ns = mover_now_ns() - t0 + 1;
+			udma_engine_done(batch[i], err);
+		}
+		if (n)
+			continue;
+		for (unsigned s = 0; s < SPINS && ring_empty(t) && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED); s++)
+			__builtin_ia32_pause();
+		if (!ring_empty(t))
+			continue;
+		uint32_t word = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
+		/* seq_cst with the submitter: it enqueues then reads sleepers; we count ourselves then re-check */
+		__atomic_add_fetch(&t->sleepers, 1, __ATOMIC_SEQ_CST);
+		if (ring_empty(t) && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST))
+			syscall(SYS_futex, &t->wake_word, FUTEX_WAIT_PRIVATE, word, NULL, NULL, 0);
+		__atomic_sub_fetch(&t->sleepers, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void wake(struct threads *t, int all)
+{
+	__atomic_add_fetch(&t->wake_word, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &t->wake_word, FUTEX_WAKE_PRIVATE, all ? INT_MAX : 1, NULL, NULL, 0);
+}
+
+static int th_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
+{
+	struct threads *t = udma_engine_priv(e);
+	unsigned i = 0;
+
+	while (i < n && ring_put(t, w[i]))
+		i++;
+	if (i && __atomic_load_n(&t->sleepers, __ATOMIC_SEQ_CST))
+		wake(t, 0);
+	return (int)i;
+}
+
+static int th_reclaim(struct udma_engine *e, struct udma_work **w, unsigned max)
+{
+	struct threads *t = udma_engine_priv(e);
+	unsigned n = 0;
+
+	while (n < max && (w[n] = ring_get(t)))
+		n++;
+	return (int)n;
+}
+
+static void th_stop(struct threads *t, unsigned started)
+{
+	__atomic_store_n(&t->stop, 1, __ATOMIC_SEQ_CST);
+	wake(t, 1);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t->workers[i], NULL);
+	free(t->workers);
+	free(t->ring);
+	free(t);
+}
+
+static void th_fini(struct udma_engine *e)
+{
+	struct threads *t = udma_engine_priv(e);
+	th_stop(t, t->nworkers);
+}
+
+static const struct udma_engine_ops threads_ops = {
+	.size = sizeof(threads_ops),
+	.submit = th_submit,
+	.reclaim = th_reclaim,
+	.fini = th_fini,
+};
+
+struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *uo)
+{
+	struct udma_threads_opts o = { .size = sizeof(o) };
+	struct threads *t;
+	unsigned started = 0;
+
+	if (uo) {
+		if (uo->size < offsetof(struct udma_threads_opts, workers) + sizeof(unsigned))
+			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
+		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
+	}
+	if (!o.workers)
+		o.workers = 1;
+	if (!o.ring)
+		o.ring = 1024;
+	if (o.workers > 256 || o.ring < 2 || (o.ring & (o.ring - 1)) || o.ring > (1u << 24))
+		return udma_fail_null(EINVAL, "workers %u (1..256) or ring %u (power of two, 2..2^24)", o.workers, o.ring);
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->ring = calloc(o.ring, sizeof(*t->ring))) || !(t->workers = calloc(o.workers, sizeof(pthread_t)))) {
+		if (t)
+			free(t->ring);
+		free(t);
+		return udma_fail_null(ENOMEM, "out of memory");
+	}
+	t->mask = o.ring - 1;
+	for (uint64_t i = 0; i < o.ring; i++)
+		t->ring[i].seq = i;
+	t->nworkers = o.workers;
+	for (; started < o.workers; started++)
+		if (pthread_create(&t->workers[started], NULL, worker, t))
+			break;
+	if (started < o.workers) {
+		th_stop(t, started);
+		return udma_fail_null(EAGAIN, "cannot start worker threads");
+	}
+	struct udma_engine_desc d = {
+		.size = sizeof(d),
+		.name = o.name ? o.name : "threads",
+		.speed = 8ull << 30,
+		.funcs = (1u << UDMA_FUNC_COUNT) - 1,
+		.lanes = o.workers,
+		.ops = &threads_ops,
+		.priv = t,
+	};
+	t->engine = udma_engine_register(&d);
+	if (!t->engine) {
+		int err = errno;
+		th_stop(t, started);
+		errno = err;
+		return NULL;
+	}
+	return t->engine;
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Engines: registration, the scheduler, learning, unregistration.
+ *
+ * The scheduler runs per request, not per session (dmover's code chose once
+ * per session): among the registered engines that perform the function, it
+ * picks the one with the smallest estimated completion time,
+ *     overhead + (bytes queued on it + this request) / (speed x lanes),
+ * where speed starts at the declared value and is learned from measured
+ * work times per size class, and overhead is the learned hand-over latency
+ * of engines that do not run inline. Small requests therefore go inline to
+ * the cpu engine: the learned size threshold is where the two estimates
+ * cross. The engine set is published as an immutable array that readers
+ * load with acquire ordering, so scheduling takes no lock.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mover.h"
+
+struct engine_set {
+	unsigned n;
+	struct udma_engine *e[];
+};
+
+static pthread_mutex_t eng_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct engine_set *cur_set;       /* acquire/release */
+static struct udma_engine *all_engines;  /* for the destructor */
+/* Old sets: a scheduler may still be reading one, so they are freed only at exit. */
+struct retired_set {
+	struct engine_set *set;
+	struct retired_set *next;
+};
+static struct retired_set *retired;
+
+uint64_t mover_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static unsigned size_class(uint64_t bytes)
+{
+	unsigned c = 0;
+	for (uint64_t lim = 256; c < SIZE_CLASSES - 1 && bytes >= lim; lim <<= 2)
+		c++;
+	return c;
+}
+
+/* Replace the published set; the old one is kept (readers may hold it). Under eng_lock. */
+static int publish(struct udma_engine *add, struct udma_engine *drop)
+{
+	struct engine_set *old = cur_set;
+	unsigned n = old ? old->n : 0;
+	struct engine_set *s = malloc(sizeof(*s) + (n + 1) * sizeof(s->e[0]));
+
+	if (!s)
+		return -ENOMEM;
+	s->n = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (old->e[i] != drop)
+			s->e[s->n++] = old->e[i];
+	if (add)
+		s->e[s->n++] = add;
+	__atomic_store_n(&cur_set, s, __ATOMIC_RELEASE);
+	if (old) {
+		struct retired_set *r = malloc(sizeof(*r));
+		if (r) { /* if not, the old set leaks: better than freeing it under a reader */
+			*r = (struct retired_set){ old, retired };
+			retired = r;
+		}
+	}
+	return 0;
+}
+
+struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
+{
+	struct udma_engine_desc d = { 0 };
+	struct udma_engine *e;
+
+	if (!ud || ud->size < offsetof(struct udma_engine_desc, ops) + sizeof(void *))
+		return udma_fail_null(EINVAL, "NULL or too small engine description");
+	memcpy(&d, ud, ud->size < sizeof(d) ? ud->size : sizeof(d));
+	if (!d.name || !*d.name || strlen(d.name) >= sizeof(e->name))
+		return udma_fail_null(EINVAL, "engine name missing or longer than 63 bytes");
+	if (!d.ops || !d.ops->submit || d.ops->size < offsetof(struct udma_engine_ops, submit) + sizeof(void *))
+		return udma_fail_null(EINVAL, "engine %s has no submit operation", d.name);
+	if (!d.funcs || (d.funcs >> UDMA_FUNC_COUNT))
+		return udma_fail_null(EINVAL, "engine %s: bad function mask 0x%x", d.name, d.funcs);
+	if (!d.speed)
+		return udma_fail_null(EINVAL, "engine %s: declared speed 0", d.name);
+	if (d.flags & ~UDMA_ENGINE_INLINE)
+		return udma_fail_null(EINVAL, "engine %s: unknown flags 0x%x", d.name, d.flags);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return udma_fail_null(ENOMEM, "out of memory");
+	snprintf(e->name, sizeof(e->name), "%s", d.name);
+	e->desc = d;
+	e->desc.name = e->name;
+	memcpy(&e->ops, d.ops, d.ops->size < sizeof(e->ops) ? d.ops->size : sizeof(e->ops));
+	e->lanes = d.lanes ? d.lanes : 1;
+	for (unsigned c = 0; c < SIZE_CLASSES; c++)
+		e->speed[c] = d.speed;
+
+	pthread_mutex_lock(&eng_lock);
+	for (unsigned i = 0; cur_set && i < cur_set->n; i++)
+		if (!strcmp(cur_set->e[i]->name, e->name)) {
+			pthread_mutex_unlock(&eng_lock);
+			free(e);
+			return udma_fail_null(EEXIST, "an engine named %s is registered", d.name);
+		}
+	if (publish(e, NULL)) {
+		pthread_mutex_unlock(&eng_lock);
+		free(e);
+		return udma_fail_null(ENOMEM, "out of memory");
+	}
+	e->next_all = all_engines;
+	all_engines = e;
+	pthread_mutex_unlock(&eng_lock);
+	udma_dbg("engine %s registered: %llu B/s, funcs 0x%x, lanes %u", e->name,
+		 (unsigned long long)d.speed, d.funcs, e->lanes);
+	return e;
+}
+
+/* Estimated ns until a work of `touched` bytes would finish on e. */
+static uint64_t estimate(const struct udma_engine *e, uint64_t touched)
+{
+	uint64_t speed = __atomic_load_n(&e->speed[size_class(touched)], __ATOMIC_RELAXED) * e->lanes;
+	uint64_t queued = __atomic_load_n(&e->queued_bytes, __ATOMIC_RELAXED);
+	uint64_t over = (e->desc.flags & UDMA_ENGINE_INLINE) ? 0 : __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
+	return over + (uint64_t)((double)(queued + touched) * 1e9 / (double)(speed ? speed : 1));
+}
+
+struct udma_engine *engine_by_name(const char *name)
+{
+	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (!strcmp(s->e[i]->name, name))
+			return s->e[i];
+	return NULL;
+}
+
+int engine_accepts(struct udma_engine *e, struct udma_domain *d)
+{
+	return e->ops.accepts && e->ops.accepts(e, d);
+}
+
+struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
+				  const struct udma_engine *exclude)
+{
+	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
+	struct udma_engine *best = NULL;
+	uint64_t best_ns = UINT64_MAX;
+
+	for (unsigned i = 0; s && i < s->n; i++) {
+		struct udma_engine *e = s->e[i];
+		if (e == exclude || !(e->desc.funcs & (1u << f)) || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
+			continue;
+		uint64_t ns = estimate(e, touched);
+		if (ns < best_ns) {
+			best_ns = ns;
+			best = e;
+		}
+	}
+	(void)sl;
+	return best;
+}
+
+void engine_learn(struct udma_engine *e, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
+{
+	if (exec_ns && touched) {
+		unsigned c = size_class(touched);
+		uint64_t sample = (uint64_t)((double)touched * 1e9 / (double)exec_ns);
+		uint64_t old = __atomic_load_n(&e->speed[c], __ATOMIC_RELAXED);
+		/* EWMA, 1/8 weight: a few measurements move it, one outlier does not */
+		__atomic_store_n(&e->speed[c], old - old / 8 + sample / 8, __ATOMIC_RELAXED);
+	}
+	if (latency_ns > exec_ns && !(e->desc.flags & UDMA_ENGINE_INLINE)) {
+		uint64_t over = latency_ns - exec_ns, old = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->overhead_ns, old ? old - old / 8 + over / 8 : over, __ATOMIC_RELAXED);
+	}
+}
+
+void engines_poll(void)
+{
+	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (s->e[i]->ops.poll)
+			s->e[i]->ops.poll(s->e[i], 64);
+}
+
+int udma_engine_unregister(struct udma_engine *e)
+{
+	struct udma_work *back[64];
+	int n;
+
+	if (!e)
+		return udma_fail(EINVAL, "NULL engine");
+	if (e == cpu_engine())
+		return udma_fail(EPERM, "the cpu engine is always present");
+	pthread_mutex_lock(&eng_lock);
+	if (__atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&eng_lock);
+		return udma_fail(EINVAL, "engine %s is not registered", e->name);
+	}
+	/* seq_cst pairs with the submit path: it bumps inflight, then checks leaving */
+	__atomic_store_n(&e->leaving, 1, __ATOMIC_SEQ_CST);
+	publish(NULL, e);
+	pthread_mutex_unlock(&eng_lock);
+
+	/* Works not started go elsewhere, or fail with -ENODEV. */
+	while (e->ops.reclaim && (n = e->ops.reclaim(e, back, 64)) > 0)
+		for (int i = 0; i < n; i++) {
+			struct slot *sl = (struct slot *)back[i]->req;
+			uint64_t bytes = back[i]->len;
+			__atomic_sub_fetch(&e->queued_bytes, bytes, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+			int err = slot_dispatch(sl, e);
+			if (err)
+				slot_complete(sl, err);
+		}
+	/* Works already running finish. */
+	for (unsigned spins = 0; __atomic_load_n(&e->inflight, __ATOMIC_ACQUIRE); spins++) {
+		if (e->ops.poll)
+			e->ops.poll(e, 64);
+		if (spins < 1000)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+	}
+	if (e->ops.fini)
+		e->ops.fini(e);
+	udma_dbg("engine %s unregistered", e->name);
+	return 0;
+}
+
+void *udma_engine_priv(struct udma_engine *e)
+{
+	return e ? e->desc.priv : NULL;
+}
+
+const char *udma_engine_name(const struct udma_engine *e)
+{
+	return e ? e->name : NULL;
+}
+
+int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg), void *arg)
+{
+	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
+	int rc = 0;
+
+	if (!fn)
+		return udma_fail(EINVAL, "NULL visitor");
+	for (unsigned i = 0; s && i < s->n && !rc; i++) {
+		const struct udma_engine *e = s->e[i];
+		struct udma_engine_info info = {
+			.size = sizeof(info),
+			.name = e->name,
+			.declared_speed = e->desc.speed,
+			.funcs = e->desc.funcs,
+			.flags = e->desc.flags,
+			.overhead_ns = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED),
+			.lanes = e->lanes,
+			.queued_bytes = __atomic_load_n(&e->queued_bytes, __ATOMIC_RELAXED),
+			.completed = __atomic_load_n(&e->completed, __ATOMIC_RELAXED),
+		};
+		for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+			uint64_t v = __atomic_load_n(&e->speed[c], __ATOMIC_RELAXED);
+			info.learned_speed[c] = v == e->desc.speed ? 0 : v;
+		}
+		rc = fn(&info, arg);
+	}
+	return rc;
+}
+
+__attribute__((destructor)) static void engines_release(void)
+{
+	/* Free the retired sets; engines and the current set live until exit. */
+	while (retired) {
+		struct retired_set *r = retired;
+		retired = r->next;
+		free(r->set);
+		free(r);
+	}
+}

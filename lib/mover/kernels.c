@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The function kernels on iovec arrays, for engines that run on a CPU.
+ * XOR and CRC-32C use ISA-L where its alignment rules are met and a
+ * portable loop elsewhere; copies are memcpy (glibc's already switches to
+ * non-temporal stores for copies larger than the last-level cache, which
+ * our measurements showed is where they pay: docs/movers.md).
+ */
+#include <string.h>
+#include <isa-l/crc.h>
+#include <isa-l/raid.h>
+#include <udma/backend.h>
+
+#include "../core/log.h"
+
+/* Walks several iovec arrays of equal total length in lockstep. */
+struct cursor {
+	const struct iovec *v;
+	uint32_t cnt, i;
+	size_t off;
+};
+
+static void cur_init(struct cursor *c, const struct iovec *v, uint32_t cnt)
+{
+	*c = (struct cursor){ v, cnt, 0, 0 };
+	while (c->i < c->cnt && !c->v[c->i].iov_len)
+		c->i++;
+}
+
+static size_t cur_left(const struct cursor *c)
+{
+	return c->i < c->cnt ? c->v[c->i].iov_len - c->off : 0;
+}
+
+static char *cur_ptr(const struct cursor *c)
+{
+	return (char *)c->v[c->i].iov_base + c->off;
+}
+
+static void cur_advance(struct cursor *c, size_t n)
+{
+	c->off += n;
+	while (c->i < c->cnt && c->off == c->v[c->i].iov_len) {
+		c->i++;
+		c->off = 0;
+	}
+}
+
+/* Portable XOR of n sources into dst (any alignment). */
+static void xor_portable(char *dst, char *const *src, unsigned n, size_t len)
+{
+	size_t k = 0;
+	for (; k + 8 <= len; k += 8) {
+		uint64_t acc, x;
+		memcpy(&acc, src[0] + k, 8);
+		for (unsigned j = 1; j < n; j++) {
+			memcpy(&x, src[j] + k, 8);
+			acc ^= x;
+		}
+		memcpy(dst + k, &acc, 8);
+	}
+	for (; k < len; k++) {
+		char acc = src[0][k];
+		for (unsigned j = 1; j < n; j++)
+			acc ^= src[j][k];
+		dst[k] = acc;
+	}
+}
+
+static void xor_chunk(char *dst, char *const *src, unsigned n, size_t len)
+{
+	void *v[UDMA_MAX_INPUTS + 1];
+	uintptr_t align = (uintptr_t)dst;
+	size_t body = len & ~(size_t)31;
+
+	for (unsigned j = 0; j < n; j++)
+		align |= (uintptr_t)src[j];
+	/* ISA-L: 32-byte aligned pointers, length a multiple of 32 */
+	if (!(align & 31) && body) {
+		for (unsigned j = 0; j < n; j++)
+			v[j] = src[j];
+		v[n] = dst;
+		xor_gen((int)n + 1, (int)body, v);
+	} else {
+		body = 0;
+	}
+	if (body < len) {
+		char *s[UDMA_MAX_INPUTS];
+		for (unsigned j = 0; j < n; j++)
+			s[j] = src[j] + body;
+		xor_portable(dst + body, s, n, len - body);
+	}
+}
+
+/* The chunk size bounds int-length ISA-L calls and keeps data cache-hot between passes. */
+#define CHUNK (1u << 20)
+
+static int do_xor(struct udma_work *w)
+{
+	struct cursor out, in[UDMA_MAX_INPUTS];
+	unsigned n = w->ninputs;
+
+	cur_init(&out, w->out, w->out_cnt);
+	for (unsigned j = 0; j < n; j++)
+		cur_init(&in[j], w->in[j], w->in_cnt[j]);
+	for (size_t done = 0; done < w->len;) {
+		size_t step = cur_left(&out);
+		char *src[UDMA_MAX_INPUTS];
+		for (unsigned j = 0; j < n; j++) {
+			if (cur_left(&in[j]) < step)
+				step = cur_left(&in[j]);
+			src[j] = cur_ptr(&in[j]);
+		}
+		if (step > CHUNK)
+			step = CHUNK;
+		if (!step)
+			return udma_fail(EINVAL, "xor: regions shorter than %zu bytes", w->len);
+		xor_chunk(cur_ptr(&out), src, n, step);
+		cur_advance(&out, step);
+		for (unsigned j = 0; j < n; j++)
+			cur_advance(&in[j], step);
+		done += step;
+	}
+	return 0;
+}
+
+static void fill(struct udma_work *w, const uint8_t pat[8], unsigned period)
+{
+	size_t pos = 0;
+	for (uint32_t i = 0; i < w->out_cnt; i++) {
+		char *p = w->out[i].iov_base;
+		size_t len = w->out[i].iov_len;
+		if (period == 1) {
+			memset(p, pat[0], len);
+		} else { /* keep the 8-byte phase across segments */
+			size_t k = 0;
+			for (; k < len && (pos + k) % 8; k++)
+				p[k] = (char)pat[(pos + k) % 8];
+			for (; k + 8 <= len; k += 8)
+				memcpy(p + k, pat, 8);
+			for (; k < len; k++)
+				p[k] = (char)pat[(pos + k) % 8];
+		}
+		pos += len;
+	}
+}
+
+static uint32_t seed_of(const struct udma_req *r)
+{
+	return (uint32_t)r->imm[0] | (uint32_t)r->imm[1] << 8 | (uint32_t)r->imm[2] << 16 | (uint32_t)r->imm[3] << 24;
+}
+
+static void seed_set(struct udma_req *r, uint32_t crc)
+{
+	for (int i = 0; i < 4; i++)
+		r->imm[i] = (uint8_t)(crc >> (8 * i));
+}
+
+/* Copy (if dst) and checksum in one pass over chunks. ISA-L's crc32_iscsi
+ * keeps the register un-inverted: ~crc32_iscsi(buf, len, ~seed) is the
+ * dmover contract (seed 0 = standard CRC-32C; results chain). */
+static uint32_t copy_crc(struct udma_work *w, int copy, uint32_t seed)
+{
+	struct cursor in, out = { 0 };
+	uint32_t crc = ~seed;
+
+	cur_init(&in, w->in[0], w->in_cnt[0]);
+	if (copy)
+		cur_init(&out, w->out, w->out_cnt);
+	for (size_t done = 0; done < w->len;) {
+		size_t step = cur_left(&in);
+		if (copy && cur_left(&out) < step)
+			step = cur_left(&out);
+		if (step > 65536) /* small enough to stay in cache between the copy and the CRC */
+			step = 65536;
+		if (copy)
+			memcpy(cur_ptr(&out), cur_ptr(&in), step);
+		crc = crc32_iscsi((unsigned char *)cur_ptr(&in), (int)step, crc);
+		cur_advance(&in, step);
+		if (copy)
+			cur_advance(&out, step);
+		done += step;
+	}
+	return ~crc;
+}
+
+static uint64_t compare(struct udma_work *w)
+{
+	struct cursor a, b;
+	size_t done = 0;
+
+	cur_init(&a, w->in[0], w->in_cnt[0]);
+	cur_init(&b, w->in[1], w->in_cnt[1]);
+	while (done < w->len) {
+		size_t step = cur_left(&a) < cur_left(&b) ? cur_left(&a) : cur_left(&b);
+		const char *pa = cur_ptr(&a), *pb = cur_ptr(&b);
+		if (memcmp(pa, pb, step))
+			for (size_t k = 0; k < step; k++)
+				if (pa[k] != pb[k])
+					return done + k;
+		cur_advance(&a, step);
+		cur_advance(&b, step);
+		done += step;
+	}
+	return UDMA_CMP_EQUAL;
+}
+
+static void copy_iov(struct udma_work *w)
+{
+	if (w->out_cnt == 1 && w->in_cnt[0] == 1) { /* the common case, straight to memcpy */
+		memcpy(w->out[0].iov_base, w->in[0][0].iov_base, w->len);
+		return;
+	}
+	struct cursor in, out;
+	cur_init(&in, w->in[0], w->in_cnt[0]);
+	cur_init(&out, w->out, w->out_cnt);
+	for (size_t done = 0; done < w->len;) {
+		size_t step = cur_left(&in) < cur_left(&out) ? cur_left(&in) : cur_left(&out);
+		memcpy(cur_ptr(&out), cur_ptr(&in), step);
+		cur_advance(&in, step);
+		cur_advance(&out, step);
+		done += step;
+	}
+}
+
+int udma_cpu_execute(struct udma_work *w)
+{
+	static const uint8_t zero[8];
+	struct udma_req *r = w->req;
+
+	switch (w->func) {
+	case UDMA_FUNC_ZERO:
+		fill(w, zero, 1);
+		return 0;
+	case UDMA_FUNC_FILL8:
+		fill(w, r->imm, 1);
+		return 0;
+	case UDMA_FUNC_FILL64:
+		fill(w, r->imm, 8);
+		return 0;
+	case UDMA_FUNC_COPY:
+		copy_iov(w);
+		return 0;
+	case UDMA_FUNC_CRC32C:
+		seed_set(r, copy_crc(w, 0, seed_of(r)));
+		return 0;
+	case UDMA_FUNC_COPY_CRC32C:
+		seed_set(r, copy_crc(w, 1, seed_of(r)));
+		return 0;
+	case UDMA_FUNC_COMPARE:
+		r->result = compare(w);
+		return 0;
+	default:
+		if (w->func >= UDMA_FUNC_XOR2 && w->func <= UDMA_FUNC_XOR16)
+			return do_xor(w);
+		return udma_fail(EINVAL, "unknown function %d", (int)w->func);
+	}
+}

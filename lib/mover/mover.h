@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal view of sessions, requests and engines. */
+#ifndef UDMA_LIB_MOVER_H
+#define UDMA_LIB_MOVER_H
+
+#include <pthread.h>
+#include <udma/backend.h>
+
+#include "../core/log.h"
+#include "../domain/iov.h"
+
+#define SIZE_CLASSES 8
+
+struct udma_engine {
+	char name[64];
+	struct udma_engine_desc desc;
+	struct udma_engine_ops ops;
+	uint32_t lanes;
+	int leaving;              /* atomic: no new work; unregister in progress or done */
+	unsigned inflight;        /* atomic: works handed over and not done */
+	uint64_t queued_bytes;    /* atomic: their bytes */
+	uint64_t completed;       /* atomic */
+	uint64_t speed[SIZE_CLASSES]; /* learned bytes/s per size class; relaxed atomics */
+	uint64_t overhead_ns;     /* learned hand-over latency (non-inline engines) */
+	struct udma_engine *next_all; /* every engine ever registered (never freed before exit) */
+};
+
+/* Requests whose buffers live in a domain without a local view go through a
+ * bounce buffer, pulled before and pushed after. */
+struct bounce {
+	void *mem;
+	size_t len;
+	int out_foreign;
+	struct udma_domain *out_dom;
+	void *out_ctx;
+	struct iovec *out_iov;
+	uint32_t out_cnt;
+	struct iovec in_iov[UDMA_MAX_INPUTS];
+};
+
+/* Storage for resolved domain buffers (allocated on first use). */
+struct slot_ext {
+	struct iovbuf out, in[UDMA_MAX_INPUTS];
+};
+
+enum slot_state { SLOT_FREE = 0, SLOT_OWNED = 1, SLOT_INFLIGHT = 2, SLOT_QUEUED = 3 };
+
+struct cq_node {
+	struct cq_node *next;
+};
+
+struct slot {
+	struct udma_req req; /* first: a request pointer is a slot pointer */
+	struct udma_work work;
+	struct udma_buf inbuf[UDMA_MAX_INPUTS];
+	struct iovec lin_out, lin_in[UDMA_MAX_INPUTS];
+	struct udma_engine *engine;
+	struct slot_ext *ext;
+	struct bounce *bounce;
+	uint64_t t_submit;     /* ns, when sampled */
+	uint64_t touched;      /* bytes the work touches (len x regions), for speeds */
+	int state;             /* enum slot_state, atomic */
+	int submitted;         /* submitted since it was allocated (for udma_req_wait's checks) */
+	int foreign;           /* some buffer is in a domain without a local view */
+	uint32_t index;
+	uint32_t free_next;    /* index + 1 of the next free slot, 0 = none */
+	struct cq_node cq;
+};
+
+struct udma_session {
+	enum udma_func func;
+	int ninputs;
+	enum udma_compl_mode mode;
+	uint32_t depth;
+	struct udma_engine *pinned;  /* chosen by name, or NULL: the scheduler decides */
+	struct slot *slots;
+	uint64_t free_head;          /* ABA tag << 32 | (index + 1) */
+	unsigned inflight;           /* atomic */
+	/* completion queue (POLL mode): Vyukov's intrusive MPSC list */
+	struct cq_node *cq_head;
+	struct cq_node *cq_tail;
+	struct cq_node cq_stub;
+};
+
+/* engine.c */
+UDMA_HIDDEN struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
+					      const struct udma_engine *exclude);
+/* A registered engine by name, or NULL. */
+UDMA_HIDDEN struct udma_engine *engine_by_name(const char *name);
+UDMA_HIDDEN int engine_accepts(struct udma_engine *e, struct udma_domain *d);
+UDMA_HIDDEN void engine_learn(struct udma_engine *e, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns);
+UDMA_HIDDEN void engines_poll(void);
+UDMA_HIDDEN uint64_t mover_now_ns(void);
+
+/* session.c */
+UDMA_HIDDEN int slot_dispatch(struct slot *sl, const struct udma_engine *exclude);
+UDMA_HIDDEN void slot_complete(struct slot *sl, int status);
+
+/* backends */
+UDMA_HIDDEN struct udma_engine *cpu_engine(void);
+
+#endif

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Sessions and requests: the pool (an ABA-tagged lock-free stack of slots,
+ * so a callback on an engine thread may free while the client allocates),
+ * validation and resolution of buffers, dispatch to the chosen engine, and
+ * delivery of completions by callback, by waiting, or through the session's
+ * MPSC completion queue in POLL mode.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../domain/domain.h"
+#include "mover.h"
+
+/* ---- the completion queue: Vyukov's intrusive MPSC list ------------------------ */
+
+static void cq_init(struct udma_session *s)
+{
+	s->cq_stub.next = NULL;
+	s->cq_head = s->cq_tail = &s->cq_stub;
+}
+
+static void cq_push(struct udma_session *s, struct cq_node *n)
+{
+	__atomic_store_n(&n->next, NULL, __ATOMIC_RELAXED);
+	/* acq_rel: our node's contents before it becomes reachable */
+	struct cq_node *prev = __atomic_exchange_n(&s->cq_tail, n, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&prev->next, n, __ATOMIC_RELEASE);
+}
+
+static struct cq_node *cq_pop(struct udma_session *s)
+{
+	struct cq_node *head = s->cq_head, *next = __atomic_load_n(&head->next, __ATOMIC_ACQUIRE);
+
+	if (head == &s->cq_stub) {
+		if (!next)
+			return NULL;
+		s->cq_head = head = next;
+		next = __atomic_load_n(&head->next, __ATOMIC_ACQUIRE);
+	}
+	if (next) {
+		s->cq_head = next;
+		return head;
+	}
+	if (head != __atomic_load_n(&s->cq_tail, __ATOMIC_ACQUIRE))
+		return NULL; /* a producer is between its two steps: next poll */
+	cq_push(s, &s->cq_stub);
+	next = __atomic_load_n(&head->next, __ATOMIC_ACQUIRE);
+	if (!next)
+		return NULL;
+	s->cq_head = next;
+	return head;
+}
+
+/* ---- the pool -------------------------------------------------------------------- */
+
+static struct slot *pool_pop(struct udma_session *s)
+{
+	uint64_t h = __atomic_load_n(&s->free_head, __ATOMIC_ACQUIRE);
+	for (;;) {
+		uint32_t idx1 = (uint32_t)h;
+		if (!idx1)
+			return NULL;
+		struct slot *sl = &s->slots[idx1 - 1];
+		uint64_t nh = (((h >> 32) + 1) << 32) | __atomic_load_n(&sl->free_next, __ATOMIC_RELAXED);
+		/* the tag makes a stale head fail the CAS (ABA) */
+		if (__atomic_compare_exchange_n(&s->free_head, &h, nh, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return sl;
+	}
+}
+
+static void pool_push(struct udma_session *s, struct slot *sl)
+{
+	uint64_t h = __atomic_load_n(&s->free_head, __ATOMIC_RELAXED), nh;
+	do {
+		__atomic_store_n(&sl->free_next, (uint32_t)h, __ATOMIC_RELAXED);
+		nh = (((h >> 32) + 1) << 32) | (sl->index + 1);
+	} while (!__atomic_compare_exchange_n(&s->free_head, &h, nh, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+static struct slot *slot_of(struct udma_req *req)
+{
+	if (!req || !req->session)
+		return NULL;
+	struct udma_session *s = req->session;
+	uintptr_t off = (uintptr_t)req - (uintptr_t)s->slots;
+	if ((uintptr_t)req < (uintptr_t)s->slots || off >= (uintptr_t)s->depth * sizeof(struct slot) ||
+	    off % sizeof(struct slot))
+		return NULL;
+	return (struct slot *)req;
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+struct udma_session *udma_session_create(enum udma_func func, const struct udma_session_opts *uo)
+{
+	struct udma_session_opts o = { .size = sizeof(o) };
+	struct udma_session *s;
+	int ninputs = udma_func_ninputs(func);
+
+	if (ninputs < 0)
+		return udma_fail_null(EINVAL, "unknown function %d", (int)func);
+	if (uo) {
+		if (uo->size < offsetof(struct udma_session_opts, mode) + sizeof(o.mode))
+			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
+		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
+	}
+	if (o.mode != UDMA_COMPL_CALLBACK && o.mode != UDMA_COMPL_POLL)
+		return udma_fail_null(EINVAL, "unknown completion mode %d", (int)o.mode);
+	if (!o.depth)
+		o.depth = 256;
+	if (o.depth > 65536)
+		return udma_fail_null(EINVAL, "depth %u above 65536", o.depth);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return udma_fail_null(ENOMEM, "out of memory");
+	s->func = func;
+	s->ninputs = ninputs;
+	s->mode = o.mode;
+	s->depth = o.depth;
+	if (o.engine && strcmp(o.engine, "auto")) {
+		s->pinned = engine_by_name(o.engine);
+		if (!s->pinned || !(s->pinned->desc.funcs & (1u << func))) {
+			free(s);
+			return udma_fail_null(ENODEV, "no engine \"%s\" that performs %s", o.engine, udma_func_name(func));
+		}
+	}
+	s->slots = calloc(o.depth, sizeof(*s->slots));
+	if (!s->slots) {
+		free(s);
+		return udma_fail_null(ENOMEM, "out of memory for %u requests", o.depth);
+	}
+	for (uint32_t i = o.depth; i-- > 0;) {
+		s->slots[i].index = i;
+		pool_push(s, &s->slots[i]);
+	}
+	cq_init(s);
+	return s;
+}
+
+int udma_session_destroy(struct udma_session *s)
+{
+	if (!s)
+		return udma_fail(EINVAL, "NULL session");
+	unsigned n = __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE);
+	if (n)
+		return udma_fail(EBUSY, "session has %u requests in flight", n);
+	for (uint32_t i = 0; i < s->depth; i++) {
+		struct slot *sl = &s->slots[i];
+		if (sl->ext) {
+			iovbuf_fini(&sl->ext->out);
+			for (int j = 0; j < UDMA_MAX_INPUTS; j++)
+				iovbuf_fini(&sl->ext->in[j]);
+			free(sl->ext);
+		}
+		if (sl->bounce) {
+			free(sl->bounce->mem);
+			free(sl->bounce);
+		}
+	}
+	free(s->slots);
+	free(s);
+	return 0;
+}
+
+enum udma_func udma_session_func(const struct udma_session *s)
+{
+	return s ? s->func : UDMA_FUNC_COUNT;
+}
+
+int udma_session_ninputs(const struct udma_session *s)
+{
+	return s ? s->ninputs : udma_fail(EINVAL, "NULL session");
+}
+
+unsigned udma_session_inflight(const struct udma_session *s)
+{
+	return s ? __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) : 0;
+}
+
+struct udma_req *udma_req_alloc(struct udma_session *s)
+{
+	if (!s)
+		return udma_fail_null(EINVAL, "NULL session");
+	struct slot *sl = pool_pop(s);
+	if (!sl)
+		return udma_fail_null(ENOBUFS, "all %u requests of the session are in use", s->depth);
+	memset(&sl->req, 0, sizeof(sl->req));
+	memset(sl->inbuf, 0, sizeof(sl->inbuf[0]) * (size_t)s->ninputs);
+	sl->req.session = s;
+	sl->req.in = sl->inbuf;
+	sl->submitted = 0;
+	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
+	return &sl->req;
+}
+
+int udma_req_free(struct udma_req *req)
+{
+	struct slot *sl = slot_of(req);
+	if (!sl)
+		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
+	int st = SLOT_OWNED;
+	if (!__atomic_compare_exchange_n(&sl->state, &st, SLOT_FREE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return st == SLOT_FREE ? udma_fail(EINVAL, "request %p freed twice", (void *)req)
+				       : udma_fail(EBUSY, "request %p is in flight", (void *)req);
+	pool_push(req->session, sl);
+	return 0;
+}
+
+/* ---- buffers ----------------------------------------------------------------------- */
+
+static struct iovbuf *ext_buf(struct slot *sl, int which)
+{
+	if (!sl->ext) {
+		sl->ext = malloc(sizeof(*sl->ext));
+		if (!sl->ext)
+			return NULL;
+		iovbuf_init(&sl->ext->out);
+		for (int j = 0; j < UDMA_MAX_INPUTS; j++)
+			iovbuf_init(&sl->ext->in[j]);
+	}
+	struct iovbuf *b = which < 0 ? &sl->ext->out : &sl->ext->in[which];
+	b->n = 0;
+	return b;
+}
+
+/* Resolve one buffer into iovecs (which: -1 output, else input index). */
+static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct iovec **iov, uint32_t *cnt,
+		   struct udma_domain **dom, size_t *len)
+{
+	struct iovec *lin = which < 0 ? &sl->lin_out : &sl->lin_in[which];
+	int err;
+
+	*dom = NULL;
+	switch (b->type) {
+	case UDMA_BUF_LINEAR:
+		if (!b->linear.addr && b->linear.len)
+			return udma_fail(EINVAL, "NULL linear buffer");
+		*lin = (struct iovec){ b->linear.addr, b->linear.len };
+		*iov = lin;
+		*cnt = 1;
+		*len = b->linear.len;
+		return 0;
+	case UDMA_BUF_IOV:
+		if ((err = iov_total(b->iov.iov, b->iov.cnt, len)))
+			return err;
+		for (uint32_t i = 0; i < b->iov.cnt; i++)
+			if (!b->iov.iov[i].iov_base && b->iov.iov[i].iov_len)
+				return udma_fail(EINVAL, "NULL address in iovec %u", i);
+		*iov = b->iov.iov;
+		*cnt = b->iov.cnt;
+		return 0;
+	case UDMA_BUF_DOMAIN: {
+		struct udma_domain *d = b->dom.domain;
+		if (!d)
+			return udma_fail(EINVAL, "domain buffer without a domain");
+		if ((err = iov_total(b->dom.iov, b->dom.cnt, len)))
+			return err;
+		if (d->kind == UDMA_KIND_SYSTEM) {
+			*iov = b->dom.iov;
+			*cnt = b->dom.cnt;
+			return 0;
+		}
+		if (d->kind == UDMA_KIND_DEVICE || d->kind == UDMA_KIND_SHM) { /* a local view */
+			struct iovbuf *v = ext_buf(sl, which);
+			if (!v)
+				return -ENOMEM;
+			if ((err = domain_local_view(d, b->dom.iov, b->dom.cnt, which < 0, v)))
+				return err;
+			*iov = v->v;
+			*cnt = (uint32_t)v->n;
+			return 0;
+		}
+		/* no local view: the engine takes it as is, or it is bounced */
+		*iov = b->dom.iov;
+		*cnt = b->dom.cnt;
+		*dom = d;
+		sl->foreign = 1;
+		return 0;
+	}
+	default:
+		return udma_fail(EINVAL, "bad buffer type %d", (int)b->type);
+	}
+}
+
+static int overlaps(const struct iovec *a, uint32_t an, const struct iovec *b, uint32_t bn)
+{
+	for (uint32_t i = 0; i < an; i++)
+		for (uint32_t j = 0; j < bn; j++) {
+			uintptr_t a0 = (uintptr_t)a[i].iov_base, b0 = (uintptr_t)b[j].iov_base;
+			if (a[i].iov_len && b[j].iov_len && a0 < b0 + b[j].iov_len && b0 < a0 + a[i].iov_len)
+				return 1;
+		}
+	return 0;
+}
+
+static int has_output(enum udma_func f)
+{
+	return f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
+}
+
+/* Check and resolve the request's buffers into sl->work. */
+static int prepare(struct slot *sl)
+{
+	struct udma_session *s = sl->req.session;
+	struct udma_work *w = &sl->work;
+	struct udma_req *r = &sl->req;
+	size_t len = 0, l;
+	int err;
+
+	sl->foreign = 0;
+	w->req = r;
+	w->func = s->func;
+	w->ninputs = (uint32_t)s->ninputs;
+	w->exec_ns = 0;
+	w->out = NULL;
+	w->out_cnt = 0;
+	w->out_dom = NULL;
+	if (has_output(s->func)) {
+		if ((err = resolve(sl, &r->out, -1, &w->out, &w->out_cnt, &w->out_dom, &len)))
+			return err;
+	} else if (r->out.type != UDMA_BUF_NONE) {
+		return udma_fail(EINVAL, "%s has no output buffer", udma_func_name(s->func));
+	}
+	if (s->ninputs && !r->in)
+		return udma_fail(EINVAL, "no input buffers");
+	for (int j = 0; j < s->ninputs; j++) {
+		if ((err = resolve(sl, &r->in[j], j, &w->in[j], &w->in_cnt[j], &w->in_dom[j], &l)))
+			return err;
+		if (!has_output(s->func) && j == 0)
+			len = l;
+		else if (l != len)
+			return udma_fail(EINVAL, "region lengths differ: %zu and %zu", len, l);
+		/* overlap can only be judged between local addresses */
+		if (w->out && !w->out_dom && !w->in_dom[j] && overlaps(w->out, w->out_cnt, w->in[j], w->in_cnt[j]))
+			return udma_fail(EINVAL, "input %d overlaps the output", j);
+	}
+	w->len = len;
+	sl->touched = (uint64_t)len * (uint64_t)(s->ninputs + (w->out ? 1 : 0));
+	if (!sl->touched)
+		sl->touched = 1;
+	return 0;
+}
+
+/* Bounce buffers for domains the engine does not take as they are. */
+struct pull_wait {
+	int done, status;
+};
+
+static void pull_done(void *arg, int status)
+{
+	struct pull_wait *p = arg;
+	p->status = status;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+}
+
+static int wait_op(int rc, struct pull_wait *p)
+{
+	if (rc)
+		return rc;
+	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return p->status;
+}
+
+static int setup_bounce(struct slot *sl, struct udma_engine *e)
+{
+	struct udma_work *w = &sl->work;
+	struct udma_req *r = &sl->req;
+	int out_foreign = w->out_dom && !engine_accepts(e, w->out_dom);
+	unsigned nin = 0;
+
+	for (uint32_t j = 0; j < w->ninputs; j++)
+		nin += w->in_dom[j] && !engine_accepts(e, w->in_dom[j]);
+	if (!out_foreign && !nin)
+		return 0;
+	struct bounce *b = sl->bounce;
+	size_t need = w->len * (nin + (unsigned)out_foreign);
+	if (!b && !(b = sl->bounce = calloc(1, sizeof(*b))))
+		return -ENOMEM;
+	if (b->len < need) {
+		free(b->mem);
+		b->mem = malloc(need ? need : 1);
+		b->len = b->mem ? need : 0;
+		if (!b->mem)
+			return udma_fail(ENOMEM, "no bounce buffer of %zu bytes", need);
+	}
+	char *p = b->mem;
+	for (uint32_t j = 0; j < w->ninputs; j++) {
+		if (!w->in_dom[j] || engine_accepts(e, w->in_dom[j]))
+			continue;
+		struct pull_wait pw = { 0 };
+		b->in_iov[j] = (struct iovec){ p, w->len };
+		int err = w->len ? wait_op(udma_domain_pull(w->in_dom[j], r->in[j].dom.domain_ctx, w->in[j], w->in_cnt[j],
+							 &b->in_iov[j], 1, pull_done, &pw), &pw) : 0;
+		if (err)
+			return udma_fail(-err, "pulling input %u from %s: %d", j, udma_domain_id(w->in_dom[j]), err);
+		w->in[j] = &b->in_iov[j];
+		w->in_cnt[j] = 1;
+		w->in_dom[j] = NULL;
+		p += w->len;
+	}
+	b->out_foreign = out_foreign;
+	if (out_foreign) {
+		b->out_dom = w->out_dom;
+		b->out_ctx = r->out.dom.domain_ctx;
+		b->out_iov = w->out;
+		b->out_cnt = w->out_cnt;
+		sl->lin_out = (struct iovec){ p, w->len };
+		w->out = &sl->lin_out;
+		w->out_cnt = 1;
+		w->out_dom = NULL;
+	}
+	return 0;
+}
+
+static int finish_bounce(struct slot *sl, int status)
+{
+	struct bounce *b = sl->bounce;
+	if (!b || !b->out_foreign)
+		return status;
+	b->out_foreign = 0;
+	if (status || !sl->work.len)
+		return status;
+	struct pull_wait pw = { 0 };
+	int err = wait_op(udma_domain_push(b->out_dom, b->out_ctx, b->out_iov, b->out_cnt, &sl->lin_out, 1, pull_done, &pw),
+			  &pw);
+	return err ? udma_fail(-err, "pushing the output to %s: %d", udma_domain_id(b->out_dom), err) : 0;
+}
+
+/* ---- dispatch and completion ---------------------------------------------------------- */
+
+static __thread unsigned sample_tick;
+
+int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
+{
+	struct udma_session *s = sl->req.session;
+	const struct udma_engine *skip = NULL;
+	struct udma_work *w = &sl->work;
+
+	for (unsigned tries = 0;; tries++) {
+		struct udma_engine *e = s->pinned;
+		if (!e || e == exclude || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
+			e = engine_choose(s->func, sl->touched, sl, exclude);
+		if (e && e == skip)
+			e = engine_choose(s->func, sl->touched, sl, skip);
+		if (!e)
+			return udma_fail(ENODEV, "no engine performs %s", udma_func_name(s->func));
+		if (sl->foreign) {
+			int err = setup_bounce(sl, e);
+			if (err)
+				return err;
+		}
+		/* seq_cst pairs with unregister: it sets leaving, then waits for inflight */
+		__atomic_add_fetch(&e->inflight, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&e->leaving, __ATOMIC_SEQ_CST)) {
+			__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+			skip = e;
+			continue;
+		}
+		__atomic_add_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
+		sl->engine = e;
+		sl->req.engine = e->name;
+		sl->t_submit = !(e->desc.flags & UDMA_ENGINE_INLINE) && !(++sample_tick & 15) ? mover_now_ns() : 0;
+		struct udma_work *wp = w;
+		int n = e->ops.submit(e, &wp, 1);
+		if (n == 1)
+			return 0; /* the work may be complete already: sl is not ours now */
+		sl->engine = NULL;
+		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+		if (n < 0)
+			return udma_fail(-n, "engine %s refused the work: %d", e->name, n);
+		if (tries > 64) /* full: let it drain */
+			sched_yield();
+		skip = tries & 1 ? NULL : e; /* alternate: another engine, or this one again */
+	}
+}
+
+/* Hand the completion to the client. After done is set, the client may
+ * reuse or free the request, so nothing of it is touched afterwards. */
+static void deliver(struct slot *sl)
+{
+	struct udma_req *r = &sl->req;
+	struct udma_session *s = r->session;
+	udma_req_cb cb = r->cb;
+	int wake = r->flags & UDMA_REQ_WAIT; /* the waiter is inside udma_submit: the slot stays */
+
+	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+	if (cb)
+		cb(r);
+	else if (wake)
+		syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+void slot_complete(struct slot *sl, int status)
+{
+	sl->req.status = finish_bounce(sl, status);
+	if (sl->req.session->mode == UDMA_COMPL_POLL) {
+		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
+		cq_push(sl->req.session, &sl->cq);
+	} else {
+		deliver(sl);
+	}
+}
+
+void udma_engine_done(struct udma_work *w, int status)
+{
+	struct slot *sl = (struct slot *)w->req;
+	struct udma_engine *e = sl->engine;
+
+	if (e) {
+		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
+		if (w->exec_ns || lat)
+			engine_learn(e, sl->touched, w->exec_ns, lat);
+		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&e->completed, 1, __ATOMIC_RELAXED);
+		sl->engine = NULL;
+		/* last touch of e: unregister may finish as soon as this lands */
+		__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+	}
+	slot_complete(sl, status);
+}
+
+int udma_submit(struct udma_req *req)
+{
+	struct slot *sl = slot_of(req);
+	int err;
+
+	if (!sl)
+		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
+	if (req->flags & ~UDMA_REQ_WAIT)
+		return udma_fail(EINVAL, "unknown request flags 0x%x", req->flags);
+	if ((req->flags & UDMA_REQ_WAIT) && req->cb)
+		return udma_fail(EINVAL, "a request waits or calls back, not both");
+	int st = SLOT_OWNED;
+	if (!__atomic_compare_exchange_n(&sl->state, &st, SLOT_INFLIGHT, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return st == SLOT_FREE ? udma_fail(EINVAL, "request %p is free", (void *)req)
+				       : udma_fail(EBUSY, "request %p is already in flight", (void *)req);
+	req->status = 0;
+	req->done = 0;
+	req->engine = NULL;
+	sl->submitted = 1;
+	if (req->session->func == UDMA_FUNC_COMPARE)
+		req->result = UDMA_CMP_EQUAL;
+	if ((err = prepare(sl))) {
+		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
+		return err;
+	}
+	struct udma_session *s = req->session;
+	uint32_t wait = req->flags & UDMA_REQ_WAIT;
+	__atomic_add_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
+	if ((err = slot_dispatch(sl, NULL))) {
+		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
+		return err;
+	}
+	if (wait)
+		udma_req_wait(req);
+	return 0;
+}
+
+int udma_session_poll(struct udma_session *s, unsigned max)
+{
+	struct cq_node *n;
+	int done = 0;
+
+	if (!s)
+		return udma_fail(EINVAL, "NULL session");
+	engines_poll();
+	while ((unsigned)done < max && (n = cq_pop(s))) {
+		deliver((struct slot *)((char *)n - offsetof(struct slot, cq)));
+		done++;
+	}
+	return done;
+}
+
+int udma_req_wait(struct udma_req *req)
+{
+	struct slot *sl = slot_of(req);
+
+	if (!sl)
+		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
+	struct udma_session *s = req->session;
+	for (unsigned spins = 0; !__atomic_load_n(&req->done, __ATOMIC_ACQUIRE); spins++) {
+		/* OWNED with done unset is either delivery in progress or never submitted */
+		if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == SLOT_FREE || !sl->submitted)
+			return udma_fail(EINVAL, "request %p was not submitted", (void *)req);
+		if (s->mode == UDMA_COMPL_POLL) {
+			udma_session_poll(s, UINT_MAX);
+			continue;
+		}
+		if (spins < 256)
+			continue;
+		if (req->flags & UDMA_REQ_WAIT) /* the completer wakes WAIT requests */
+			syscall(SYS_futex, &req->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		else if (spins < 1024)
+			sched_yield();
+		else /* nobody wakes us: back off */
+			nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+	}
+	return 0;
+}
