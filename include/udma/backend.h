@@ -98,7 +98,9 @@ struct udma_engine_info {
 	size_t size;
 	const char *name;
 	uint64_t declared_speed;
-	uint64_t learned_speed[8];  /* bytes/s per size class (< 256 B, < 1 KiB, < 4 KiB, < 16 KiB, < 64 KiB, < 256 KiB, < 1 MiB, larger); 0 = not learned */
+	/* learned bytes/s per function and size class of bytes touched (< 256 B,
+	 * < 1 KiB, < 4 KiB, < 16 KiB, < 64 KiB, < 256 KiB, < 1 MiB, larger); 0 = not learned */
+	uint64_t learned_speed[UDMA_FUNC_COUNT][8];
 	uint32_t funcs;
 	uint32_t flags;
 	uint64_t overhead_ns;       /* learned hand-over latency beyond the work itself */

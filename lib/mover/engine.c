@@ -103,8 +103,9 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	e->desc.name = e->name;
 	memcpy(&e->ops, d.ops, d.ops->size < sizeof(e->ops) ? d.ops->size : sizeof(e->ops));
 	e->lanes = d.lanes ? d.lanes : 1;
-	for (unsigned c = 0; c < SIZE_CLASSES; c++)
-		e->speed[c] = d.speed;
+	for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
+		for (unsigned c = 0; c < SIZE_CLASSES; c++)
+			e->speed[f][c] = d.speed;
 
 	pthread_mutex_lock(&eng_lock);
 	for (unsigned i = 0; cur_set && i < cur_set->n; i++)
@@ -127,9 +128,9 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 }
 
 /* Estimated ns until a work of `touched` bytes would finish on e. */
-static uint64_t estimate(const struct udma_engine *e, uint64_t touched)
+static uint64_t estimate(const struct udma_engine *e, enum udma_func f, uint64_t touched)
 {
-	uint64_t speed = __atomic_load_n(&e->speed[size_class(touched)], __ATOMIC_RELAXED) * e->lanes;
+	uint64_t speed = __atomic_load_n(&e->speed[f][size_class(touched)], __ATOMIC_RELAXED) * e->lanes;
 	uint64_t queued = __atomic_load_n(&e->queued_bytes, __ATOMIC_RELAXED);
 	uint64_t over = (e->desc.flags & UDMA_ENGINE_INLINE) ? 0 : __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 	return over + (uint64_t)((double)(queued + touched) * 1e9 / (double)(speed ? speed : 1));
@@ -160,7 +161,7 @@ struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const stru
 		struct udma_engine *e = s->e[i];
 		if (e == exclude || !(e->desc.funcs & (1u << f)) || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
 			continue;
-		uint64_t ns = estimate(e, touched);
+		uint64_t ns = estimate(e, f, touched);
 		if (ns < best_ns) {
 			best_ns = ns;
 			best = e;
@@ -170,14 +171,14 @@ struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const stru
 	return best;
 }
 
-void engine_learn(struct udma_engine *e, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
+void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
 {
-	if (exec_ns && touched) {
-		unsigned c = size_class(touched);
+	if (exec_ns && touched >= 64) { /* tiny works time the clock, not the engine */
+		uint64_t *sp = &e->speed[f][size_class(touched)];
 		uint64_t sample = (uint64_t)((double)touched * 1e9 / (double)exec_ns);
-		uint64_t old = __atomic_load_n(&e->speed[c], __ATOMIC_RELAXED);
+		uint64_t old = __atomic_load_n(sp, __ATOMIC_RELAXED);
 		/* EWMA, 1/8 weight: a few measurements move it, one outlier does not */
-		__atomic_store_n(&e->speed[c], old - old / 8 + sample / 8, __ATOMIC_RELAXED);
+		__atomic_store_n(sp, old - old / 8 + sample / 8, __ATOMIC_RELAXED);
 	}
 	if (latency_ns > exec_ns && !(e->desc.flags & UDMA_ENGINE_INLINE)) {
 		uint64_t over = latency_ns - exec_ns, old = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
@@ -268,10 +269,11 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 			.queued_bytes = __atomic_load_n(&e->queued_bytes, __ATOMIC_RELAXED),
 			.completed = __atomic_load_n(&e->completed, __ATOMIC_RELAXED),
 		};
-		for (unsigned c = 0; c < SIZE_CLASSES; c++) {
-			uint64_t v = __atomic_load_n(&e->speed[c], __ATOMIC_RELAXED);
-			info.learned_speed[c] = v == e->desc.speed ? 0 : v;
-		}
+		for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
+			for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+				uint64_t v = __atomic_load_n(&e->speed[f][c], __ATOMIC_RELAXED);
+				info.learned_speed[f][c] = v == e->desc.speed ? 0 : v;
+			}
 		rc = fn(&info, arg);
 	}
 	return rc;

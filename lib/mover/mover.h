@@ -20,7 +20,9 @@ struct udma_engine {
 	unsigned inflight;        /* atomic: works handed over and not done */
 	uint64_t queued_bytes;    /* atomic: their bytes */
 	uint64_t completed;       /* atomic */
-	uint64_t speed[SIZE_CLASSES]; /* learned bytes/s per size class; relaxed atomics */
+	/* learned bytes/s per function and size class (relaxed atomics): functions
+	 * differ too much to share one figure (compare may stop at byte 0) */
+	uint64_t speed[UDMA_FUNC_COUNT][SIZE_CLASSES];
 	uint64_t overhead_ns;     /* learned hand-over latency (non-inline engines) */
 	struct udma_engine *next_all; /* every engine ever registered (never freed before exit) */
 };
@@ -88,7 +90,8 @@ UDMA_HIDDEN struct udma_engine *engine_choose(enum udma_func f, uint64_t touched
 /* A registered engine by name, or NULL. */
 UDMA_HIDDEN struct udma_engine *engine_by_name(const char *name);
 UDMA_HIDDEN int engine_accepts(struct udma_engine *e, struct udma_domain *d);
-UDMA_HIDDEN void engine_learn(struct udma_engine *e, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns);
+UDMA_HIDDEN void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
+			      uint64_t latency_ns);
 UDMA_HIDDEN void engines_poll(void);
 UDMA_HIDDEN uint64_t mover_now_ns(void);
 

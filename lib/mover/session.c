@@ -520,7 +520,7 @@ void udma_engine_done(struct udma_work *w, int status)
 	if (e) {
 		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
 		if (w->exec_ns || lat)
-			engine_learn(e, sl->touched, w->exec_ns, lat);
+			engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
 		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&e->completed, 1, __ATOMIC_RELAXED);
 		sl->engine = NULL;
@@ -590,10 +590,10 @@ int udma_req_wait(struct udma_req *req)
 	if (!sl)
 		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
 	struct udma_session *s = req->session;
+	/* OWNED with done unset is either delivery in progress or never submitted */
+	if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == SLOT_FREE || !sl->submitted)
+		return udma_fail(EINVAL, "request %p was not submitted", (void *)req);
 	for (unsigned spins = 0; !__atomic_load_n(&req->done, __ATOMIC_ACQUIRE); spins++) {
-		/* OWNED with done unset is either delivery in progress or never submitted */
-		if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == SLOT_FREE || !sl->submitted)
-			return udma_fail(EINVAL, "request %p was not submitted", (void *)req);
 		if (s->mode == UDMA_COMPL_POLL) {
 			udma_session_poll(s, UINT_MAX);
 			continue;

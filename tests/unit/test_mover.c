@@ -1,0 +1,597 @@
+/* Movers: every function against a reference, every buffer type and completion mode, bad input. */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <udma/backend.h>
+#include "common.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Reference CRC-32C (bitwise, reflected 0x82F63B78), dmover seed convention. */
+static uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
+{
+	uint32_t c = ~seed;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = c >> 1 ^ (0x82F63B78u & -(c & 1));
+	}
+	return ~c;
+}
+
+static uint32_t imm32(const struct udma_req *r)
+{
+	return (uint32_t)r->imm[0] | (uint32_t)r->imm[1] << 8 | (uint32_t)r->imm[2] << 16 | (uint32_t)r->imm[3] << 24;
+}
+
+static void set_imm32(struct udma_req *r, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		r->imm[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Describe [p, p+len) as a random scatter-gather list (up to 8 pieces) or linear. */
+static void describe(struct udma_buf *b, char *p, size_t len, struct iovec *iov, int sg)
+{
+	if (!sg) {
+		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { p, len } };
+		return;
+	}
+	uint32_t n = 0;
+	size_t off = 0;
+	while (off < len && n < 7) {
+		size_t piece = 1 + rnd() % (len - off);
+		iov[n++] = (struct iovec){ p + off, piece };
+		off += piece;
+	}
+	if (off < len || !n)
+		iov[n++] = (struct iovec){ p + off, len - off };
+	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { iov, n } };
+}
+
+static char *arena(size_t n)
+{
+	char *p = malloc(n + 64);
+	assert_non_null(p);
+	return p;
+}
+
+/* One random request of function f, checked against the reference. */
+static void one(struct udma_session *s, enum udma_func f, size_t len, int sg)
+{
+	int nin = udma_func_ninputs(f);
+	size_t align = rnd() % 64;
+	char *in[UDMA_MAX_INPUTS], *out = NULL, *want = arena(len);
+	struct iovec iov_in[UDMA_MAX_INPUTS][8], iov_out[8];
+	struct udma_req *r = udma_req_alloc(s);
+
+	assert_non_null(r);
+	for (int j = 0; j < nin; j++) {
+		in[j] = arena(len) + rnd() % 64;
+		for (size_t k = 0; k < len; k++)
+			in[j][k] = (char)rnd();
+		describe(&r->in[j], in[j], len, iov_in[j], sg);
+	}
+	if (f == UDMA_FUNC_COMPARE && len && rnd() % 2) { /* equal, or differing at a random place */
+		memcpy(in[1], in[0], len);
+		if (rnd() % 2)
+			in[1][rnd() % len] ^= 1;
+	}
+	int has_out = f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
+	if (has_out) {
+		out = arena(len) + align;
+		memset(out, 0x33, len);
+		describe(&r->out, out, len, iov_out, sg);
+	}
+	uint32_t seed = (uint32_t)rnd();
+	for (int i = 0; i < 8; i++)
+		r->imm[i] = (uint8_t)rnd();
+	if (f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C)
+		set_imm32(r, seed);
+	/* the reference */
+	switch (f) {
+	case UDMA_FUNC_ZERO:
+		memset(want, 0, len);
+		break;
+	case UDMA_FUNC_FILL8:
+		memset(want, r->imm[0], len);
+		break;
+	case UDMA_FUNC_FILL64:
+		for (size_t k = 0; k < len; k++)
+			want[k] = (char)r->imm[k % 8];
+		break;
+	case UDMA_FUNC_COPY:
+	case UDMA_FUNC_COPY_CRC32C:
+		memcpy(want, in[0], len);
+		break;
+	default:
+		if (f >= UDMA_FUNC_XOR2 && f <= UDMA_FUNC_XOR16)
+			for (size_t k = 0; k < len; k++) {
+				char x = 0;
+				for (int j = 0; j < nin; j++)
+					x ^= in[j][k];
+				want[k] = x;
+			}
+	}
+	r->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(r->done, 1);
+	assert_int_equal(r->status, 0);
+	if (has_out && memcmp(out, want, len))
+		fail_msg("%s of %zu bytes (sg %d) differs from the reference", udma_func_name(f), len, sg);
+	if (f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C)
+		assert_int_equal(imm32(r), ref_crc(seed, (unsigned char *)in[0], len));
+	if (f == UDMA_FUNC_COMPARE) {
+		uint64_t first = UDMA_CMP_EQUAL;
+		for (size_t k = 0; k < len; k++)
+			if (in[0][k] != in[1][k]) {
+				first = k;
+				break;
+			}
+		assert_int_equal(r->result, first);
+	}
+	assert_int_equal(udma_req_free(r), 0);
+	free(want);
+	(void)iov_in;
+}
+
+static void all_functions(const char *engine)
+{
+	static const size_t fixed[] = { 0, 1, 7, 31, 32, 33, 64, 4095, 4096, 65537, (1 << 20) + 13 };
+	for (int f = 0; f < UDMA_FUNC_COUNT; f++) {
+		struct udma_session_opts o = { .size = sizeof(o), .engine = engine };
+		struct udma_session *s = udma_session_create((enum udma_func)f, &o);
+		assert_non_null(s);
+		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			for (int sg = 0; sg < 2; sg++)
+				one(s, (enum udma_func)f, fixed[i], sg);
+		for (int i = 0; i < 6; i++) /* random lengths */
+			one(s, (enum udma_func)f, rnd() % 300000, (int)(rnd() % 2));
+		assert_int_equal(udma_session_destroy(s), 0);
+	}
+}
+
+static void test_functions_cpu(void **state) { all_functions("cpu"); }
+static void test_functions_auto(void **state) { all_functions(NULL); }
+
+static void test_functions_threads(void **state)
+{
+	struct udma_threads_opts o = { .size = sizeof(o), .workers = 2, .name = "t-funcs" };
+	struct udma_engine *e = udma_threads_engine_create(&o);
+	assert_non_null(e);
+	all_functions("t-funcs");
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
+/* "seed 0 gives the standard CRC-32C", "chainable" */
+static void test_crc_standard_and_chain(void **state)
+{
+	struct udma_session *s = udma_session_create(UDMA_FUNC_CRC32C, NULL);
+	struct udma_req *r = udma_req_alloc(s);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { "123456789", 9 } };
+	r->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(imm32(r), 0xE3069283u); /* the CRC-32C check value */
+	/* chaining: "1234" then "56789" gives the same */
+	memset(r->imm, 0, 8);
+	r->in[0].linear = (typeof(r->in[0].linear)){ "1234", 4 };
+	assert_int_equal(udma_submit(r), 0);
+	r->in[0].linear = (typeof(r->in[0].linear)){ "56789", 5 };
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(imm32(r), 0xE3069283u);
+	udma_req_free(r);
+	udma_session_destroy(s);
+}
+
+static int ncb;
+static void count_cb(struct udma_req *r) { ncb++; (void)r; }
+
+static void test_completion_modes(void **state)
+{
+	char a[256], b[256];
+	memset(a, 9, sizeof(a));
+	/* poll: callbacks run inside udma_session_poll, in this thread */
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = 8 };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r[8];
+	ncb = 0;
+	for (int i = 0; i < 8; i++) {
+		r[i] = udma_req_alloc(s);
+		r[i]->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 256 } };
+		r[i]->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 256 } };
+		r[i]->cb = count_cb;
+		assert_int_equal(udma_submit(r[i]), 0);
+	}
+	assert_null(udma_req_alloc(s)); /* the pool holds 8 */
+	assert_int_equal(errno, ENOBUFS);
+	assert_int_equal(ncb, 0); /* nothing delivered until polled */
+	assert_int_equal(r[0]->done, 0);
+	assert_int_equal(udma_session_inflight(s), 8);
+	assert_int_equal(udma_session_destroy(s), -EBUSY);
+	assert_int_equal(udma_req_free(r[0]), -EBUSY);
+	assert_int_equal(udma_session_poll(s, 3), 3);
+	assert_int_equal(ncb, 3);
+	assert_int_equal(udma_session_poll(s, 100), 5);
+	assert_int_equal(ncb, 8);
+	assert_int_equal(udma_session_inflight(s), 0);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(r[i]->done, 1);
+		assert_int_equal(udma_req_free(r[i]), 0);
+	}
+	assert_int_equal(udma_session_destroy(s), 0);
+
+	/* wait on a request in a callback-mode session running on worker threads */
+	struct udma_threads_opts to = { .size = sizeof(to), .name = "t-modes" };
+	struct udma_engine *e = udma_threads_engine_create(&to);
+	struct udma_session_opts co = { .size = sizeof(co), .engine = "t-modes" };
+	s = udma_session_create(UDMA_FUNC_COPY, &co);
+	struct udma_req *q = udma_req_alloc(s);
+	q->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 256 } };
+	q->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 256 } };
+	assert_int_equal(udma_submit(q), 0);
+	assert_int_equal(udma_req_wait(q), 0);
+	assert_int_equal(q->status, 0);
+	assert_string_equal(q->engine, "t-modes");
+	assert_int_equal(udma_req_free(q), 0);
+	assert_int_equal(udma_req_wait(q), -EINVAL); /* freed */
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
+static void test_bad_input(void **state)
+{
+	char a[64], b[64], c[32];
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, NULL);
+	struct udma_req *r = udma_req_alloc(s);
+
+	log_capture_start();
+	assert_null(udma_session_create(99, NULL));
+	struct udma_session_opts bad = { .size = sizeof(bad), .engine = "no-such-engine" };
+	assert_null(udma_session_create(UDMA_FUNC_COPY, &bad));
+	assert_int_equal(errno, ENODEV);
+	bad = (struct udma_session_opts){ .size = sizeof(bad), .mode = 7 };
+	assert_null(udma_session_create(UDMA_FUNC_COPY, &bad));
+	/* lengths differ */
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 64 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { c, 32 } };
+	assert_int_equal(udma_submit(r), -EINVAL);
+	assert_logged("lengths differ");
+	/* overlap */
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a + 8, 64 - 8 } };
+	r->in[0].linear.len = 56;
+	assert_int_equal(udma_submit(r), -EINVAL);
+	assert_logged("overlaps");
+	/* WAIT and a callback */
+	r->in[0].linear = (typeof(r->in[0].linear)){ a, 64 };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	r->flags = UDMA_REQ_WAIT;
+	r->cb = count_cb;
+	assert_int_equal(udma_submit(r), -EINVAL);
+	r->cb = NULL;
+	r->flags = 0x80;
+	assert_int_equal(udma_submit(r), -EINVAL);
+	r->flags = 0;
+	/* NULL buffers, bad types */
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { NULL, 64 } };
+	assert_int_equal(udma_submit(r), -EINVAL);
+	r->out = (struct udma_buf){ .type = 9 };
+	assert_int_equal(udma_submit(r), -EINVAL);
+	r->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { NULL, 3 } };
+	assert_int_equal(udma_submit(r), -EINVAL);
+	struct iovec huge[2] = { { b, SIZE_MAX }, { b, 2 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { huge, 2 } };
+	assert_int_equal(udma_submit(r), -EINVAL);
+	r->out = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { NULL, NULL, huge, 1 } };
+	assert_int_equal(udma_submit(r), -EINVAL);
+	/* after all the rejections the request still works */
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	r->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(udma_req_free(r), 0);
+	assert_int_equal(udma_req_free(r), -EINVAL); /* double free */
+	assert_int_equal(udma_submit(r), -EINVAL);   /* free request */
+	assert_int_equal(udma_submit(NULL), -EINVAL);
+	char fake[sizeof(struct udma_req)] = { 0 };
+	assert_int_equal(udma_req_free((struct udma_req *)fake), -EINVAL);
+	/* crc has no output buffer */
+	struct udma_session *cs = udma_session_create(UDMA_FUNC_CRC32C, NULL);
+	struct udma_req *cr = udma_req_alloc(cs);
+	cr->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 64 } };
+	cr->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	assert_int_equal(udma_submit(cr), -EINVAL);
+	log_capture_stop();
+	udma_req_free(cr);
+	udma_session_destroy(cs);
+	assert_int_equal(udma_session_destroy(s), 0);
+	assert_int_equal(udma_session_destroy(NULL), -EINVAL);
+}
+
+/* Domain buffers: shm and device (local views), process (bounced), across domains. */
+static void test_domain_buffers(void **state)
+{
+	struct udma_domain *shm = udma_shm_create("mover-shm", 1 << 20, 0);
+	struct udma_domain *dev = test_domain(UDMA_ADDR_IOMMU);
+	struct udma_mem m;
+	char *src = arena(100000);
+	for (int i = 0; i < 100000; i++)
+		src[i] = (char)(i * 13);
+	assert_int_equal(udma_mem_alloc(dev, 100000, NULL, &m), 0);
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, NULL);
+	struct udma_req *r = udma_req_alloc(s);
+	/* system -> shm at an offset */
+	struct iovec in = { src, 100000 }, at = { (void *)4096, 100000 };
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { udma_system_domain(), NULL, &in, 1 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { shm, NULL, &at, 1 } };
+	r->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(r->status, 0);
+	assert_memory_equal((char *)udma_shm_base(shm, NULL) + 4096, src, 100000);
+	/* shm -> device (IOVAs) */
+	struct iovec dv = { (void *)(uintptr_t)m.iova, 100000 };
+	r->in[0] = r->out;
+	r->out = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { dev, NULL, &dv, 1 } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_memory_equal(m.va, src, 100000);
+	/* a VA where an IOVA is due fails cleanly */
+	struct iovec wrong = { m.va, 100 };
+	r->out.dom.iov = &wrong;
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { src, 100 } };
+	assert_int_equal(udma_submit(r), -EFAULT);
+	/* out of the segment */
+	struct iovec oob = { (void *)((1 << 20) - 10), 100 };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { shm, NULL, &oob, 1 } };
+	assert_int_equal(udma_submit(r), -ERANGE);
+	/* a child process's memory: pulled and pushed through a bounce buffer */
+	static char remote[4096];
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	if (!pid) {
+		memset(remote, 'r', sizeof(remote));
+		char go = 1;
+		if (write(pfd[1], &go, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char go;
+	assert_int_equal(read(pfd[0], &go, 1), 1);
+	struct udma_domain *p = udma_process_domain_create(pid, NULL);
+	struct iovec rem = { remote, 4096 };
+	char local[4096];
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { p, NULL, &rem, 1 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { local, 4096 } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(r->status, 0);
+	assert_int_equal(local[4095], 'r');
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { src, 4096 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { p, NULL, &rem, 1 } };
+	assert_int_equal(udma_submit(r), 0);
+	r->in[0] = r->out;
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { local, 4096 } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_memory_equal(local, src, 4096); /* the push landed in the child */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(udma_submit(r), -ESRCH); /* errors arrive as errors */
+	udma_domain_destroy(p);
+	udma_req_free(r);
+	udma_session_destroy(s);
+	udma_mem_free(dev, m.va, m.len);
+	udma_domain_destroy(dev);
+	udma_domain_destroy(shm);
+	free(src);
+}
+
+/* "pick the candidate engine with the smallest estimated completion time" */
+static void test_scheduler_speed_and_load(void **state)
+{
+	struct udma_error_opts fast = { .size = sizeof(fast), .name = "fast", .speed = 1ull << 40, .hold = 1,
+					.funcs = 1u << UDMA_FUNC_COPY };
+	struct udma_error_opts slow = { .size = sizeof(slow), .name = "slow", .speed = 100ull << 30,
+					.funcs = 1u << UDMA_FUNC_COPY };
+	struct udma_engine *ef = udma_error_engine_create(&fast), *es = udma_error_engine_create(&slow);
+	assert_non_null(ef);
+	assert_non_null(es);
+	const size_t len = 4 << 20;
+	char *a = arena(len), *b = arena(len);
+	memset(a, 1, len);
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = 64 };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r = udma_req_alloc(s);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, len } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, len } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_string_equal(r->engine, "fast"); /* fastest, idle */
+	/* the fast engine now holds 4 MiB; keep loading it until the slow one wins */
+	const char *got = "fast";
+	int n = 1;
+	struct udma_req *more[40];
+	for (; n < 40 && !strcmp(got, "fast"); n++) {
+		more[n] = udma_req_alloc(s);
+		*more[n] = *r;
+		more[n]->in = r->in;
+		more[n]->done = 0;
+		assert_int_equal(udma_submit(more[n]), 0);
+		got = more[n]->engine;
+	}
+	assert_string_equal(got, "slow"); /* a loaded fast engine loses to an idle slow one */
+	assert_true(n > 2);
+	/* held on the fast engine: the first request and more[1 .. n-2] */
+	assert_int_equal(udma_error_engine_release(ef, 0), n - 1);
+	while (udma_session_inflight(s))
+		udma_session_poll(s, 64);
+	for (int i = 1; i < n; i++)
+		assert_int_equal(udma_req_free(more[i]), 0);
+	udma_req_free(r);
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(ef), 0);
+	assert_int_equal(udma_engine_unregister(es), 0);
+	free(a);
+	free(b);
+}
+
+static int learned(const struct udma_engine_info *i, void *arg)
+{
+	if (strcmp(i->name, "cpu"))
+		return 0;
+	for (int c = 0; c < 8; c++)
+		if (i->learned_speed[UDMA_FUNC_COPY][c])
+			*(int *)arg = 1;
+	return 1;
+}
+
+/* "speed starts at the declared value and is learned from measured completions" */
+static void test_learning(void **state)
+{
+	char a[8192], b[8192];
+	struct udma_session_opts o = { .size = sizeof(o), .engine = "cpu" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r = udma_req_alloc(s);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, sizeof(a) } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, sizeof(b) } };
+	r->flags = UDMA_REQ_WAIT;
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(udma_submit(r), 0);
+	int have = 0;
+	udma_engine_foreach(learned, &have);
+	assert_true(have);
+	udma_req_free(r);
+	udma_session_destroy(s);
+}
+
+/* "Unregister while requests are pending: they finish, or move to another capable engine" */
+static void test_unregister_moves_pending(void **state)
+{
+	struct udma_error_opts h = { .size = sizeof(h), .name = "holder", .speed = 1ull << 40, .hold = 1 };
+	struct udma_engine *e = udma_error_engine_create(&h);
+	char a[65536], b[32][65536];
+	memset(a, 5, sizeof(a));
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = 32, .engine = "holder" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r[32];
+	ncb = 0;
+	for (int i = 0; i < 32; i++) {
+		r[i] = udma_req_alloc(s);
+		r[i]->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, sizeof(a) } };
+		r[i]->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b[i], sizeof(b[i]) } };
+		r[i]->cb = count_cb;
+		assert_int_equal(udma_submit(r[i]), 0);
+	}
+	assert_int_equal(udma_error_engine_release(e, 10), 10); /* 10 finish here, 22 still held */
+	assert_int_equal(udma_engine_unregister(e), 0);           /* the rest move to cpu */
+	while (udma_session_inflight(s))
+		udma_session_poll(s, 64);
+	assert_int_equal(ncb, 32); /* every request completed exactly once */
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(r[i]->status, 0);
+		assert_memory_equal(b[i], a, sizeof(a));
+		udma_req_free(r[i]);
+	}
+	/* a pinned session on a gone engine falls back to the scheduler */
+	struct udma_req *q = udma_req_alloc(s);
+	q->in[0] = r[0]->in[0];
+	q->out = r[0]->out;
+	q->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(q), 0);
+	assert_string_equal(q->engine, "cpu");
+	udma_req_free(q);
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(e), -EINVAL); /* not registered any more */
+}
+
+/* The error engine: failures and corruptions by rule, delivered as statuses / caught by checks. */
+static void test_error_engine(void **state)
+{
+	struct udma_error_opts x = { .size = sizeof(x), .name = "faulty", .speed = 1ull << 40, .fail_every = 3,
+				     .corrupt_every = 5, .fail_status = EIO };
+	struct udma_engine *e = udma_error_engine_create(&x);
+	char a[1000], b[1000];
+	memset(a, 3, sizeof(a));
+	struct udma_session_opts o = { .size = sizeof(o), .engine = "faulty" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r = udma_req_alloc(s);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 1000 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 1000 } };
+	r->flags = UDMA_REQ_WAIT;
+	int fails = 0, bad = 0;
+	for (int i = 1; i <= 30; i++) {
+		memset(b, 0, sizeof(b));
+		assert_int_equal(udma_submit(r), 0);
+		if (r->status) {
+			assert_int_equal(r->status, -EIO);
+			fails++;
+		} else if (memcmp(a, b, sizeof(a))) {
+			bad++;
+		}
+	}
+	assert_int_equal(fails, 10);
+	assert_int_equal(bad, 4); /* every 5th, less those that failed (15, 30) */
+	udma_req_free(r);
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(e), 0);
+	/* delays complete later, from the engine's thread */
+	struct udma_error_opts d = { .size = sizeof(d), .name = "slowpoke", .speed = 1ull << 40, .delay_us = 2000 };
+	e = udma_error_engine_create(&d);
+	o.engine = "slowpoke";
+	s = udma_session_create(UDMA_FUNC_COPY, &o);
+	r = udma_req_alloc(s);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 1000 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 1000 } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(r->done, 0);
+	assert_int_equal(udma_req_wait(r), 0);
+	assert_int_equal(r->status, 0);
+	udma_req_free(r);
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
+static void test_engine_registration(void **state)
+{
+	struct udma_engine_desc d = { .size = sizeof(d) };
+	log_capture_start();
+	assert_null(udma_engine_register(&d));
+	assert_null(udma_engine_register(NULL));
+	struct udma_threads_opts o = { .size = sizeof(o), .ring = 1000 };
+	assert_null(udma_threads_engine_create(&o)); /* not a power of two */
+	o.ring = 0;
+	o.name = "cpu";
+	assert_null(udma_threads_engine_create(&o)); /* name taken */
+	assert_int_equal(errno, EEXIST);
+	log_capture_stop();
+	assert_int_equal(udma_engine_unregister(NULL), -EINVAL);
+	assert_string_equal(udma_func_name(UDMA_FUNC_CRC32C), "iscsi-crc32c");
+	enum udma_func f;
+	assert_int_equal(udma_func_by_name("xor16", &f), 0);
+	assert_int_equal(f, UDMA_FUNC_XOR16);
+	assert_int_equal(udma_func_ninputs(UDMA_FUNC_XOR(9)), 9);
+	assert_int_equal(udma_func_by_name("xor17", &f), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_functions_cpu),
+		cmocka_unit_test(test_functions_auto),
+		cmocka_unit_test(test_functions_threads),
+		cmocka_unit_test(test_crc_standard_and_chain),
+		cmocka_unit_test(test_completion_modes),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_domain_buffers),
+		cmocka_unit_test(test_scheduler_speed_and_load),
+		cmocka_unit_test(test_learning),
+		cmocka_unit_test(test_unregister_moves_pending),
+		cmocka_unit_test(test_error_engine),
+		cmocka_unit_test(test_engine_registration),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
