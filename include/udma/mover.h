@@ -109,7 +109,7 @@ struct udma_req {
 	/* results */
 	int status;           /* 0 or a negative errno */
 	uint64_t result;      /* compare: UDMA_CMP_EQUAL or first differing offset */
-	volatile int done;    /* 1 once complete (readable without polling) */
+	volatile int done;    /* 1 once delivered; read it with udma_req_is_done() */
 	/* where it ran: the engine's name, for the curious */
 	const char *engine;
 };
@@ -153,12 +153,20 @@ UDMA_API int udma_req_free(struct udma_req *req);
  */
 UDMA_API int udma_submit(struct udma_req *req);
 
+/* Has req been delivered? An acquire load: after 1, status, result, imm and
+ * the output buffers are the engine's final word. */
+static inline int udma_req_is_done(const struct udma_req *req)
+{
+	return __atomic_load_n(&req->done, __ATOMIC_ACQUIRE);
+}
+
 /* Run up to max queued completions (callbacks) of a POLL-mode session and
  * drive engines that need polling. Returns how many completed. */
 UDMA_API int udma_session_poll(struct udma_session *s, unsigned max);
 /* Block until req is done (any mode; in POLL mode it polls). 0 or -EINVAL. */
 UDMA_API int udma_req_wait(struct udma_req *req);
-/* Requests submitted and not yet completed (and, in POLL mode, not yet polled). */
+/* Requests submitted and not yet delivered: not polled yet (POLL mode), or
+ * whose callback has not returned yet. Zero means every buffer is free. */
 UDMA_API unsigned udma_session_inflight(const struct udma_session *s);
 
 #ifdef __cplusplus

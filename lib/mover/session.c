@@ -483,8 +483,13 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 	}
 }
 
-/* Hand the completion to the client. After done is set, the client may
- * reuse or free the request, so nothing of it is touched afterwards. */
+/*
+ * Hand the completion to the client. After done is set, the client may
+ * reuse or free the request, so nothing of it is read afterwards. With a
+ * callback, the session counts the request in flight until the callback
+ * has returned: a client that waits for nothing in flight may then reuse
+ * buffers or destroy the session safely.
+ */
 static void deliver(struct slot *sl)
 {
 	struct udma_req *r = &sl->req;
@@ -493,11 +498,15 @@ static void deliver(struct slot *sl)
 	int wake = r->flags & UDMA_REQ_WAIT; /* the waiter is inside udma_submit: the slot stays */
 
 	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
+	if (cb) {
+		__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+		cb(r);
+		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
+		return;
+	}
 	__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
-	if (cb)
-		cb(r);
-	else if (wake)
+	if (wake)
 		syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 

@@ -123,7 +123,7 @@ static void one(struct udma_session *s, enum udma_func f, size_t len, int sg)
 	}
 	r->flags = UDMA_REQ_WAIT;
 	assert_int_equal(udma_submit(r), 0);
-	assert_int_equal(r->done, 1);
+	assert_int_equal(udma_req_is_done(r), 1);
 	assert_int_equal(r->status, 0);
 	if (has_out && memcmp(out, want, len))
 		fail_msg("%s of %zu bytes (sg %d) differs from the reference", udma_func_name(f), len, sg);
@@ -213,7 +213,7 @@ static void test_completion_modes(void **state)
 	assert_null(udma_req_alloc(s)); /* the pool holds 8 */
 	assert_int_equal(errno, ENOBUFS);
 	assert_int_equal(ncb, 0); /* nothing delivered until polled */
-	assert_int_equal(r[0]->done, 0);
+	assert_int_equal(udma_req_is_done(r[0]), 0);
 	assert_int_equal(udma_session_inflight(s), 8);
 	assert_int_equal(udma_session_destroy(s), -EBUSY);
 	assert_int_equal(udma_req_free(r[0]), -EBUSY);
@@ -223,7 +223,7 @@ static void test_completion_modes(void **state)
 	assert_int_equal(ncb, 8);
 	assert_int_equal(udma_session_inflight(s), 0);
 	for (int i = 0; i < 8; i++) {
-		assert_int_equal(r[i]->done, 1);
+		assert_int_equal(udma_req_is_done(r[i]), 1);
 		assert_int_equal(udma_req_free(r[i]), 0);
 	}
 	assert_int_equal(udma_session_destroy(s), 0);
@@ -547,7 +547,7 @@ static void test_error_engine(void **state)
 	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 1000 } };
 	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 1000 } };
 	assert_int_equal(udma_submit(r), 0);
-	assert_int_equal(r->done, 0);
+	assert_int_equal(udma_req_is_done(r), 0);
 	assert_int_equal(udma_req_wait(r), 0);
 	assert_int_equal(r->status, 0);
 	udma_req_free(r);
