@@ -63,19 +63,6 @@ static struct device *open_case(void **state, const struct mode_case **mc)
 	return dev;
 }
 
-/* The test's own physical-address lookup, independent of udma's. */
-static uint64_t phys_of(const void *va)
-{
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	(void)*(volatile const char *)va;
-	if (fd < 0 || pread(fd, &e, 8, (off_t)((uintptr_t)va / K4 * 8)) != 8)
-		e = 0;
-	if (fd >= 0)
-		close(fd);
-	return (e & ((1ull << 55) - 1)) * K4 + ((uintptr_t)va & (K4 - 1));
-}
-
 static int phys_contiguous(const void *va, size_t len)
 {
 	uint64_t pa0 = phys_of(va);
@@ -83,15 +70,6 @@ static int phys_contiguous(const void *va, size_t len)
 		if (phys_of((const char *)va + off) != pa0 + off)
 			return 0;
 	return pa0 != 0;
-}
-
-static int all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return 0;
-	return 1;
 }
 
 static int mapped(const void *p)

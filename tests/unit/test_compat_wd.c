@@ -91,28 +91,6 @@ static const struct mode_case *request_case(void **state, struct wd_queue *q)
 	return mc;
 }
 
-/* The test's own physical-address lookup, independent of udma's. */
-static uint64_t phys_of(const void *va)
-{
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	(void)*(volatile const char *)va;
-	if (fd < 0 || pread(fd, &e, 8, (off_t)((uintptr_t)va / K4 * 8)) != 8)
-		e = 0;
-	if (fd >= 0)
-		close(fd);
-	return (e & ((1ull << 55) - 1)) * K4 + ((uintptr_t)va & (K4 - 1));
-}
-
-static int all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return 0;
-	return 1;
-}
-
 static int mapped(const void *p)
 {
 	unsigned char v;

@@ -10,15 +10,6 @@
 
 static const enum udma_addr_mode modes[] = { UDMA_ADDR_VA, UDMA_ADDR_PA, UDMA_ADDR_IOMMU };
 
-static int all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return 0;
-	return 1;
-}
-
 /* KernelPageSize of the mapping holding va, from /proc/self/smaps, in bytes. */
 static size_t kernel_page_size(const void *va)
 {

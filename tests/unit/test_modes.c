@@ -9,19 +9,6 @@
 #define K4 4096ul
 #define M2 (2ul << 20)
 
-/* The test's own physical-address lookup. */
-static uint64_t phys_of(const void *va)
-{
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	(void)*(volatile const char *)va;
-	if (fd < 0 || pread(fd, &e, 8, (off_t)((uintptr_t)va / K4 * 8)) != 8)
-		e = 0;
-	if (fd >= 0)
-		close(fd);
-	return (e & ((1ull << 55) - 1)) * K4 + ((uintptr_t)va & (K4 - 1));
-}
-
 /* "two mappings of the same memfd page report the same physical address" */
 static void test_pa_two_mappings_same_page(void **state)
 {

@@ -70,12 +70,14 @@ static void one(struct udma_session *s, enum udma_func f, size_t len, int sg)
 	int nin = udma_func_ninputs(f);
 	size_t align = rnd() % 64;
 	char *in[UDMA_MAX_INPUTS], *out = NULL, *want = arena(len);
+	char *base[UDMA_MAX_INPUTS + 1] = { 0 }; /* what to free: the buffers start at random offsets */
 	struct iovec iov_in[UDMA_MAX_INPUTS][8], iov_out[8];
 	struct udma_req *r = udma_req_alloc(s);
 
 	assert_non_null(r);
 	for (int j = 0; j < nin; j++) {
-		in[j] = arena(len) + rnd() % 64;
+		base[j] = arena(len);
+		in[j] = base[j] + rnd() % 64;
 		for (size_t k = 0; k < len; k++)
 			in[j][k] = (char)rnd();
 		describe(&r->in[j], in[j], len, iov_in[j], sg);
@@ -87,7 +89,8 @@ static void one(struct udma_session *s, enum udma_func f, size_t len, int sg)
 	}
 	int has_out = f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
 	if (has_out) {
-		out = arena(len) + align;
+		base[UDMA_MAX_INPUTS] = arena(len);
+		out = base[UDMA_MAX_INPUTS] + align;
 		memset(out, 0x33, len);
 		describe(&r->out, out, len, iov_out, sg);
 	}
@@ -140,7 +143,8 @@ static void one(struct udma_session *s, enum udma_func f, size_t len, int sg)
 	}
 	assert_int_equal(udma_req_free(r), 0);
 	free(want);
-	(void)iov_in;
+	for (int j = 0; j <= UDMA_MAX_INPUTS; j++)
+		free(base[j]);
 }
 
 static void all_functions(const char *engine)
