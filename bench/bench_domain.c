@@ -3,7 +3,7 @@
  *   system-domain pull/push   vs memcpy
  *   shm-domain push/pull      vs memcpy into the same mapping
  *   process-domain pull       vs a plain process_vm_readv loop
- * Usage: bench_domain [seconds-per-case, default 0.3]
+ * Usage: bench_domain [seconds per side per case, default 0.3]
  */
 #include <sched.h>
 #include <signal.h>
@@ -25,30 +25,46 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* GB/s of fn over size-byte operations, median of 5 timed runs. */
+/* GB/s of fn over size-byte operations for one timed slice. */
 typedef int (*op_fn)(void *ctx, size_t size);
-static double rate(op_fn fn, void *ctx, size_t size)
+static double slice(op_fn fn, void *ctx, size_t size)
 {
-	double r[5];
-	for (int k = 0; k < 5; k++) {
-		long n = 0;
-		double t0 = now(), t;
-		do {
-			for (int i = 0; i < 8; i++, n++)
-				if (fn(ctx, size))
-					return -1;
-			t = now();
-		} while (t - t0 < secs / 5);
-		r[k] = (double)n * size / (t - t0) / 1e9;
-	}
-	for (int i = 0; i < 5; i++) /* sort, take the middle */
-		for (int j = i + 1; j < 5; j++)
-			if (r[j] < r[i]) {
-				double x = r[i];
-				r[i] = r[j];
-				r[j] = x;
+	long n = 0;
+	double t0 = now(), t;
+	do {
+		for (int i = 0; i < 8; i++, n++)
+			if (fn(ctx, size))
+				return -1;
+		t = now();
+	} while (t - t0 < secs / 9);
+	return (double)n * size / (t - t0) / 1e9;
+}
+
+static double median(double *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (v[j] < v[i]) {
+				double x = v[i];
+				v[i] = v[j];
+				v[j] = x;
 			}
-	return r[2];
+	return v[n / 2];
+}
+
+/* Peer and udma measured in alternating slices (same cache and clock
+ * conditions for both), the median of each reported. */
+static void pair(op_fn peer, void *pctx, op_fn mine, void *mctx, size_t size, double *p, double *m)
+{
+	double pv[9], mv[9];
+	slice(peer, pctx, size); /* warm up both */
+	slice(mine, mctx, size);
+	for (int k = 0; k < 9; k++) {
+		pv[k] = slice(peer, pctx, size);
+		mv[k] = slice(mine, mctx, size);
+	}
+	*p = median(pv, 9);
+	*m = median(mv, 9);
 }
 
 struct ctx {
@@ -96,9 +112,11 @@ static int proc_pull(void *p, size_t n)
 	return udma_domain_pull(c->d, NULL, &r, 1, &l, 1, NULL, NULL);
 }
 
-static void row(const char *what, size_t size, double base, double mine)
+static void row(const char *what, size_t size, op_fn peer, void *pctx, op_fn mine, void *mctx)
 {
-	printf("%-22s %8zu KiB %10.2f %10.2f %8.1f%%\n", what, size >> 10, base, mine, 100.0 * mine / base);
+	double base, me;
+	pair(peer, pctx, mine, mctx, size, &base, &me);
+	printf("%-22s %8zu KiB %10.2f %10.2f %8.1f%%\n", what, size >> 10, base, me, 100.0 * me / base);
 }
 
 int main(int argc, char **argv)
@@ -120,19 +138,15 @@ int main(int argc, char **argv)
 
 	printf("%-22s %12s %10s %10s %9s\n", "case", "size", "peer GB/s", "udma GB/s", "ratio");
 	for (size_t i = 0; i < 4; i++) {
-		double m = rate(do_memcpy, &c, sizes[i]);
-		row("system pull/memcpy", sizes[i], m, rate(sys_pull, &c, sizes[i]));
-		row("system push/memcpy", sizes[i], m, rate(sys_push, &c, sizes[i]));
+		row("system pull/memcpy", sizes[i], do_memcpy, &c, sys_pull, &c);
+		row("system push/memcpy", sizes[i], do_memcpy, &c, sys_push, &c);
 	}
 	c.d = udma_shm_create("bench-shm", max, 0);
 	char *base = udma_shm_base(c.d, NULL);
+	struct ctx into = { .src = c.src, .dst = base }, from = { .src = base, .dst = c.dst };
 	for (size_t i = 0; i < 4; i++) {
-		struct ctx plain = { .src = c.src, .dst = base };
-		double m = rate(do_memcpy, &plain, sizes[i]);
-		row("shm push/memcpy", sizes[i], m, rate(shm_push, &c, sizes[i]));
-		plain = (struct ctx){ .src = base, .dst = c.dst };
-		m = rate(do_memcpy, &plain, sizes[i]);
-		row("shm pull/memcpy", sizes[i], m, rate(shm_pull, &c, sizes[i]));
+		row("shm push/memcpy", sizes[i], do_memcpy, &into, shm_push, &c);
+		row("shm pull/memcpy", sizes[i], do_memcpy, &from, shm_pull, &c);
 	}
 	udma_domain_destroy(c.d);
 
@@ -154,7 +168,7 @@ int main(int argc, char **argv)
 		return 1;
 	c.d = udma_process_domain_create(c.pid, NULL);
 	for (size_t i = 0; i < 4; i++)
-		row("process pull/vm_readv", sizes[i], rate(vm_readv, &c, sizes[i]), rate(proc_pull, &c, sizes[i]));
+		row("process pull/vm_readv", sizes[i], vm_readv, &c, proc_pull, &c);
 	udma_domain_destroy(c.d);
 	kill(c.pid, SIGKILL);
 	waitpid(c.pid, NULL, 0);
