@@ -54,8 +54,8 @@ valgrind: build
 bench: build
 	./scripts/bench.sh $(BUILD)
 
-install: deps
-	meson setup --reconfigure $(BUILD) $(MESON_OPTS) --prefix=$(abspath $(PREFIX))
+install: deps $(BUILD)/build.ninja
+	meson configure $(BUILD) --prefix=$(abspath $(PREFIX))
 	meson install -C $(BUILD)
 
 clean:
