@@ -19,6 +19,7 @@
 #include "../../lib/mover/mover.h"
 
 #define BATCH 16
+#define BATCH_BYTES (256u << 10) /* stop taking works past this: big works spread over workers */
 #define SPINS 2000
 
 struct cell {
@@ -97,8 +98,9 @@ static void *worker(void *arg)
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
 		unsigned n = 0;
-		while (n < BATCH && (batch[n] = ring_get(t)))
-			n++;
+		size_t bytes = 0;
+		while (n < BATCH && bytes < BATCH_BYTES && (batch[n] = ring_get(t)))
+			bytes += batch[n++]->len;
 		for (unsigned i = 0; i < n; i++) {
 			uint64_t t0 = mover_now_ns();
 			int err = udma_cpu_execute(batch[i]);
@@ -135,7 +137,7 @@ static int th_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 	while (i < n && ring_put(t, w[i]))
 		i++;
 	if (i && __atomic_load_n(&t->sleepers, __ATOMIC_SEQ_CST))
-		wake(t, 0);
+		wake(t, i > 1 || __atomic_load_n(&t->enq, __ATOMIC_RELAXED) - __atomic_load_n(&t->deq, __ATOMIC_RELAXED) > 1);
 	return (int)i;
 }
 

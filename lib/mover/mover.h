@@ -78,6 +78,9 @@ struct udma_session {
 	struct slot *slots;
 	uint64_t free_head;          /* ABA tag << 32 | (index + 1) */
 	unsigned inflight;           /* atomic */
+	unsigned touching;           /* atomic: completers still touching the session (destroy waits) */
+	uint32_t wake;               /* futex: bumped when a waiter may have something to see */
+	unsigned waiters;            /* atomic: threads asleep on wake */
 	/* completion queue (POLL mode): Vyukov's intrusive MPSC list */
 	struct cq_node *cq_head;
 	struct cq_node *cq_tail;

@@ -148,9 +148,12 @@ int udma_session_destroy(struct udma_session *s)
 {
 	if (!s)
 		return udma_fail(EINVAL, "NULL session");
-	unsigned n = __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE);
+	unsigned n = __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST);
 	if (n)
 		return udma_fail(EBUSY, "session has %u requests in flight", n);
+	/* a completer may still be on its way out (waking waiters): a few instructions */
+	while (__atomic_load_n(&s->touching, __ATOMIC_SEQ_CST))
+		sched_yield();
 	for (uint32_t i = 0; i < s->depth; i++) {
 		struct slot *sl = &s->slots[i];
 		if (sl->ext) {
@@ -465,14 +468,14 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 			continue;
 		}
 		__atomic_add_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
-		sl->engine = e;
+		__atomic_store_n(&sl->engine, e, __ATOMIC_RELEASE); /* waiters peek at it */
 		sl->req.engine = e->name;
 		sl->t_submit = !(e->desc.flags & UDMA_ENGINE_INLINE) && !(++sample_tick & 15) ? mover_now_ns() : 0;
 		struct udma_work *wp = w;
 		int n = e->ops.submit(e, &wp, 1);
 		if (n == 1)
 			return 0; /* the work may be complete already: sl is not ours now */
-		sl->engine = NULL;
+		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
 		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
 		__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
 		if (n < 0)
@@ -483,39 +486,57 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 	}
 }
 
+static void wake_waiters(struct udma_session *s)
+{
+	/* seq_cst: pairs with the waiter's "count myself, then look again" */
+	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)) {
+		__atomic_add_fetch(&s->wake, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &s->wake, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
 /*
  * Hand the completion to the client. After done is set, the client may
  * reuse or free the request, so nothing of it is read afterwards. With a
  * callback, the session counts the request in flight until the callback
  * has returned: a client that waits for nothing in flight may then reuse
- * buffers or destroy the session safely.
+ * buffers or destroy the session safely. `touching` covers the last steps
+ * (waking waiters), so udma_session_destroy() never frees under them.
  */
 static void deliver(struct slot *sl)
 {
 	struct udma_req *r = &sl->req;
 	struct udma_session *s = r->session;
 	udma_req_cb cb = r->cb;
-	int wake = r->flags & UDMA_REQ_WAIT; /* the waiter is inside udma_submit: the slot stays */
+	int wait_flag = r->flags & UDMA_REQ_WAIT;
 
+	__atomic_add_fetch(&s->touching, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 	if (cb) {
 		__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
 		cb(r);
 		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
-		return;
+	} else {
+		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+		if (wait_flag) /* the waiter is inside udma_submit */
+			syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+		else
+			wake_waiters(s);
 	}
-	__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
-	if (wake)
-		syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	__atomic_sub_fetch(&s->touching, 1, __ATOMIC_RELEASE);
 }
 
 void slot_complete(struct slot *sl, int status)
 {
+	struct udma_session *s = sl->req.session;
+
 	sl->req.status = finish_bounce(sl, status);
-	if (sl->req.session->mode == UDMA_COMPL_POLL) {
+	if (s->mode == UDMA_COMPL_POLL) {
+		/* the queued completion keeps the session alive until it is polled */
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
-		cq_push(sl->req.session, &sl->cq);
+		cq_push(s, &sl->cq);
+		wake_waiters(s);
 	} else {
 		deliver(sl);
 	}
@@ -524,7 +545,7 @@ void slot_complete(struct slot *sl, int status)
 void udma_engine_done(struct udma_work *w, int status)
 {
 	struct slot *sl = (struct slot *)w->req;
-	struct udma_engine *e = sl->engine;
+	struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_RELAXED);
 
 	if (e) {
 		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
@@ -532,7 +553,7 @@ void udma_engine_done(struct udma_work *w, int status)
 			engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
 		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&e->completed, 1, __ATOMIC_RELAXED);
-		sl->engine = NULL;
+		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
 		/* last touch of e: unregister may finish as soon as this lands */
 		__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
 	}
@@ -602,19 +623,36 @@ int udma_req_wait(struct udma_req *req)
 	/* OWNED with done unset is either delivery in progress or never submitted */
 	if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == SLOT_FREE || !sl->submitted)
 		return udma_fail(EINVAL, "request %p was not submitted", (void *)req);
-	for (unsigned spins = 0; !__atomic_load_n(&req->done, __ATOMIC_ACQUIRE); spins++) {
-		if (s->mode == UDMA_COMPL_POLL) {
-			udma_session_poll(s, UINT_MAX);
+	/* Spin while the engine leaves a CPU free for us (a sleeping waiter costs
+	 * a wake-up per completion, and the woken thread may land on the
+	 * worker's CPU); sleep at once when its workers need every CPU. */
+	static long ncpu;
+	if (!ncpu)
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_ACQUIRE);
+	uint64_t spin_until = e && e->lanes < ncpu ? mover_now_ns() + 50000 : 0;
+	for (unsigned spins = 0; !udma_req_is_done(req); spins++) {
+		if (s->mode == UDMA_COMPL_POLL && udma_session_poll(s, UINT_MAX))
+			continue;
+		if (spins < 64 || (spin_until && ((spins & 255) || mover_now_ns() < spin_until))) {
+			__builtin_ia32_pause();
 			continue;
 		}
-		if (spins < 256)
-			continue;
-		if (req->flags & UDMA_REQ_WAIT) /* the completer wakes WAIT requests */
+		if (req->flags & UDMA_REQ_WAIT) { /* woken on req->done by the completer */
 			syscall(SYS_futex, &req->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-		else if (spins < 1024)
-			sched_yield();
-		else /* nobody wakes us: back off */
-			nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+			continue;
+		}
+		/* Sleep on the session's word: count ourselves, then look once more
+		 * (the completer publishes, then looks for us: one of us sees the other). */
+		uint32_t word = __atomic_load_n(&s->wake, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+		int idle = !udma_req_is_done(req) &&
+			   (s->mode != UDMA_COMPL_POLL || !udma_session_poll(s, UINT_MAX));
+		if (idle && !udma_req_is_done(req)) {
+			struct timespec cap = { 0, 1000000 }; /* belt and braces: look again every ms */
+			syscall(SYS_futex, &s->wake, FUTEX_WAIT_PRIVATE, word, &cap, NULL, 0);
+		}
+		__atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
 	}
 	return 0;
 }
