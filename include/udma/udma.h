@@ -6,4 +6,5 @@
 #include <udma/domain.h>
 #include <udma/memory.h>
 #include <udma/mover.h>
+#include <udma/pool.h>
 #endif

@@ -112,6 +112,30 @@ UDMA_API void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_
 UDMA_API void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,
 					 enum dma_data_direction dir);
 
+/*
+ * DMA pools (mm/dmapool.c): fixed-size blocks of coherent memory, on udma's
+ * native pool. The kernel's rules: align 0 is 1, otherwise a power of two;
+ * size 1 .. INT_MAX, raised to 16 and to a multiple of align; boundary 0
+ * or a power of two >= size, capped at max(size, PAGE_SIZE); no block
+ * crosses it. The pool grows on demand and gives memory back only at
+ * destroy. NULL + errno EINVAL for bad parameters.
+ */
+struct dma_pool;
+
+UDMA_API struct dma_pool *dma_pool_create(const char *name, struct device *dev, size_t size, size_t align,
+					  size_t boundary);
+/* Busy (blocks still allocated): logged, and the pool is left alive. */
+UDMA_API void dma_pool_destroy(struct dma_pool *pool);
+/* A block and its device address in *handle; NULL (errno ENOMEM, EINVAL). */
+UDMA_API void *dma_pool_alloc(struct dma_pool *pool, gfp_t mem_flags, dma_addr_t *handle);
+/* vaddr and dma must belong together; otherwise logged and nothing is freed. */
+UDMA_API void dma_pool_free(struct dma_pool *pool, void *vaddr, dma_addr_t dma);
+
+static inline void *dma_pool_zalloc(struct dma_pool *pool, gfp_t mem_flags, dma_addr_t *handle)
+{
+	return dma_pool_alloc(pool, mem_flags | __GFP_ZERO, handle);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * udma pools: fixed-size, aligned blocks carved from DMA memory, each with
+ * one contiguous range of device addresses.
+ *
+ * The memory comes from a domain (udma allocates it) or from the caller
+ * through a bridge of callbacks (alloc/free/iova_map/iova_unmap + a user
+ * handle, the WarpDrive wd_mm_br model).
+ *
+ * get/put are O(1). Each thread keeps a small cache of free blocks per pool,
+ * so the common path takes no lock and makes no system call; the shared free
+ * stack is touched in batches. When the shared stack runs dry, free blocks
+ * are pulled back from other threads' caches before a get fails, and a
+ * thread's cache is returned when the thread exits: blocks are never
+ * stranded.
+ *
+ * Metadata is out of band (a state byte per block), so put accepts any
+ * address inside a block, and rejects, counts and logs a pointer outside the
+ * pool or a block that is already free - also when two threads free the
+ * same block at once: exactly one wins. A rejected put changes nothing.
+ *
+ * Layout: blocks are ALIGN(block_size, align) bytes ("the block size"),
+ * every byte of which belongs to the block. No block crosses a boundary
+ * (if one is given) or a discontinuity of device addresses; a slot that
+ * would (PA mode: physical pages that are not adjacent) is skipped, and
+ * the number of usable blocks is reported.
+ *
+ * Thread safety: every function may be called from any thread, except that
+ * udma_pool_destroy() must not race with other calls on the same pool.
+ */
+#ifndef UDMA_POOL_H
+#define UDMA_POOL_H
+
+#include <udma/core.h>
+#include <udma/domain.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct udma_pool;
+
+/*
+ * Caller memory. alloc/free/iova_map are required, iova_unmap is optional.
+ * alloc returns at least size bytes (NULL: failure); iova_map returns the
+ * device address of [va, va+len), which must be contiguous for len bytes
+ * (UDMA_BAD_IOVA: that block is skipped). At destroy, or when creation
+ * fails, iova_unmap (if set) is called for every mapped block, then free.
+ * The callbacks are called only from create, grow (get) and destroy.
+ */
+struct udma_pool_bridge {
+	size_t size; /* sizeof(struct udma_pool_bridge) */
+	void *(*alloc)(void *usr, size_t size);
+	void (*free)(void *usr, void *va);
+	uint64_t (*iova_map)(void *usr, void *va, size_t len);
+	void (*iova_unmap)(void *usr, void *va, uint64_t iova, size_t len);
+	void *usr;
+};
+
+/* Flags for udma_pool_opts.flags. Unknown bits: -EINVAL. */
+#define UDMA_POOL_NUMA     (1u << 0) /* domain memory on opts->numa_node */
+#define UDMA_POOL_NO_CACHE (1u << 1) /* no per-thread caches: every get/put takes the pool lock (exact statistics) */
+#define UDMA_POOL_HUGE     (1u << 2) /* domain memory on 2 MiB pages, falling back to 4 KiB */
+#define UDMA_POOL_GROW     (1u << 3) /* when empty, add memory (up to max_blocks) instead of failing */
+#define UDMA_POOL_ALL_FLAGS 0xfu
+
+#define UDMA_POOL_MAX_BLOCK_SIZE (1ul << 30)  /* largest rounded block size */
+#define UDMA_POOL_MAX_ALIGN      (1ul << 30)
+#define UDMA_POOL_DEFAULT_ALIGN  64           /* align 0: one cache line */
+
+/* Zero-initialise, set size and the fields you need. */
+struct udma_pool_opts {
+	size_t size;          /* sizeof(struct udma_pool_opts) */
+	size_t block_size;    /* bytes, > 0; rounded up to a multiple of align */
+	uint32_t block_count; /* blocks wanted, > 0 */
+	uint32_t min_blocks;  /* creation fails with fewer usable blocks than this; 0 = block_count */
+	size_t align;         /* power of two, 0 = UDMA_POOL_DEFAULT_ALIGN; VA and device address */
+	size_t boundary;      /* 0, or a power of two >= the block size no block may cross */
+	uint32_t flags;       /* UDMA_POOL_* */
+	int numa_node;        /* with UDMA_POOL_NUMA */
+	uint32_t cache_size;  /* per-thread cache, in blocks; 0 = automatic */
+	uint32_t max_blocks;  /* with UDMA_POOL_GROW: upper limit, 0 = none */
+	const struct udma_pool_bridge *bridge; /* caller memory; then d must be NULL */
+	const char *name;     /* for logs; copied, at most 31 bytes used */
+};
+
+/*
+ * Create a pool in domain d (udma allocates the memory there, one range of
+ * device addresses per block), or on bridge memory (d NULL). min(block_count,
+ * usable) blocks are made; more are never made. In PA mode, when slots are
+ * skipped, udma retries with more memory before settling for fewer blocks.
+ * Errors (NULL + errno): EINVAL bad options (zero sizes, align or boundary
+ * not a power of two, boundary below the block size, unknown flags, bridge
+ * without alloc/free/iova_map, both d and bridge, neither); ENOMEM no memory,
+ * or fewer than min_blocks usable blocks (the reason is logged).
+ */
+UDMA_API struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool_opts *opts);
+
+#define UDMA_POOL_FORCE (1u << 0) /* destroy even with blocks in use (they become invalid) */
+
+/*
+ * Destroy. Blocks cached by threads count as free. -EBUSY (and the pool
+ * stays usable, unchanged) while blocks are in use, unless UDMA_POOL_FORCE.
+ * -EINVAL for NULL or unknown flags.
+ */
+UDMA_API int udma_pool_destroy(struct udma_pool *p, unsigned int flags);
+
+/*
+ * udma_pool_get() and udma_pool_put() are inline (below), as DPDK's are:
+ *
+ * void *udma_pool_get(struct udma_pool *p);
+ *   A free block (its start), or NULL with errno ENOMEM (empty: counted as
+ *   an allocation failure) or EINVAL (NULL pool). Contents are not cleared.
+ *
+ * int udma_pool_put(struct udma_pool *p, void *ptr);
+ *   Return the block containing ptr (any address inside it). 0; -EINVAL if
+ *   ptr is not inside a usable block of p; -EALREADY if the block is free
+ *   (double free). A rejected put is counted and logged and changes nothing.
+ *
+ * udma_pool_get_noinline() and udma_pool_put_noinline() are the same as
+ * functions (for bindings that cannot use inline code).
+ */
+UDMA_API void *udma_pool_get_noinline(struct udma_pool *p);
+UDMA_API int udma_pool_put_noinline(struct udma_pool *p, void *ptr);
+
+/* Same as udma_pool_get, and the block's device address in *iova. */
+UDMA_API void *udma_pool_get_iova(struct udma_pool *p, uint64_t *iova);
+
+/* n blocks into blocks[], all or none: 0, or -ENOMEM (nothing taken, one
+ * failure counted), -EINVAL. */
+UDMA_API int udma_pool_get_bulk(struct udma_pool *p, void **blocks, unsigned int n);
+/* Put each of n blocks. Every valid one is returned; the result is 0 or
+ * the error of the first one rejected. */
+UDMA_API int udma_pool_put_bulk(struct udma_pool *p, void *const *blocks, unsigned int n);
+
+/*
+ * Device address of ptr, any address inside a block in use; O(1), no lock.
+ * UDMA_BAD_IOVA with errno EINVAL if ptr is not inside a block of p that is
+ * in use.
+ */
+UDMA_API uint64_t udma_pool_iova(struct udma_pool *p, const void *ptr);
+/* Start of the block in use that contains ptr; NULL + EINVAL otherwise. */
+UDMA_API void *udma_pool_block(struct udma_pool *p, const void *ptr);
+
+/* The (rounded) block size; 0 for NULL. */
+UDMA_API size_t udma_pool_block_size(const struct udma_pool *p);
+/* The domain the memory is in (NULL for bridge memory or a NULL pool). */
+UDMA_API struct udma_domain *udma_pool_domain(const struct udma_pool *p);
+
+/* Return the calling thread's cached blocks of p to the shared stack. */
+UDMA_API int udma_pool_cache_flush(struct udma_pool *p);
+
+struct udma_pool_stats {
+	size_t size;             /* in: sizeof(struct udma_pool_stats); fields past it are not written */
+	uint64_t blocks;         /* usable blocks */
+	uint64_t free;           /* free blocks, including those in per-thread caches */
+	uint64_t cached;         /* of those, in per-thread caches */
+	uint64_t in_use;         /* blocks - free */
+	uint64_t hwm;            /* most blocks in use at once, sampled when a cache refills (exact with NO_CACHE) */
+	uint64_t alloc_failures; /* gets that found the pool empty */
+	uint64_t bad_frees;      /* puts of pointers not inside a usable block */
+	uint64_t double_frees;   /* puts of blocks already free */
+	uint64_t skipped;        /* slots not used: device-address discontinuity, misalignment, bridge refusal */
+	uint64_t steals;         /* times free blocks were pulled from other threads' caches */
+	uint64_t grows;          /* memory added by UDMA_POOL_GROW */
+	size_t block_size;       /* rounded */
+	size_t align;
+	size_t boundary;
+	uint32_t cache_size;     /* per-thread cache capacity, 0 with NO_CACHE */
+};
+
+/*
+ * Counters, read without stopping other threads: each value is exact when
+ * the pool is quiescent. -EINVAL for NULL arguments or a size too small.
+ */
+UDMA_API int udma_pool_stats(struct udma_pool *p, struct udma_pool_stats *st);
+
+/* ---- inline fast path ------------------------------------------------
+ * What the inline get/put read; the layout is part of the ABI. A cache hit
+ * costs no call, no lock and no system call; everything else goes through
+ * the exported functions. Not for direct use.
+ */
+#define UDMA_POOL_TLS_SLOTS 64
+
+/* A thread's cache of free blocks of one pool. The owner pushes and pops
+ * between enter and leave; anyone else only under the pool lock, and a
+ * thief (reclaiming blocks for an empty pool) only after the active/steal
+ * handshake: see lib/pool/cache.c. */
+struct udma_pool_tcache {
+	uint64_t id;       /* pool served; 0: none */
+	uint32_t count;    /* blocks in objs[] */
+	uint32_t cap;
+	uint32_t active;   /* the owner is inside enter..leave */
+	uint32_t steal;    /* a thief wants the blocks */
+	struct udma_pool *pool_;                 /* udma's */
+	struct udma_pool_tcache *next_, *prev_;  /* udma's */
+	/* followed by uintptr_t objs[cap]: block starts, objs[count-1] the hottest */
+};
+
+/* The objs[] array after the header (no flexible array member: C++ has none). */
+#define udma_pool_objs_(c) ((uintptr_t *)((c) + 1))
+
+struct udma_pool_tls {
+	struct udma_pool_tcache *c[UDMA_POOL_TLS_SLOTS];
+};
+
+/* The first bytes of every struct udma_pool; immutable after create. */
+struct udma_pool_fast {
+	uint64_t id;      /* never 0 */
+	uint32_t slot;    /* index in the thread's udma_pool_tls */
+	uint32_t flags;   /* UDMA_POOL_FAST_* */
+	uint64_t magic;   /* block index = (magic * (va - base)) >> 64 */
+	uint64_t stride;  /* block size */
+	uintptr_t base;   /* first memory segment */
+	uintptr_t span;
+	uint8_t *state;   /* per block: 1 free, 2 in use */
+};
+
+#define UDMA_POOL_FAST_INLINE 1u /* caches, no boundary gaps, membarrier(): the inline path applies */
+#define UDMA_POOL_FAST_FENCE  2u /* no membarrier(): owners fence themselves (out of line) */
+
+/* This thread's caches. initial-exec: one load from the thread pointer. */
+UDMA_API extern __thread struct udma_pool_tls *udma_pool_tls_ __attribute__((tls_model("initial-exec")));
+/* Out-of-line halves of the inline path. */
+UDMA_API void udma_pool_mark_used_(struct udma_pool *p, void *block);
+UDMA_API int udma_pool_put_freed_(struct udma_pool *p, void *block);
+
+#define UDMA_POOL_INLINE_ static inline __attribute__((always_inline))
+
+#if defined(__SANITIZE_THREAD__)
+#define UDMA_POOL_TSAN_ 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UDMA_POOL_TSAN_ 1
+#endif
+#endif
+
+/* Enter the own cache; 0 if a thief is at work (then leave and go slow).
+ * The inline path runs only where membarrier() works (no FAST_FENCE). */
+UDMA_POOL_INLINE_ int udma_pool_enter_(struct udma_pool_tcache *c)
+{
+#ifdef UDMA_POOL_TSAN_
+	__atomic_store_n(&c->active, 1, __ATOMIC_SEQ_CST);
+	return !__atomic_load_n(&c->steal, __ATOMIC_SEQ_CST);
+#else
+	__atomic_store_n(&c->active, 1, __ATOMIC_RELAXED);
+	/* store active, load steal: the thief's membarrier() orders the two
+	 * for us (an asymmetric fence); the compiler must not */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* acquire: a thief's changes to the cache come with its steal = 0 */
+	return !__atomic_load_n(&c->steal, __ATOMIC_ACQUIRE);
+#endif
+}
+
+UDMA_POOL_INLINE_ void udma_pool_leave_(struct udma_pool_tcache *c)
+{
+	/* release: a thief that reads 0 sees our pushes and pops */
+	__atomic_store_n(&c->active, 0, __ATOMIC_RELEASE);
+}
+
+__extension__ typedef unsigned __int128 udma_pool_u128_;
+
+UDMA_POOL_INLINE_ uint64_t udma_pool_index_(const struct udma_pool_fast *f, uintptr_t off)
+{
+	return (uint64_t)(((udma_pool_u128_)f->magic * off) >> 64);
+}
+
+UDMA_POOL_INLINE_ void *udma_pool_get(struct udma_pool *p)
+{
+	const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
+	struct udma_pool_tcache *c;
+
+	if (__builtin_expect(p != NULL && (f->flags & UDMA_POOL_FAST_INLINE), 1)) {
+		c = udma_pool_tls_->c[f->slot];
+		/* relaxed: id changes in this thread, or in destroy, which must not race with use */
+		if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
+			if (__builtin_expect(udma_pool_enter_(c), 1)) {
+				uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+				if (__builtin_expect(n != 0, 1)) {
+					uintptr_t b = udma_pool_objs_(c)[n - 1];
+					__atomic_store_n(&c->count, n - 1, __ATOMIC_RELAXED);
+					udma_pool_leave_(c);
+					uintptr_t off = b - f->base;
+					if (__builtin_expect(off < f->span, 1))
+						/* relaxed: a free block's state changes only by whoever holds it */
+						__atomic_store_n(&f->state[udma_pool_index_(f, off)], 2, __ATOMIC_RELAXED);
+					else
+						udma_pool_mark_used_(p, (void *)b);
+					return (void *)b;
+				}
+			}
+			udma_pool_leave_(c);
+		}
+	}
+	return udma_pool_get_noinline(p);
+}
+
+UDMA_POOL_INLINE_ int udma_pool_put(struct udma_pool *p, void *ptr)
+{
+	const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
+
+	if (__builtin_expect(p != NULL && (f->flags & UDMA_POOL_FAST_INLINE), 1)) {
+		uintptr_t off = (uintptr_t)ptr - f->base;
+		if (__builtin_expect(off < f->span, 1)) {
+			uint64_t j = udma_pool_index_(f, off);
+			uintptr_t start = f->base + j * f->stride;
+			struct udma_pool_tcache *c = udma_pool_tls_->c[f->slot];
+			uint8_t st = 2;
+			/* Exactly one of two racing frees wins. relaxed: the block itself
+			 * travels through the caches and the pool lock, which order its data. */
+			if (__builtin_expect(__atomic_compare_exchange_n(&f->state[j], &st, 1, 0, __ATOMIC_RELAXED,
+									 __ATOMIC_RELAXED), 1)) {
+				if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
+					if (__builtin_expect(udma_pool_enter_(c), 1)) {
+						uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+						if (__builtin_expect(n < c->cap, 1)) {
+							udma_pool_objs_(c)[n] = start;
+							__atomic_store_n(&c->count, n + 1, __ATOMIC_RELAXED);
+							udma_pool_leave_(c);
+							return 0;
+						}
+					}
+					udma_pool_leave_(c);
+				}
+				return udma_pool_put_freed_(p, (void *)start);
+			}
+		}
+	}
+	return udma_pool_put_noinline(p, ptr);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
