@@ -150,24 +150,41 @@ int engine_accepts(struct udma_engine *e, struct udma_domain *d)
 	return e->ops.accepts && e->ops.accepts(e, d);
 }
 
+/* Does e take every foreign buffer of the work as it is (no bounce)? */
+static int takes_all(struct udma_engine *e, const struct slot *sl)
+{
+	const struct udma_work *w = &sl->work;
+	if (w->out_dom && !engine_accepts(e, w->out_dom))
+		return 0;
+	for (uint32_t j = 0; j < w->ninputs; j++)
+		if (w->in_dom[j] && !engine_accepts(e, w->in_dom[j]))
+			return 0;
+	return 1;
+}
+
 struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 				  const struct udma_engine *exclude)
 {
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	struct udma_engine *best = NULL;
 	uint64_t best_ns = UINT64_MAX;
+	int best_direct = 0;
 
 	for (unsigned i = 0; s && i < s->n; i++) {
 		struct udma_engine *e = s->e[i];
 		if (e == exclude || !(e->desc.funcs & (1u << f)) || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
 			continue;
+		/* A work with buffers in domains without a local view goes to an
+		 * engine that takes them directly if there is one: a bounce moves
+		 * every byte twice more through a blocking pull/push. */
+		int direct = !sl || !sl->foreign || takes_all(e, sl);
 		uint64_t ns = estimate(e, f, touched);
-		if (ns < best_ns) {
+		if (direct > best_direct || (direct == best_direct && ns < best_ns)) {
 			best_ns = ns;
 			best = e;
+			best_direct = direct;
 		}
 	}
-	(void)sl;
 	return best;
 }
 

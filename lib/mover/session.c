@@ -387,7 +387,7 @@ static int setup_bounce(struct slot *sl, struct udma_engine *e)
 	size_t need = w->len * (nin + (unsigned)out_foreign);
 	if (!b && !(b = sl->bounce = calloc(1, sizeof(*b))))
 		return -ENOMEM;
-	if (b->len < need) {
+	if (!b->mem || b->len < need) { /* need 0 too: p += 0 on NULL is undefined */
 		free(b->mem);
 		b->mem = malloc(need ? need : 1);
 		b->len = b->mem ? need : 0;
@@ -533,10 +533,13 @@ void slot_complete(struct slot *sl, int status)
 
 	sl->req.status = finish_bounce(sl, status);
 	if (s->mode == UDMA_COMPL_POLL) {
-		/* the queued completion keeps the session alive until it is polled */
+		/* Once pushed, the completion may be polled at once and the session
+		 * destroyed: count ourselves touching it until the wake-up is done. */
+		__atomic_add_fetch(&s->touching, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
 		cq_push(s, &sl->cq);
 		wake_waiters(s);
+		__atomic_sub_fetch(&s->touching, 1, __ATOMIC_RELEASE);
 	} else {
 		deliver(sl);
 	}

@@ -559,6 +559,54 @@ static void test_error_engine(void **state)
 	assert_int_equal(udma_engine_unregister(e), 0);
 }
 
+/* An engine that takes process-domain buffers as they are (as a fabric engine takes remote ones). */
+static int taker_accepts(struct udma_engine *e, struct udma_domain *d)
+{
+	return udma_domain_kind(d) == UDMA_KIND_PROCESS;
+}
+static int taker_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) /* untouched: the input is still in the process's addresses */
+		udma_engine_done(w[i], w[i]->in_dom[0] && udma_domain_kind(w[i]->in_dom[0]) == UDMA_KIND_PROCESS ? 0 : -EIO);
+	return (int)n;
+}
+
+/* The scheduler prefers an engine that takes a foreign domain directly to a bounce. */
+static void test_scheduler_prefers_direct(void **state)
+{
+	static const struct udma_engine_ops ops = { .size = sizeof(ops), .submit = taker_submit, .accepts = taker_accepts };
+	struct udma_engine_desc d = { .size = sizeof(d), .name = "taker", .speed = 1000, /* far slower than cpu */
+				      .funcs = 1u << UDMA_FUNC_COPY, .flags = UDMA_ENGINE_INLINE, .ops = &ops };
+	struct udma_engine *e = udma_engine_register(&d);
+	struct udma_domain *self = udma_process_domain_create(getpid(), "self");
+	char a[64] = "from myself", b[64];
+	struct iovec rem = { a, 64 };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, NULL);
+	struct udma_req *r = udma_req_alloc(s);
+
+	assert_non_null(e);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { self, NULL, &rem, 1 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	r->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(r), 0);
+	assert_string_equal(r->engine, "taker");
+	assert_int_equal(r->status, 0);
+	/* local buffers: the slow engine is not preferred any more */
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 64 } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_string_equal(r->engine, "cpu");
+	assert_int_equal(udma_engine_unregister(e), 0);
+	/* without it, the same request is bounced through the cpu engine */
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { self, NULL, &rem, 1 } };
+	memset(b, 0, sizeof(b));
+	assert_int_equal(udma_submit(r), 0);
+	assert_string_equal(r->engine, "cpu");
+	assert_string_equal(b, "from myself");
+	udma_req_free(r);
+	udma_session_destroy(s);
+	udma_domain_destroy(self);
+}
+
 static void test_engine_registration(void **state)
 {
 	struct udma_engine_desc d = { .size = sizeof(d) };
@@ -595,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_learning),
 		cmocka_unit_test(test_unregister_moves_pending),
 		cmocka_unit_test(test_error_engine),
+		cmocka_unit_test(test_scheduler_prefers_direct),
 		cmocka_unit_test(test_engine_registration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
