@@ -4,6 +4,7 @@
 #define UDMA_H
 #include <udma/core.h>
 #include <udma/domain.h>
+#include <udma/fabric.h>
 #include <udma/memory.h>
 #include <udma/mover.h>
 #include <udma/pool.h>

@@ -63,6 +63,13 @@ struct udma_domain {
 	struct device_state dev;
 	struct shm_state shm;
 	pid_t pid;
+	/* remote (fabric) domains: lib/fabric's state, released by remote_fini
+	 * from domain_free(); remote_xlate_in translates a local address of a
+	 * built-in domain into this remote domain (system -> remote) */
+	void *remote;
+	void (*remote_fini)(struct udma_domain *d);
+	int (*remote_xlate_in)(struct udma_domain *src, void *addr, size_t len, struct udma_domain *dst,
+			       struct udma_xlate_result *result);
 };
 
 /* Default IOVA window of the emulated IOMMU: 64 GiB .. 1 TiB, far from

@@ -129,6 +129,8 @@ static int b_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 	struct iovbuf l, o;
 	int err;
 
+	if (dst->kind == UDMA_KIND_REMOTE && dst->remote_xlate_in) /* lib/fabric knows its exports */
+		return dst->remote_xlate_in(src, addr, len, dst, result);
 	iovbuf_init(&l);
 	iovbuf_init(&o);
 	err = domain_local_view(src, &in, 1, 0, &l);

@@ -64,6 +64,10 @@ void domain_free(struct udma_domain *d)
 	case UDMA_KIND_SHM:
 		shm_fini(d);
 		break;
+	case UDMA_KIND_REMOTE:
+		if (d->remote_fini)
+			d->remote_fini(d);
+		break;
 	default:
 		break;
 	}
