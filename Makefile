@@ -3,13 +3,16 @@ PREFIX ?= /usr/local
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+SOAK_REQUESTS ?= 1000000
 MESON_OPTS ?= -Dwerror=true
 
 # Debian packages the build, the tests and the benchmarks use.
 PKGS = meson ninja-build gcc clang pkg-config libcmocka-dev libnuma-dev libisal-dev \
        libdpdk-dev libfabric-dev gnuplot-nox valgrind iproute2 libclang-rt-14-dev
 
-.PHONY: all deps build run test test-quick install bench tsan valgrind clean
+.PHONY: all deps build run test test-quick install bench tsan valgrind fuzz soak clean
 
 all: build
 
@@ -22,11 +25,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The main job: what this machine offers, then DMA memory in every mode.
+# The main job: what this machine offers, then udma's movers against their
+# peers (glibc, ISA-L, DPDK's dma_skeleton) in a short sweep: the table, and
+# GB/s against size drawn in $(BUILD)/udma-perf.png (docs/udma.1 for more).
 run: build
 	$(BUILD)/tools/udma info
 	@echo
-	$(BUILD)/tools/udma demo
+	$(BUILD)/tools/udma perf --peers -f copy -s 64..4Mx4 -e cpu,threads,auto -d 0.1 --plot $(BUILD)/udma-perf.png
 
 $(ASAN_BUILD)/build.ninja:
 	CC=clang meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false -Ddpdk=disabled
@@ -47,9 +52,22 @@ tsan: deps $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS=halt_on_error=1 ./scripts/run-tests.sh --suite stress $(TSAN_BUILD)
 
-# Unit tests under valgrind memcheck.
+# Unit tests under valgrind memcheck. --max-stackframe: a test keeps 2 MiB of buffers on its stack.
 valgrind: build
-	./scripts/run-tests.sh --suite unit --wrap 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite' $(BUILD)
+	./scripts/run-tests.sh --suite unit --wrap 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --max-stackframe=4194304' $(BUILD)
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) $(MESON_OPTS) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Ddpdk=disabled -Dc_args=-fsanitize=fuzzer-no-link
+
+# Each libFuzzer target for FUZZ_SECONDS (docs/reliability.md). `make test` replays the corpora.
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The long soak: SOAK_REQUESTS requests over every engine, checked; `make test` runs 50,000.
+soak: build
+	$(BUILD)/tests/test_soak $(SOAK_REQUESTS)
 
 bench: build
 	./scripts/bench.sh $(BUILD)
@@ -59,4 +77,4 @@ install: deps $(BUILD)/build.ninja
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -112,7 +112,8 @@ int udma_fabric_desc_unpack(const void *buf, size_t len, struct udma_fabric_desc
 		return udma_fail(EPROTONOSUPPORT, "descriptor version %u, this udma knows %d", p[0],
 				 UDMA_FABRIC_DESC_VERSION);
 	if (len < HDR + 4 || len != (size_t)HDR + p[2] + 4)
-		return udma_fail(EINVAL, "descriptor of %zu bytes, its header says %u", len, HDR + p[2] + 4u);
+		/* p[2] is past the end of a buffer shorter than 3 bytes */
+		return udma_fail(EINVAL, "descriptor of %zu bytes, its header says %u", len, len > 2 ? HDR + p[2] + 4u : 0);
 	if (get32(p + HDR + p[2]) != fab_crc32c(p, HDR + p[2]))
 		return udma_fail(EBADMSG, "descriptor checksum mismatch");
 	if (p[3])

@@ -130,6 +130,8 @@ static void fill(struct udma_work *w, const uint8_t pat[8], unsigned period)
 	for (uint32_t i = 0; i < w->out_cnt; i++) {
 		char *p = w->out[i].iov_base;
 		size_t len = w->out[i].iov_len;
+		if (!len) /* may be NULL: memset(NULL, c, 0) is undefined */
+			continue;
 		if (period == 1) {
 			memset(p, pat[0], len);
 		} else { /* keep the 8-byte phase across segments */
@@ -207,7 +209,7 @@ static uint64_t compare(struct udma_work *w)
 
 static void copy_iov(struct udma_work *w)
 {
-	if (w->out_cnt == 1 && w->in_cnt[0] == 1) { /* the common case, straight to memcpy */
+	if (w->len && w->out_cnt == 1 && w->in_cnt[0] == 1) { /* the common case (not 0 bytes: maybe NULL), straight to memcpy */
 		memcpy(w->out[0].iov_base, w->in[0][0].iov_base, w->len);
 		return;
 	}

@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Translation lookups per second over 1 GiB registered in mixed pieces
- * (2 MiB pieces alternating with runs of 512 4 KiB pieces), in each address
- * mode, and DPDK's translation calls on the same addresses in the same run
- * when built with DPDK.
+ * `udma perf --translate`: translation lookups per second over 1 GiB
+ * registered in mixed pieces (2 MiB pieces alternating with runs of 512
+ * 4 KiB pieces), in each address mode, and (with --peers) DPDK's
+ * translation calls on the same addresses in the same run.
  *
- * usage: bench_translate [-c CPU] [-r REPS] [-t MS] [-D] [-N]
- *   -c CPU   pin to CPU (default: the last one allowed)
- *   -r REPS  repetitions per figure; the median is reported (default 11)
- *   -t MS    target time of one repetition (default 20)
- *   -D       leave DPDK out even if built with it
- *   -N       run DPDK's EAL without hugepages (--no-huge)
+ *   --cpu CPU    pin to CPU (default: the last one allowed)
+ *   --reps N     repetitions per figure; the median is reported (default 11)
+ *   --rep-ms MS  target time of one repetition (default 20)
+ *   --peers      DPDK's calls beside udma's (else they are "left out")
+ *   --no-huge    run DPDK's EAL without hugepages
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -24,7 +23,9 @@
 #include <unistd.h>
 #include <udma/udma.h>
 
-#ifdef HAVE_DPDK
+#include "perf.h"
+
+#ifdef UDMA_HAVE_DPDK
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -49,7 +50,31 @@
 static struct {
 	int cpu, reps, no_dpdk, no_huge;
 	double target_ns;
-} opt = { .cpu = -1, .reps = 11, .target_ns = 20e6 };
+} opt;
+static struct perf_ctx *tpx;
+
+/* Lines of commentary: on stdout with the table, left out of JSON. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tpx->o->json)
+		return;
+	perf_progress_clear(tpx);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* Registration cost per mode, for the JSON. */
+static struct {
+	const char *mode;
+	double reg_ns, unreg_ns;
+	unsigned contig;
+} regs[3];
+static int nregs;
 
 /* Every result is summed into here, so no lookup can be optimised away. */
 static volatile uint64_t sink;
@@ -62,9 +87,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Nothing measured after this would mean anything: stop here. */
 static void die(const char *what, int err)
 {
-	fprintf(stderr, "bench_translate: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	perf_progress_clear(tpx);
+	fprintf(stderr, "udma perf --translate: failed: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	perf_dpdk_fini();
 	exit(1);
 }
 
@@ -141,7 +169,7 @@ KERN_SEQ(u_fwd, u_fwd)
 KERN_RAND(u_fwd_len, u_fwd_len)
 KERN_RAND(u_rev, u_rev)
 
-#ifdef HAVE_DPDK
+#ifdef UDMA_HAVE_DPDK
 /* iova-mode=va: returns its argument (after asking the EAL for the mode). */
 static inline uint64_t d_virt2iova(const struct ctx *c, uint64_t k)
 {
@@ -234,12 +262,22 @@ static struct row rows[MAXROWS];
 static int nrows;
 static const char *peer_missing; /* why no DPDK figure at all, or NULL */
 
+/* The live line: which figure is being measured (15 udma figures, up to 8 DPDK ones). */
+static void progress(const char *mode, const char *what)
+{
+	if (!perf_progress_on(tpx))
+		return;
+	fprintf(stderr, "\r\033[K[%u] %s: %s", ++tpx->point, mode, what);
+	fflush(stderr);
+}
+
 static struct row *row_add(const char *mode, const char *what, kernel_fn uk, const struct ctx *c)
 {
 	struct row *r = &rows[nrows++];
 
 	snprintf(r->mode, sizeof(r->mode), "%s", mode);
 	snprintf(r->what, sizeof(r->what), "%s", what);
+	progress(mode, what);
 	r->u = measure(uk, c);
 	return r;
 }
@@ -249,8 +287,10 @@ static void row_peer(struct row *r, const char *peer, kernel_fn k, const struct 
 {
 	r->peer = peer;
 	r->missing = missing ? missing : peer_missing;
-	if (k && !r->missing)
+	if (k && !r->missing) {
+		progress(r->mode, peer);
 		r->p = measure(k, c);
+	}
 }
 
 static void print_ns(const struct stat *s)
@@ -285,7 +325,7 @@ static void print_table(void)
 }
 
 /* The 1 GiB: GROUP-sized groups of one 2 MiB piece and a run of 4 KiB pieces. */
-static uint8_t *base;
+static uint8_t *base, *map_start;
 
 static void layout_init(void)
 {
@@ -293,6 +333,7 @@ static void layout_init(void)
 
 	if (map == MAP_FAILED)
 		die("mmap 1 GiB", errno);
+	map_start = map;
 	base = (uint8_t *)(((uintptr_t)map + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
 	/* THP under the 2 MiB pieces, so PA mode finds them contiguous; real 4 KiB pages under the runs. */
 	for (size_t g = 0; g < NGROUPS; g++) {
@@ -358,8 +399,10 @@ static void check(int ok, const char *what, size_t i, uint64_t got, uint64_t wan
 {
 	if (ok)
 		return;
-	fprintf(stderr, "bench_translate: %s: key %zu: got 0x%llx, want 0x%llx\n", what, i,
+	perf_progress_clear(tpx);
+	fprintf(stderr, "udma perf --translate: failed: %s: key %zu: got 0x%llx, want 0x%llx\n", what, i,
 		(unsigned long long)got, (unsigned long long)want);
+	perf_dpdk_fini();
 	exit(1);
 }
 
@@ -376,46 +419,6 @@ static void keys_init(void)
 	}
 }
 
-#ifdef HAVE_DPDK
-static int dpdk_up;
-static char dpdk_how[160], dpdk_why[160];
-
-/* EAL once per process; hugepages if a few are free, as without them DPDK has no physical addresses. */
-static void dpdk_init(void)
-{
-	char lcore[16], prefix[64], *argv[16];
-	long huge = udma_hugepages_free(HUGE, -1);
-	int use_huge = !opt.no_huge && huge >= 16, argc = 0;
-
-	snprintf(lcore, sizeof(lcore), "%d", opt.cpu);
-	argv[argc++] = strdup("bench_translate");
-	/* No files: --no-huge implies legacy memory, which --in-memory refuses. */
-	argv[argc++] = strdup(use_huge ? "--in-memory" : "--no-shconf");
-	if (!use_huge)
-		argv[argc++] = strdup("--no-huge");
-	argv[argc++] = strdup("-m");
-	argv[argc++] = strdup(use_huge ? "16" : "64");
-	argv[argc++] = strdup("--no-pci");
-	argv[argc++] = strdup("-l");
-	argv[argc++] = strdup(lcore);
-	argv[argc++] = strdup("--iova-mode=va");
-	argv[argc++] = strdup("--log-level=*:error");
-	argv[argc++] = strdup("--no-telemetry");
-	/* Our own runtime directory, empty with these options, removed at the end. */
-	snprintf(prefix, sizeof(prefix), "--file-prefix=bench_translate-%d", (int)getpid());
-	argv[argc++] = strdup(prefix);
-	argv[argc] = NULL;
-	size_t len = 0;
-	for (int i = 1; i < argc; i++)
-		len += (size_t)snprintf(dpdk_how + len, sizeof(dpdk_how) - len, "%s%s", i > 1 ? " " : "", argv[i]);
-	if (rte_eal_init(argc, argv) < 0) {
-		snprintf(dpdk_why, sizeof(dpdk_why), "rte_eal_init: %s", rte_strerror(rte_errno));
-		peer_missing = dpdk_why;
-		return;
-	}
-	dpdk_up = 1;
-}
-#endif
 
 static void bench_va(void)
 {
@@ -425,7 +428,8 @@ static void bench_va(void)
 	unsigned contig;
 	double reg = register_all(d, &contig);
 
-	printf("va:    registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
+	say("va:    registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
+	regs[nregs] = (typeof(regs[0])){ "va", reg, 0, contig };
 	for (unsigned i = 0; i < NKEYS; i++) {
 		uint64_t v = udma_va_to_iova(d, (void *)(uintptr_t)keys_va[i], NULL);
 		check(v == keys_va[i], "va: va_to_iova", i, v, keys_va[i]);
@@ -435,7 +439,7 @@ static void bench_va(void)
 	struct row *r3 = row_add("va", "va_to_iova, sequential 4 KiB", u_fwd_seq, &c);
 	row_add("va", "va_to_iova, len 4096", u_fwd_len_rand, &c);
 	row_add("va", "iova_to_va, random", u_rev_rand, &c);
-#ifdef HAVE_DPDK
+#ifdef UDMA_HAVE_DPDK
 	const char *peer = "rte_mem_virt2iova (identity)";
 	row_peer(r1, peer, d_virt2iova_rand, &c, NULL);
 	row_peer(r2, peer, d_virt2iova_dep, &c, NULL);
@@ -444,11 +448,12 @@ static void bench_va(void)
 	row_peer(r1, "rte_mem_virt2iova", NULL, &c, NULL);
 	(void)r2, (void)r3;
 #endif
-	printf("va:    unregistered, %.0f ns each\n", unregister_all(d));
+	regs[nregs].unreg_ns = unregister_all(d);
+	say("va:    unregistered, %.0f ns each\n", regs[nregs++].unreg_ns);
 	udma_domain_destroy(d);
 }
 
-#ifdef HAVE_DPDK
+#ifdef UDMA_HAVE_DPDK
 /* The same 1 GiB as DPDK external memory with the IOMMU domain's IOVAs. */
 static const char *dpdk_extmem(struct udma_domain *d)
 {
@@ -480,7 +485,8 @@ static void bench_iommu(void)
 	unsigned contig;
 	double reg = register_all(d, &contig);
 
-	printf("iommu: registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
+	say("iommu: registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
+	regs[nregs] = (typeof(regs[0])){ "iommu", reg, 0, contig };
 	for (unsigned i = 0; i < NKEYS; i++) {
 		keys_dev[i] = udma_va_to_iova(d, (void *)(uintptr_t)keys_va[i], NULL);
 		uint64_t v = (uintptr_t)udma_iova_to_va(d, keys_dev[i], NULL);
@@ -491,10 +497,10 @@ static void bench_iommu(void)
 	struct row *r3 = row_add("iommu", "va_to_iova, sequential 4 KiB", u_fwd_seq, &c);
 	row_add("iommu", "va_to_iova, len 4096", u_fwd_len_rand, &c);
 	struct row *r5 = row_add("iommu", "iova_to_va, random", u_rev_rand, &cr);
-#ifdef HAVE_DPDK
-	const char *ext = dpdk_up ? dpdk_extmem(d) : NULL;
+#ifdef UDMA_HAVE_DPDK
+	const char *ext = perf_dpdk_up() ? dpdk_extmem(d) : NULL;
 	const char *peer = "rte_mem_virt2memseg + offset (extmem)";
-	if (dpdk_up && !ext)
+	if (perf_dpdk_up() && !ext)
 		for (unsigned i = 0; i < NKEYS; i++) {
 			uint64_t v = d_memseg(&c, keys_va[i]);
 			check(v == keys_dev[i], "dpdk: memseg iova", i, v, keys_dev[i]);
@@ -505,18 +511,35 @@ static void bench_iommu(void)
 	row_peer(r2, peer, d_memseg_dep, &c, ext);
 	row_peer(r3, peer, d_memseg_seq, &c, ext);
 	row_peer(r5, "rte_mem_iova2virt (extmem)", d_iova2virt_rand, &cr, ext);
-	if (dpdk_up && !ext)
+	if (perf_dpdk_up() && !ext)
 		rte_extmem_unregister(base, TOTAL);
 #else
 	row_peer(r1, "rte_mem_virt2memseg", NULL, &c, NULL);
 	row_peer(r5, "rte_mem_iova2virt", NULL, &cr, NULL);
 	(void)r2, (void)r3;
 #endif
-	printf("iommu: unregistered, %.0f ns each\n", unregister_all(d));
+	regs[nregs].unreg_ns = unregister_all(d);
+	say("iommu: unregistered, %.0f ns each\n", regs[nregs++].unreg_ns);
 	udma_domain_destroy(d);
 }
 
-#ifdef HAVE_DPDK
+static struct stat own[2]; /* DPDK's calls on its own memory */
+static int have_own;
+static char own_what[128];
+
+static void print_own(void)
+{
+	if (!have_own)
+		return;
+	printf("\nDPDK on its own memory (%s):\n\n", own_what);
+	printf("| DPDK call | ns | M/s |\n|---|---:|---:|\n| rte_mem_virt2memseg + offset, random |");
+	print_ns(&own[0]);
+	printf("\n| rte_mem_iova2virt, random |");
+	print_ns(&own[1]);
+	printf("\n");
+}
+
+#ifdef UDMA_HAVE_DPDK
 /* DPDK's calls on its own memory, where they were built to run: EAL pages, iova = va. */
 static void bench_dpdk_own(void)
 {
@@ -528,7 +551,7 @@ static void bench_dpdk_own(void)
 	uint64_t x = 0x2545f4914f6cdd1dull;
 
 	if (!msl) {
-		printf("\nDPDK on its own memory: missing: rte_malloc of %zu bytes failed\n", len);
+		say("\nDPDK on its own memory: missing: rte_malloc of %zu bytes failed\n", len);
 		rte_free(buf);
 		return;
 	}
@@ -540,14 +563,13 @@ static void bench_dpdk_own(void)
 		v = d_iova2virt(&c, d_memseg(&c, keys_own[i]));
 		check(v == keys_own[i], "dpdk own: rte_mem_iova2virt", i, v, keys_own[i]);
 	}
-	struct stat s1 = measure(d_memseg_rand, &c), s2 = measure(d_iova2virt_rand, &c);
-	printf("\nDPDK on its own memory (rte_malloc %zu MiB; memseg list of %u x %llu KiB segments):\n\n",
-	       len >> 20, msl->memseg_arr.count, (unsigned long long)(msl->page_sz >> 10));
-	printf("| DPDK call | ns | M/s |\n|---|---:|---:|\n| rte_mem_virt2memseg + offset, random |");
-	print_ns(&s1);
-	printf("\n| rte_mem_iova2virt, random |");
-	print_ns(&s2);
-	printf("\n");
+	progress("dpdk", "rte_mem_virt2memseg on its own memory");
+	own[0] = measure(d_memseg_rand, &c);
+	progress("dpdk", "rte_mem_iova2virt on its own memory");
+	own[1] = measure(d_iova2virt_rand, &c);
+	have_own = 1;
+	snprintf(own_what, sizeof(own_what), "rte_malloc %zu MiB; memseg list of %u x %llu KiB segments", len >> 20,
+		 msl->memseg_arr.count, (unsigned long long)(msl->page_sz >> 10));
 	rte_free(buf);
 }
 #endif
@@ -561,8 +583,9 @@ static void bench_pa(void)
 	unsigned contig;
 	double reg = register_all(d, &contig);
 
-	printf("pa:    registered %llu pieces, %.0f ns each; %u of %llu 2 MiB pieces physically contiguous (THP)\n",
-	       (unsigned long long)NPIECES, reg, contig, (unsigned long long)NGROUPS);
+	say("pa:    registered %llu pieces, %.0f ns each; %u of %llu 2 MiB pieces physically contiguous (THP)\n",
+	    (unsigned long long)NPIECES, reg, contig, (unsigned long long)NGROUPS);
+	regs[nregs] = (typeof(regs[0])){ "pa", reg, 0, contig };
 	for (unsigned i = 0; i < NKEYS; i++) {
 		keys_dev[i] = udma_va_to_iova(d, (void *)(uintptr_t)keys_va[i], NULL);
 		uint64_t v = (uintptr_t)udma_iova_to_va(d, keys_dev[i], NULL);
@@ -573,9 +596,9 @@ static void bench_pa(void)
 	struct row *r3 = row_add("pa", "va_to_iova, sequential 4 KiB", u_fwd_seq, &c);
 	row_add("pa", "va_to_iova, len 4096", u_fwd_len_rand, &c);
 	row_add("pa", "iova_to_va, random", u_rev_rand, &cr);
-#ifdef HAVE_DPDK
+#ifdef UDMA_HAVE_DPDK
 	const char *nophys = NULL;
-	if (dpdk_up) {
+	if (perf_dpdk_up()) {
 		for (unsigned i = 0; i < NKEYS && !nophys; i++) {
 			uint64_t v = d_virt2phy(&c, keys_va[i]);
 			if (v == RTE_BAD_IOVA)
@@ -590,7 +613,8 @@ static void bench_pa(void)
 	row_peer(r1, "rte_mem_virt2phy", NULL, &c, NULL);
 	(void)r3;
 #endif
-	printf("pa:    unregistered, %.0f ns each\n", unregister_all(d));
+	regs[nregs].unreg_ns = unregister_all(d);
+	say("pa:    unregistered, %.0f ns each\n", regs[nregs++].unreg_ns);
 	udma_domain_destroy(d);
 }
 
@@ -610,71 +634,113 @@ static void pin(void)
 		die("sched_setaffinity", errno);
 }
 
-int main(int argc, char **argv)
+static void json_stat(struct jw *w, const char *key, const struct stat *s)
+{
+	jw_begin(w, key, 0);
+	jw_num(w, "ns", s->med);
+	jw_num(w, "min_ns", s->min);
+	jw_num(w, "max_ns", s->max);
+	jw_num(w, "m_per_s", s->med > 0 ? 1e3 / s->med : 0);
+	jw_uint(w, "lookups_per_rep", s->n);
+	jw_end(w, 0);
+}
+
+static void print_json(struct perf_ctx *px)
+{
+	struct jw w = { .f = stdout };
+
+	perf_json_header(&w, px, "translate");
+	jw_begin(&w, "config", 0);
+	jw_uint(&w, "bytes", TOTAL);
+	jw_uint(&w, "pieces", NPIECES);
+	jw_uint(&w, "keys", NKEYS);
+	jw_uint(&w, "cpu", (uint64_t)opt.cpu);
+	jw_uint(&w, "reps", (uint64_t)opt.reps);
+	jw_num(&w, "rep_ms", opt.target_ns / 1e6);
+	jw_end(&w, 0);
+	jw_begin(&w, "registration", 1);
+	for (int i = 0; i < nregs; i++) {
+		jw_begin(&w, NULL, 0);
+		jw_str(&w, "mode", regs[i].mode);
+		jw_num(&w, "register_ns", regs[i].reg_ns);
+		jw_num(&w, "unregister_ns", regs[i].unreg_ns);
+		jw_uint(&w, "contiguous_2m_pieces", regs[i].contig);
+		jw_end(&w, 0);
+	}
+	jw_end(&w, 1);
+	jw_begin(&w, "results", 1);
+	for (int i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		jw_begin(&w, NULL, 0);
+		jw_str(&w, "mode", r->mode);
+		jw_str(&w, "lookup", r->what);
+		json_stat(&w, "udma", &r->u);
+		if (r->peer) {
+			jw_str(&w, "peer", r->peer);
+			if (r->missing) {
+				jw_str(&w, "peer_missing", r->missing);
+			} else {
+				json_stat(&w, "peer_figures", &r->p);
+				jw_num(&w, "udma_over_peer", r->p.med > 0 ? r->u.med / r->p.med : 0);
+			}
+		}
+		jw_end(&w, 0);
+	}
+	jw_end(&w, 1);
+	if (have_own) {
+		jw_begin(&w, "dpdk_own_memory", 0);
+		json_stat(&w, "rte_mem_virt2memseg", &own[0]);
+		json_stat(&w, "rte_mem_iova2virt", &own[1]);
+		jw_end(&w, 0);
+	}
+	jw_bool(&w, "failed", 0);
+	jw_null(&w, "error");
+	jw_end(&w, 0);
+}
+
+int perf_translate_run(struct perf_ctx *px)
 {
 	char why[160];
-	int c;
 
-	while ((c = getopt(argc, argv, "c:r:t:DNh")) != -1) {
-		switch (c) {
-		case 'c': opt.cpu = atoi(optarg); break;
-		case 'r': opt.reps = atoi(optarg); break;
-		case 't': opt.target_ns = atof(optarg) * 1e6; break;
-		case 'D': opt.no_dpdk = 1; break;
-		case 'N': opt.no_huge = 1; break;
-		default:
-			fprintf(stderr, "usage: bench_translate [-c CPU] [-r REPS] [-t MS] [-D] [-N]\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
-	if (opt.reps < 1 || opt.reps > MAXREPS || opt.target_ns < 1e5 || opt.cpu >= CPU_SETSIZE) {
-		fprintf(stderr, "bench_translate: -c below %d, -r 1..%d, -t at least 0.1\n", CPU_SETSIZE, MAXREPS);
-		return 2;
-	}
+	tpx = px;
+	opt.cpu = px->o->cpu;
+	opt.reps = px->o->reps;
+	opt.target_ns = px->o->rep_ms * 1e6;
+	opt.no_dpdk = !px->o->peers;
+	opt.no_huge = px->o->no_huge;
 	pin();
-
-#ifdef HAVE_DPDK
-	if (opt.no_dpdk)
-		peer_missing = "left out (-D)";
-	else
-		dpdk_init();
-#else
-	peer_missing = "not built with DPDK";
-#endif
+	/* 16 MiB: the 8 MiB rte_malloc of bench_dpdk_own() in a few segments */
+	perf_dpdk_init(opt.cpu, opt.no_huge, 16, opt.no_dpdk ? "left out (no --peers)" : NULL);
+	if (!perf_dpdk_up())
+		peer_missing = perf_dpdk_why();
 	layout_init();
 	keys_init();
 
-	printf("udma %s, 1 GiB as %llu x 2 MiB + %llu x 4 KiB pieces, %u random keys, CPU %d, median of %d\n",
-	       udma_version(), (unsigned long long)NGROUPS, (unsigned long long)(NGROUPS * HUGE / PAGE),
-	       NKEYS, opt.cpu, opt.reps);
-#ifdef HAVE_DPDK
-	if (dpdk_up)
-		printf("%s, EAL: %s\n", rte_version(), dpdk_how);
+	say("udma %s, 1 GiB as %llu x 2 MiB + %llu x 4 KiB pieces, %u random keys, CPU %d, median of %d\n",
+	    udma_version(), (unsigned long long)NGROUPS, (unsigned long long)(NGROUPS * HUGE / PAGE), NKEYS, opt.cpu,
+	    opt.reps);
+	if (perf_dpdk_up())
+		say("%s, EAL: %s\n", perf_dpdk_version(), perf_dpdk_how());
 	else
-		printf("DPDK peer missing: %s\n", peer_missing);
-#else
-	printf("DPDK peer missing: %s\n", peer_missing);
-#endif
+		say("DPDK peer missing: %s\n", peer_missing);
 
 	bench_va();
 	bench_iommu();
 	if (udma_mode_probe(UDMA_ADDR_PA, why, sizeof(why)) == 0)
 		bench_pa();
 	else
-		printf("pa:    skipped: %s\n", why);
-	print_table();
-#ifdef HAVE_DPDK
-	if (dpdk_up)
+		say("pa:    skipped: %s\n", why);
+#ifdef UDMA_HAVE_DPDK
+	if (perf_dpdk_up())
 		bench_dpdk_own();
-	if (dpdk_up) {
-		char dir[PATH_MAX];
-
-		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-		rte_eal_cleanup();
-		rmdir(dir);
-		*strrchr(dir, '/') = 0;
-		rmdir(dir); /* /var/run/dpdk, if nothing else is in it */
-	}
 #endif
+	perf_progress_clear(px);
+	if (px->o->json) {
+		print_json(px);
+	} else {
+		print_table();
+		print_own();
+	}
+	munmap(map_start, TOTAL + HUGE);
 	return 0;
 }

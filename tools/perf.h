@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `udma perf`: the pieces shared by its workloads (movers, pools,
+ * translation, domains), its peers and its outputs. Internal to tools/.
+ */
+#ifndef UDMA_TOOLS_PERF_H
+#define UDMA_TOOLS_PERF_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <udma/backend.h>
+#include <udma/udma.h>
+
+#include "perf_hist.h"
+
+#define PERF_MAX_SIZES 64
+#define PERF_MAX_ENGINES 16
+#define PERF_MAX_THREADS 256
+#define PERF_MAX_SIZE (256ul << 20)
+
+enum perf_workload { W_MOVER, W_POOL, W_TRANSLATE, W_DOMAIN };
+enum perf_mode { MODE_CALLBACK, MODE_POLL, MODE_WAIT };
+
+/* Peers: the same workload through what people use instead. */
+enum perf_peer { PEER_GLIBC, PEER_ISAL, PEER_DMADEV, PEER_MEMPOOL, PEER_COUNT };
+
+enum perf_engine_kind { ENG_CPU, ENG_THREADS, ENG_ERROR, ENG_AUTO };
+
+struct perf_engine {
+	char name[48];            /* as registered (and shown); "auto" for the scheduler */
+	enum perf_engine_kind kind;
+	unsigned workers;         /* threads */
+	struct udma_error_opts err; /* error */
+	struct udma_engine *e;    /* registered by us; NULL for cpu and auto */
+};
+
+struct perf_opts {
+	enum perf_workload workload;
+	enum udma_func func;
+	size_t sizes[PERF_MAX_SIZES];
+	unsigned nsizes;
+	unsigned depth;
+	unsigned threads;
+	struct perf_engine engines[PERF_MAX_ENGINES];
+	unsigned nengines;
+	double duration;          /* seconds measured per point */
+	int verify;
+	enum perf_mode mode;
+	int peers;
+	int json, markdown;
+	const char *plot;
+	unsigned lat_every;       /* time 1 request in N (0: none) */
+	int progress;             /* -1: when stderr is a terminal */
+	int cpu;                  /* translate: the CPU to pin to (-1: the last allowed) */
+	int reps;                 /* repetitions per figure, the median reported */
+	double rep_ms;            /* translate: target length of one repetition */
+	int no_huge;              /* DPDK's EAL without hugepages */
+};
+
+/* One measured point: an engine or a peer at one size. */
+struct perf_result {
+	char name[48];            /* engine or peer, as shown */
+	int peer;                 /* -1 for udma, else enum perf_peer */
+	size_t size;
+	unsigned threads, depth;
+	uint64_t ops;
+	double secs;              /* mean measured window per thread */
+	double ops_s;             /* sum over threads of ops / window */
+	struct perf_hist *lat;    /* ns, submit to completion seen by the client */
+	char ran_on[96];          /* where the scheduler sent the requests */
+	char note[96];
+	double samples[101];      /* ops/s of each repetition; ops_s is their median */
+	unsigned nsamples;
+};
+
+struct perf_missing {
+	char peer[32];
+	char reason[160];
+};
+
+/* What a run collects, and where it reports. */
+struct perf_ctx {
+	struct perf_opts *o;
+	struct perf_result *res;
+	unsigned nres, cap;
+	struct perf_missing missing[16];
+	unsigned nmissing;
+	int failed;               /* an engine failed or a result was wrong: exit status 1 */
+	char why[256];            /* the first failure */
+	/* progress line */
+	unsigned point, points;
+	double t_start;
+};
+
+extern volatile sig_atomic_t perf_interrupted;
+
+/* perf.c */
+int cmd_perf(int argc, char **argv);
+double perf_now(void);
+/* A new row; its index stays valid (the array may move). NULL: out of memory. */
+struct perf_result *perf_result_add(struct perf_ctx *px);
+/* Rows from `from` on: ops/s becomes the median of the repetitions; rows
+ * never measured (interrupted, failed) go. */
+void perf_result_finish(struct perf_ctx *px, unsigned from);
+void perf_missing(struct perf_ctx *px, const char *peer, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void perf_fail(struct perf_ctx *px, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int perf_progress_on(const struct perf_ctx *px);
+/* Wait until the measured window ends (or stop is set), drawing the progress line. */
+void perf_wait(struct perf_ctx *px, double secs, const char *what, const volatile int *stop,
+	       uint64_t (*live_ops)(void *arg), void *arg);
+void perf_progress_clear(const struct perf_ctx *px);
+/* CPUs other processes kept busy since the run began, on average; -1 unknown. */
+double perf_other_load(void);
+/* "4 KiB", "64 B", "1 MiB" */
+const char *perf_size_str(size_t n, char *buf, size_t len);
+
+/* perf_mover.c */
+int perf_mover_run(struct perf_ctx *px);
+void perf_mover_fini(struct perf_ctx *px); /* engines and dmadevs go */
+
+/* perf_peers.c: peers of the mover workload */
+const char *perf_peer_label(enum perf_peer p, enum udma_func f);
+/* NULL if the peer can run f at size; else why not. */
+const char *perf_peer_missing(enum perf_peer p, enum udma_func f, size_t size);
+
+/* perf_pool.c */
+int perf_pool_run(struct perf_ctx *px);
+
+/* perf_translate.c */
+int perf_translate_run(struct perf_ctx *px);
+
+/* perf_domain.c */
+int perf_domain_run(struct perf_ctx *px);
+
+/* perf_dpdk.c: one EAL per process, for every peer that needs it. */
+/* mem_mb: the EAL's -m; why_not_wanted: leave DPDK out, for this reason. */
+int perf_dpdk_init(int cpu, int no_huge, unsigned mem_mb, const char *why_not_wanted);
+int perf_dpdk_up(void);
+const char *perf_dpdk_why(void);     /* why the EAL is not up */
+const char *perf_dpdk_how(void);     /* the EAL arguments */
+const char *perf_dpdk_version(void); /* NULL without DPDK */
+void perf_dpdk_fini(void);
+
+/* perf_out.c */
+void perf_out_mover_size(struct perf_ctx *px, size_t size, int first);
+void perf_out_pool(struct perf_ctx *px);
+int perf_out_json(struct perf_ctx *px, FILE *f);
+int perf_out_plot(struct perf_ctx *px);
+void perf_out_missing(struct perf_ctx *px);
+const char *perf_gnuplot_path(char *buf, size_t len);
+
+/* A tiny JSON writer: keys only inside objects, NULL key inside arrays. */
+struct jw {
+	FILE *f;
+	int depth;
+	int first[32];
+};
+void jw_begin(struct jw *w, const char *key, int array);
+void jw_end(struct jw *w, int array);
+void jw_str(struct jw *w, const char *key, const char *v);
+void jw_num(struct jw *w, const char *key, double v);
+void jw_uint(struct jw *w, const char *key, uint64_t v);
+void jw_bool(struct jw *w, const char *key, int v);
+void jw_null(struct jw *w, const char *key);
+/* The "udma", "schema", "workload" and machine header every workload writes. */
+void perf_json_header(struct jw *w, struct perf_ctx *px, const char *workload);
+void perf_json_lat(struct jw *w, const struct perf_hist *h);
+
+#endif

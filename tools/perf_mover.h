@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The mover workload's insides, shared by the udma client loop
+ * (perf_mover.c) and the peers' loops (perf_peers.c), so that both run
+ * on the same buffers, time and check results the same way.
+ */
+#ifndef UDMA_TOOLS_PERF_MOVER_H
+#define UDMA_TOOLS_PERF_MOVER_H
+
+#include <pthread.h>
+#include <string.h>
+
+#include "perf.h"
+
+#define PAT8 0x5a
+extern const uint8_t perf_pat64[8];
+
+/* One client thread's buffers at one size: inputs shared by its requests
+ * (read only), one output per request in flight. */
+struct sizebuf {
+	char *mem;
+	size_t memlen, stride;
+	char *in[UDMA_MAX_INPUTS];
+	char *out;
+	unsigned nout;
+};
+
+/* What every result must be, at one size. */
+struct ref {
+	unsigned char *out; /* expected output; NULL if the function has none */
+	uint32_t crc;       /* expected CRC-32C (crc functions) */
+};
+
+/* A request in flight (udma) or an operation (peers); its index is its output's. */
+struct rec {
+	struct udma_req *req;
+	struct client *c;
+	unsigned idx;
+	uint64_t t_sub, t_done; /* ticks; t_sub 0: not timed */
+	struct rec *next;       /* callback mode: the completion stack */
+};
+
+struct point;
+
+struct client {
+	struct point *pt;
+	unsigned id;
+	struct sizebuf *b;
+	struct rec *recs;
+	unsigned *freeidx, nfree; /* free output buffers */
+	unsigned *fifo, fifo_head, fifo_tail; /* in flight, oldest first (wait mode, dmadev) */
+	unsigned inflight;
+	unsigned dry;             /* reaps in a row that found nothing */
+	struct rec *cbstack;      /* atomic: completions from callbacks */
+	int seen;                 /* phase last seen */
+	int measuring;
+	uint64_t ops;             /* measured */
+	uint64_t live;            /* relaxed copy of ops, for the progress line */
+	double t0, t1;
+	unsigned lat_tick;
+	const char *ran_name[8];
+	uint64_t ran_cnt[8];
+	int verify;               /* -y */
+	unsigned lat_every;
+	int failed;
+	char err[240];
+	struct perf_hist hist;
+	pthread_t th;
+	int dev;                  /* dmadev peer: the device */
+};
+
+struct point {
+	struct perf_ctx *px;
+	const struct perf_engine *eng; /* udma, or NULL for a peer */
+	enum perf_peer peer;
+	size_t size;
+	unsigned depth;
+	enum udma_func func;
+	int nin, has_out, is_crc;
+	const struct ref *ref;
+	int phase;                /* atomic: 0 warm-up, 1 measure, 2 stop */
+	int stop;                 /* atomic: a client failed */
+	struct client *clients;
+	unsigned n;
+};
+
+/* The phase as this client sees it; 1 while it should go on. */
+static inline int client_go(struct client *c)
+{
+	int ph = __atomic_load_n(&c->pt->phase, __ATOMIC_ACQUIRE);
+
+	if (ph != c->seen) {
+		if (ph >= 1 && c->seen == 0) {
+			c->ops = 0;
+			perf_hist_reset(&c->hist);
+			c->t0 = perf_now();
+			c->measuring = 1;
+		}
+		if (ph == 2) {
+			c->t1 = perf_now();
+			c->measuring = 0;
+		}
+		c->seen = ph;
+	}
+	return ph < 2 && !c->failed;
+}
+
+/* Time this one? 1 in lat_every. */
+static inline int client_sample(struct client *c)
+{
+	unsigned every = c->lat_every;
+
+	if (!every || ++c->lat_tick < every)
+		return 0;
+	c->lat_tick = 0;
+	return 1;
+}
+
+static inline char *client_out(struct client *c, unsigned idx)
+{
+	return c->b->out + (size_t)idx * c->b->stride;
+}
+
+static inline void client_fifo_push(struct client *c, unsigned idx)
+{
+	c->fifo[c->fifo_tail++ % c->pt->depth] = idx;
+}
+
+static inline unsigned client_fifo_pop(struct client *c)
+{
+	return c->fifo[c->fifo_head++ % c->pt->depth];
+}
+
+void client_fail(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int client_verify_slow(struct client *c, unsigned idx, uint32_t crc, uint64_t cmp, const char *who);
+
+/* Poison the output (with -y) so an engine that writes nothing is caught. */
+static inline void client_poison(struct client *c, unsigned idx)
+{
+	const struct point *pt = c->pt;
+
+	if (c->verify && pt->has_out && pt->size)
+		memset(client_out(c, idx), pt->ref->out[0] ^ 0xff, pt->size);
+}
+
+/* Check one result (with -y); 0, or -1 after client_fail(). */
+static inline int client_verify(struct client *c, unsigned idx, uint32_t crc, uint64_t cmp, const char *who)
+{
+	return c->verify ? client_verify_slow(c, idx, crc, cmp, who) : 0;
+}
+/* Count a completion (latency when timed) if inside the measured window. */
+void client_count(struct client *c, uint64_t t_sub, uint64_t t_done);
+
+/* perf_peers.c */
+void *peer_sync_client(void *arg);
+void *peer_dmadev_client(void *arg);
+/* Set up n dmadevs for the dmadev peer (once); NULL or why not. */
+const char *peer_dmadev_setup(unsigned n, unsigned depth, enum udma_func f);
+void peer_dmadev_fini(void);
+uint32_t perf_crc32c_ref(const void *buf, size_t len);
+
+#endif
