@@ -25,8 +25,9 @@ pass=0 fail=0 skip=0
 for b in "$@"; do
 	echo "== tests in $b"
 	meson test -C "$b" --print-errorlogs --num-processes 2 "${suite[@]}" "${wrap[@]}"
-	log="$b/meson-logs/testlog.json"
-	[ -f "$log" ] || { fail=$((fail + 1)); continue; }
+	# the newest log: with --wrapper meson writes testlog-<wrapper>.json instead
+	log=$(ls -t "$b"/meson-logs/testlog*.json 2>/dev/null | head -n 1)
+	[ -n "$log" ] && [ -f "$log" ] || { fail=$((fail + 1)); continue; }
 	read -r p f s < <(python3 - "$log" <<'PY'
 import json, sys
 p = f = s = 0

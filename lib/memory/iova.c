@@ -17,6 +17,22 @@ static int grow(struct iova_space *s)
 	return 0;
 }
 
+/* Room for n free ranges. */
+static int reserve(struct iova_space *s, size_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	size_t cap = s->cap ? s->cap : 16;
+	while (cap < n)
+		cap *= 2;
+	struct iova_range *r = realloc(s->free, cap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	s->free = r;
+	s->cap = cap;
+	return 0;
+}
+
 int iova_space_init(struct iova_space *s, uint64_t base, uint64_t size)
 {
 	memset(s, 0, sizeof(*s));
@@ -41,6 +57,9 @@ int iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out
 {
 	if (!len || (len & 4095) || !align || (align & (align - 1)))
 		return -EINVAL;
+	/* room for every free range there can be once this one is freed: frees never allocate */
+	if (reserve(s, s->nlive + 2))
+		return -ENOMEM;
 	for (size_t i = 0; i < s->nfree; i++) {
 		struct iova_range *r = &s->free[i];
 		uint64_t start = (r->start + align - 1) & ~(align - 1);
@@ -65,6 +84,7 @@ int iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out
 			s->nfree--;
 		}
 		*out = start;
+		s->nlive++;
 		return 0;
 	}
 	return -ENOSPC;
@@ -104,6 +124,7 @@ int iova_free(struct iova_space *s, uint64_t start, uint64_t len)
 		s->free[i] = (struct iova_range){ start, len };
 		s->nfree++;
 	}
+	s->nlive--;
 	return 0;
 }
 

@@ -19,6 +19,7 @@ struct iova_space {
 	uint64_t base, size;
 	struct iova_range *free;  /* sorted by start, never adjacent */
 	size_t nfree, cap;
+	size_t nlive;             /* ranges handed out: at most nlive + 1 free ranges */
 };
 
 UDMA_HIDDEN int iova_space_init(struct iova_space *s, uint64_t base, uint64_t size);

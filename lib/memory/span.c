@@ -88,9 +88,13 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struc
 {
 	*out = (struct span_dev){ .contiguous = 1 };
 	switch (d->dev.mode) {
-	case UDMA_ADDR_VA:
+	case UDMA_ADDR_VA: {
+		int err = fwd ? xmap_set(&d->dev.fwd, start, len, start) : 0;
+		if (err) /* a table allocation failed half-way: take back what was set */
+			xmap_clear(&d->dev.fwd, start, len);
 		out->iova = start;
-		return fwd ? xmap_set(&d->dev.fwd, start, len, start) : 0;
+		return err;
+	}
 	case UDMA_ADDR_IOMMU:
 		return span_map_iommu(d, start, len, fwd, out);
 	case UDMA_ADDR_PA:

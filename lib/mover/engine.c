@@ -57,9 +57,13 @@ static int publish(struct udma_engine *add, struct udma_engine *drop)
 	struct engine_set *old = cur_set;
 	unsigned n = old ? old->n : 0;
 	struct engine_set *s = malloc(sizeof(*s) + (n + 1) * sizeof(s->e[0]));
+	struct retired_set *r = old ? malloc(sizeof(*r)) : NULL;
 
-	if (!s)
+	if (!s || (old && !r)) { /* nothing changes: the old set is neither replaced nor lost */
+		free(s);
+		free(r);
 		return -ENOMEM;
+	}
 	s->n = 0;
 	for (unsigned i = 0; i < n; i++)
 		if (old->e[i] != drop)
@@ -68,13 +72,25 @@ static int publish(struct udma_engine *add, struct udma_engine *drop)
 		s->e[s->n++] = add;
 	__atomic_store_n(&cur_set, s, __ATOMIC_RELEASE);
 	if (old) {
-		struct retired_set *r = malloc(sizeof(*r));
-		if (r) { /* if not, the old set leaks: better than freeing it under a reader */
-			*r = (struct retired_set){ old, retired };
-			retired = r;
-		}
+		*r = (struct retired_set){ old, retired };
+		retired = r;
 	}
 	return 0;
+}
+
+/* Without memory for a new set, take drop out of the current one in place:
+ * a reader may see it once more or one other engine twice, all of them
+ * valid (engines are never freed), and drop is leaving. */
+static void unpublish_in_place(struct udma_engine *drop)
+{
+	struct engine_set *s = cur_set;
+	unsigned j = 0;
+
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (s->e[i] != drop)
+			__atomic_store_n(&s->e[j++], s->e[i], __ATOMIC_RELAXED);
+	if (s)
+		__atomic_store_n(&s->n, j, __ATOMIC_RELEASE);
 }
 
 struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
@@ -227,7 +243,8 @@ int udma_engine_unregister(struct udma_engine *e)
 	}
 	/* seq_cst pairs with the submit path: it bumps inflight, then checks leaving */
 	__atomic_store_n(&e->leaving, 1, __ATOMIC_SEQ_CST);
-	publish(NULL, e);
+	if (publish(NULL, e))
+		unpublish_in_place(e);
 	pthread_mutex_unlock(&eng_lock);
 
 	/* Works not started go elsewhere, or fail with -ENODEV. */

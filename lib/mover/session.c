@@ -233,6 +233,17 @@ static struct iovbuf *ext_buf(struct slot *sl, int which)
 	return b;
 }
 
+/* Local pieces: no NULL address, and none that runs past the end of the address space. */
+static int local_pieces_ok(const struct iovec *v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uintptr_t a = (uintptr_t)v[i].iov_base;
+		if (v[i].iov_len && (!a || a + v[i].iov_len < a))
+			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps", i, v[i].iov_base, v[i].iov_len);
+	}
+	return 0;
+}
+
 /* Resolve one buffer into iovecs (which: -1 output, else input index). */
 static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct iovec **iov, uint32_t *cnt,
 		   struct udma_domain **dom, size_t *len)
@@ -243,19 +254,16 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 	*dom = NULL;
 	switch (b->type) {
 	case UDMA_BUF_LINEAR:
-		if (!b->linear.addr && b->linear.len)
-			return udma_fail(EINVAL, "NULL linear buffer");
+		if ((err = local_pieces_ok(&(struct iovec){ b->linear.addr, b->linear.len }, 1)))
+			return err;
 		*lin = (struct iovec){ b->linear.addr, b->linear.len };
 		*iov = lin;
 		*cnt = 1;
 		*len = b->linear.len;
 		return 0;
 	case UDMA_BUF_IOV:
-		if ((err = iov_total(b->iov.iov, b->iov.cnt, len)))
+		if ((err = iov_total(b->iov.iov, b->iov.cnt, len)) || (err = local_pieces_ok(b->iov.iov, b->iov.cnt)))
 			return err;
-		for (uint32_t i = 0; i < b->iov.cnt; i++)
-			if (!b->iov.iov[i].iov_base && b->iov.iov[i].iov_len)
-				return udma_fail(EINVAL, "NULL address in iovec %u", i);
 		*iov = b->iov.iov;
 		*cnt = b->iov.cnt;
 		return 0;
@@ -266,6 +274,8 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 		if ((err = iov_total(b->dom.iov, b->dom.cnt, len)))
 			return err;
 		if (d->kind == UDMA_KIND_SYSTEM) {
+			if ((err = local_pieces_ok(b->dom.iov, b->dom.cnt)))
+				return err;
 			*iov = b->dom.iov;
 			*cnt = b->dom.cnt;
 			return 0;
