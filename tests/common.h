@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <udma/udma.h>
+#include "ref.h"
 
 /* Skip the current test, saying why on stdout. */
 #define skip_because(...) do { printf("SKIP: " __VA_ARGS__); printf("\n"); skip(); } while (0)

@@ -4,19 +4,6 @@
 
 #include "iova.h"
 
-static int grow(struct iova_space *s)
-{
-	if (s->nfree < s->cap)
-		return 0;
-	size_t cap = s->cap ? s->cap * 2 : 16;
-	struct iova_range *r = realloc(s->free, cap * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	s->free = r;
-	s->cap = cap;
-	return 0;
-}
-
 /* Room for n free ranges. */
 static int reserve(struct iova_space *s, size_t n)
 {
@@ -40,7 +27,7 @@ int iova_space_init(struct iova_space *s, uint64_t base, uint64_t size)
 		return -EINVAL;
 	s->base = base;
 	s->size = size;
-	if (grow(s))
+	if (reserve(s, s->nfree + 1))
 		return -ENOMEM;
 	s->free[0] = (struct iova_range){ base, size };
 	s->nfree = 1;
@@ -67,7 +54,7 @@ int iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out
 			continue;
 		uint64_t head = start - r->start, tail = r->len - head - len;
 		if (head && tail) { /* split in two: the tail becomes a new range */
-			if (grow(s))
+			if (reserve(s, s->nfree + 1))
 				return -ENOMEM;
 			r = &s->free[i];
 			memmove(&s->free[i + 2], &s->free[i + 1], (s->nfree - i - 1) * sizeof(*r));
@@ -118,7 +105,7 @@ int iova_free(struct iova_space *s, uint64_t start, uint64_t len)
 		s->free[i].start = start;
 		s->free[i].len += len;
 	} else {
-		if (grow(s))
+		if (reserve(s, s->nfree + 1))
 			return -ENOMEM;
 		memmove(&s->free[i + 1], &s->free[i], (s->nfree - i) * sizeof(s->free[0]));
 		s->free[i] = (struct iova_range){ start, len };

@@ -59,17 +59,6 @@ static void count_cb(struct udma_req *r)
 	__atomic_add_fetch(&sl->completions, 1, __ATOMIC_RELAXED);
 }
 
-static uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
-{
-	uint32_t c = ~seed;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = c >> 1 ^ (0x82F63B78u & -(c & 1));
-	}
-	return ~c;
-}
-
 /* 1 if the output (and the CRC) is what the function should have produced. */
 static int output_right(const struct slot *sl)
 {

@@ -18,6 +18,7 @@
 #include <udma/udma.h>
 
 #include "fuzz.h"
+#include "ref.h"
 
 #define RSZ 65536u       /* bytes in each memory region */
 #define NREG 4           /* arena, shm, device memory, read-only shm */
@@ -275,17 +276,6 @@ static void scatter(const struct gbuf *g, const unsigned char *src)
 		memcpy(shadow[r] + off, src + at, g->local[i].iov_len);
 		at += g->local[i].iov_len;
 	}
-}
-
-static uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
-{
-	uint32_t c = ~seed;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = c >> 1 ^ (0x82F63B78u & -(c & 1));
-	}
-	return ~c;
 }
 
 static unsigned char instream[UDMA_MAX_INPUTS][RSZ * NREG], outstream[RSZ * NREG];

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <udma/backend.h>
 #include <udma/udma.h>
+#include "ref.h"
 
 #define WINDOW 16                 /* requests in flight */
 #define MAXLEN (256u << 10)
@@ -81,18 +82,6 @@ static void on_done(struct udma_req *r)
 	struct slot *s = r->cookie;
 	__atomic_add_fetch(&cb_calls, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->completions, 1, __ATOMIC_RELEASE);
-}
-
-/* Reference CRC-32C: bitwise, reflected polynomial 0x82F63B78. */
-static uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
-{
-	uint32_t c = ~seed;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = c >> 1 ^ (0x82F63B78u & -(c & 1));
-	}
-	return ~c;
 }
 
 /* Anonymous resident memory (statm resident - shared): the heap, mappings and

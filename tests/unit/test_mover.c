@@ -15,18 +15,6 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-/* Reference CRC-32C (bitwise, reflected 0x82F63B78), dmover seed convention. */
-static uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
-{
-	uint32_t c = ~seed;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = c >> 1 ^ (0x82F63B78u & -(c & 1));
-	}
-	return ~c;
-}
-
 static uint32_t imm32(const struct udma_req *r)
 {
 	return (uint32_t)r->imm[0] | (uint32_t)r->imm[1] << 8 | (uint32_t)r->imm[2] << 16 | (uint32_t)r->imm[3] << 24;
