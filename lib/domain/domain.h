@@ -100,6 +100,14 @@ UDMA_HIDDEN extern const struct udma_domain_ops process_ops;
 UDMA_HIDDEN int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 				  struct iovbuf *out);
 
+/* Built-in operations complete inline: call cb only when returning 0, as the contract says. */
+static inline int op_done(udma_done_fn cb, void *arg, int err)
+{
+	if (!err && cb)
+		cb(arg, 0);
+	return err;
+}
+
 /* process.c */
 UDMA_HIDDEN int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote,
 			   size_t rcnt, int write);

@@ -145,13 +145,6 @@ static int b_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 	return err;
 }
 
-static int done(udma_done_fn cb, void *arg, int err)
-{
-	if (!err && cb)
-		cb(arg, 0); /* only when returning 0, as the contract says */
-	return err;
-}
-
 static int b_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		  struct iovec *dst_iov, uint32_t dst_cnt, udma_done_fn cb, void *cb_arg)
 {
@@ -163,7 +156,7 @@ static int b_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov,
 	if (!err)
 		iov_copy(dst_iov, dst_cnt, s.v, s.n);
 	iovbuf_fini(&s);
-	return done(cb, cb_arg, err);
+	return op_done(cb, cb_arg, err);
 }
 
 static int b_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
@@ -177,7 +170,7 @@ static int b_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov,
 	if (!err)
 		iov_copy(dv.v, dv.n, src_iov, src_cnt);
 	iovbuf_fini(&dv);
-	return done(cb, cb_arg, err);
+	return op_done(cb, cb_arg, err);
 }
 
 static int b_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt, udma_done_fn cb,
@@ -191,7 +184,7 @@ static int b_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 	if (!err)
 		iov_zero(v.v, v.n);
 	iovbuf_fini(&v);
-	return done(cb, cb_arg, err);
+	return op_done(cb, cb_arg, err);
 }
 
 /* dst is built-in (local view); src is built-in or a process. */
@@ -211,7 +204,7 @@ static int b_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 		iov_copy(dv.v, dv.n, sv.v, sv.n);
 	iovbuf_fini(&dv);
 	iovbuf_fini(&sv);
-	return done(cb, cb_arg, err);
+	return op_done(cb, cb_arg, err);
 }
 
 static void b_invalidate(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt)

@@ -52,13 +52,6 @@ int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct i
 	return 0;
 }
 
-static int done(udma_done_fn cb, void *arg, int err)
-{
-	if (!err && cb)
-		cb(arg, 0);
-	return err;
-}
-
 static int p_translate(struct udma_domain *src, void *src_ctx, struct udma_domain *dst,
 		       struct udma_xlate_ctx *dst_ctx, void *addr, size_t len, struct udma_xlate_result *result)
 {
@@ -68,13 +61,13 @@ static int p_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 static int p_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		  struct iovec *dst_iov, uint32_t dst_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return done(cb, cb_arg, process_rw(src->pid, dst_iov, dst_cnt, src_iov, src_cnt, 0));
+	return op_done(cb, cb_arg, process_rw(src->pid, dst_iov, dst_cnt, src_iov, src_cnt, 0));
 }
 
 static int p_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
 		  struct iovec *src_iov, uint32_t src_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return done(cb, cb_arg, process_rw(dst->pid, src_iov, src_cnt, dst_iov, dst_cnt, 1));
+	return op_done(cb, cb_arg, process_rw(dst->pid, src_iov, src_cnt, dst_iov, dst_cnt, 1));
 }
 
 static int p_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt, udma_done_fn cb,
@@ -90,7 +83,7 @@ static int p_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 			struct iovec l = { (void *)zeros, n }, r = { (char *)iov[i].iov_base + off, n };
 			err = process_rw(d->pid, &l, 1, &r, 1, 1);
 		}
-	return done(cb, cb_arg, err);
+	return op_done(cb, cb_arg, err);
 }
 
 /* dst is the process; src must have a local view. */
@@ -106,7 +99,7 @@ static int p_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	if (!err)
 		err = process_rw(dst->pid, sv.v, sv.n, dst_iov, dst_cnt, 1);
 	iovbuf_fini(&sv);
-	return done(cb, cb_arg, err);
+	return op_done(cb, cb_arg, err);
 }
 
 static void p_invalidate(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt)
