@@ -97,6 +97,36 @@ extern volatile sig_atomic_t perf_interrupted;
 /* perf.c */
 int cmd_perf(int argc, char **argv);
 double perf_now(void);
+
+/* A client's view of a run's phases (0 warm-up, 1 measure, 2 stop): when
+ * measuring starts it zeroes the client's count and histogram and notes the
+ * time; when the run stops it notes the time again. */
+struct perf_window {
+	int seen;      /* phase last seen */
+	int measuring;
+	double t0, t1;
+};
+
+/* Follow *phase; 1 while the client should go on (the caller adds its own failure check). */
+static inline int perf_window_follow(struct perf_window *w, const int *phase, uint64_t *count, struct perf_hist *h)
+{
+	int ph = __atomic_load_n(phase, __ATOMIC_ACQUIRE);
+
+	if (ph != w->seen) {
+		if (ph >= 1 && w->seen == 0) {
+			*count = 0;
+			perf_hist_reset(h);
+			w->t0 = perf_now();
+			w->measuring = 1;
+		}
+		if (ph == 2) {
+			w->t1 = perf_now();
+			w->measuring = 0;
+		}
+		w->seen = ph;
+	}
+	return ph < 2;
+}
 /* A new row; its index stays valid (the array may move). NULL: out of memory. */
 struct perf_result *perf_result_add(struct perf_ctx *px);
 /* Rows from `from` on: ops/s becomes the median of the repetitions; rows

@@ -146,7 +146,7 @@ int client_verify_slow(struct client *c, unsigned idx, uint32_t crc, uint64_t cm
 
 void client_count(struct client *c, uint64_t t_sub, uint64_t t_done)
 {
-	if (c->measuring) {
+	if (c->win.measuring) {
 		if (t_sub)
 			perf_hist_add(&c->hist, perf_ticks_ns(t_done - t_sub));
 		c->ops++;
@@ -184,7 +184,7 @@ static void complete(struct client *c, struct rec *r, uint64_t t_done)
 			    engine, strerror(-req->status));
 	else
 		client_verify(c, r->idx, imm_crc(req), req->result, engine);
-	if (c->measuring)
+	if (c->win.measuring)
 		ran_on(c, req->engine);
 	int err = udma_req_free(req);
 	if (err)
@@ -448,7 +448,7 @@ static int run_point(struct perf_ctx *px, struct point *pt, struct sizebuf *bufs
 		r->depth = pt->depth;
 		for (unsigned i = 0; i < pt->n; i++) {
 			struct client *c = &pt->clients[i];
-			double secs = c->t1 - c->t0;
+			double secs = c->win.t1 - c->win.t0;
 			r->ops += c->ops;
 			secs_all += secs / pt->n;
 			if (secs > 0)

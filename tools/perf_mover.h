@@ -52,11 +52,9 @@ struct client {
 	unsigned inflight;
 	unsigned dry;             /* reaps in a row that found nothing */
 	struct rec *cbstack;      /* atomic: completions from callbacks */
-	int seen;                 /* phase last seen */
-	int measuring;
+	struct perf_window win;   /* measuring or not, and when */
 	uint64_t ops;             /* measured */
 	uint64_t live;            /* relaxed copy of ops, for the progress line */
-	double t0, t1;
 	unsigned lat_tick;
 	const char *ran_name[8];
 	uint64_t ran_cnt[8];
@@ -87,22 +85,7 @@ struct point {
 /* The phase as this client sees it; 1 while it should go on. */
 static inline int client_go(struct client *c)
 {
-	int ph = __atomic_load_n(&c->pt->phase, __ATOMIC_ACQUIRE);
-
-	if (ph != c->seen) {
-		if (ph >= 1 && c->seen == 0) {
-			c->ops = 0;
-			perf_hist_reset(&c->hist);
-			c->t0 = perf_now();
-			c->measuring = 1;
-		}
-		if (ph == 2) {
-			c->t1 = perf_now();
-			c->measuring = 0;
-		}
-		c->seen = ph;
-	}
-	return ph < 2 && !c->failed;
+	return perf_window_follow(&c->win, &c->pt->phase, &c->ops, &c->hist) && !c->failed;
 }
 
 /* Time this one? 1 in lat_every. */

@@ -29,8 +29,8 @@ struct pclient {
 	struct ppoint *pt;
 	unsigned id;
 	uint64_t pairs, live;
-	double t0, t1;
-	int seen, measuring, failed;
+	struct perf_window win;
+	int failed;
 	char err[200];
 	struct perf_hist hist;
 	pthread_t th;
@@ -48,22 +48,7 @@ struct ppoint {
 
 static int pgo(struct pclient *c)
 {
-	int ph = __atomic_load_n(&c->pt->phase, __ATOMIC_ACQUIRE);
-
-	if (ph != c->seen) {
-		if (ph >= 1 && c->seen == 0) {
-			c->pairs = 0;
-			perf_hist_reset(&c->hist);
-			c->t0 = perf_now();
-			c->measuring = 1;
-		}
-		if (ph == 2) {
-			c->t1 = perf_now();
-			c->measuring = 0;
-		}
-		c->seen = ph;
-	}
-	return ph < 2 && !c->failed;
+	return perf_window_follow(&c->win, &c->pt->phase, &c->pairs, &c->hist) && !c->failed;
 }
 
 static void pfail(struct pclient *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -192,7 +177,7 @@ static void *pclient_run(void *arg)
 		uint64_t t = perf_ticks();
 		if (rounds(c, held, BATCH, &round))
 			break;
-		if (c->measuring) {
+		if (c->win.measuring) {
 			/* the latency columns: the mean time of a pair over each batch */
 			if (pt->px->o->lat_every)
 				perf_hist_add(&c->hist, perf_ticks_ns(perf_ticks() - t) / (BATCH * pt->depth));
@@ -258,7 +243,7 @@ static int ppoint_run(struct perf_ctx *px, struct ppoint *pt, const char *name, 
 		struct perf_result *r = &px->res[ri];
 		double ops_s = 0, secs_all = 0;
 		for (unsigned i = 0; i < pt->n; i++) {
-			double secs = pt->c[i].t1 - pt->c[i].t0;
+			double secs = pt->c[i].win.t1 - pt->c[i].win.t0;
 			r->ops += pt->c[i].pairs;
 			secs_all += secs / pt->n;
 			if (secs > 0)
