@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <isa-l/crc.h>
 
 #include "fabric.h"
 
@@ -16,15 +17,8 @@
 
 uint32_t fab_crc32c(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	uint32_t c = ~0u;
-
-	while (n--) { /* bitwise: descriptors are a few dozen bytes */
-		c ^= *b++;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
-	}
-	return ~c;
+	/* the standard CRC-32C through ISA-L, as the mover's kernels use it */
+	return ~crc32_iscsi((unsigned char *)p, (int)n, ~0u);
 }
 
 int udma_fabric_desc_validate(const struct udma_fabric_desc *d)
