@@ -122,6 +122,8 @@ UDMA_API uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udm
 
 /* End a streaming mapping: the address and length udma_map() took. -ENOENT if none. */
 UDMA_API int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len);
+/* End every streaming mapping of d (a device being released); how many there were. */
+UDMA_API int udma_unmap_all(struct udma_domain *d);
 
 /* Hugepages of page_size (bytes) free on node (-1: all nodes); negative errno on error. */
 UDMA_API long udma_hugepages_free(size_t page_size, int node);

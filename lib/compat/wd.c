@@ -9,18 +9,11 @@
 #include "../core/log.h"
 #include "compat.h"
 
-struct wd_iommu_map {
-	uint64_t iova;
-	size_t len;
-};
-
 struct wd_qinfo {
 	struct udma_domain *domain;
 	pthread_mutex_t lock;
 	struct udma_mem *mem; /* WD memory handed out, freed at release */
 	size_t nmem, capmem;
-	struct wd_iommu_map *maps; /* IOMMU mappings not yet undone, undone at release */
-	size_t nmaps, capmaps;
 };
 
 int compat_mode_by_name(const char *name, enum udma_addr_mode *mode)
@@ -82,16 +75,14 @@ void wd_release_queue(struct wd_queue *q)
 		udma_dbg("queue %p was not requested", (void *)q);
 		return;
 	}
-	if (qi->nmaps)
-		udma_dbg("undoing %zu wd_iova_map mappings never unmapped", qi->nmaps);
-	for (size_t i = 0; i < qi->nmaps; i++)
-		udma_unmap(qi->domain, qi->maps[i].iova, qi->maps[i].len);
+	int left = udma_unmap_all(qi->domain);
+	if (left > 0)
+		udma_dbg("undoing %d wd_iova_map mappings never unmapped", left);
 	for (size_t i = 0; i < qi->nmem; i++)
 		udma_mem_free(qi->domain, qi->mem[i].va, qi->mem[i].len);
 	if (udma_domain_destroy(qi->domain))
 		udma_err("queue released with memory still in use (pools not destroyed?); its device is leaked");
 	free(qi->mem);
-	free(qi->maps);
 	pthread_mutex_destroy(&qi->lock);
 	free(qi);
 	q->qinfo = NULL;
@@ -129,29 +120,6 @@ void *wd_reserve_memory(struct wd_queue *q, size_t size)
 	return m.va;
 }
 
-/* Map and remember it, so that release can undo what the caller did not. */
-static void *iommu_map(struct wd_qinfo *qi, void *va, size_t sz)
-{
-	uint64_t iova;
-
-	pthread_mutex_lock(&qi->lock);
-	if (qi->nmaps == qi->capmaps) {
-		size_t cap = qi->capmaps ? 2 * qi->capmaps : 16;
-		struct wd_iommu_map *n = realloc(qi->maps, cap * sizeof(*n));
-		if (!n) {
-			pthread_mutex_unlock(&qi->lock);
-			return udma_fail_null(ENOMEM, "out of memory");
-		}
-		qi->maps = n;
-		qi->capmaps = cap;
-	}
-	iova = udma_map(qi->domain, va, sz, UDMA_DIR_BIDI);
-	if (iova != UDMA_BAD_IOVA)
-		qi->maps[qi->nmaps++] = (struct wd_iommu_map){ iova, sz };
-	pthread_mutex_unlock(&qi->lock);
-	return iova == UDMA_BAD_IOVA ? NULL : (void *)(uintptr_t)iova;
-}
-
 void *wd_iova_map(struct wd_queue *q, void *va, size_t sz)
 {
 	struct wd_qinfo *qi = qinfo(q);
@@ -164,8 +132,10 @@ void *wd_iova_map(struct wd_queue *q, void *va, size_t sz)
 	case UDMA_ADDR_VA: /* SVA: the device uses the VA itself */
 		return va;
 	case UDMA_ADDR_IOMMU:
-		if (sz)
-			return iommu_map(qi, va, sz);
+		if (sz) { /* release undoes what the caller leaves mapped */
+			iova = udma_map(qi->domain, va, sz, UDMA_DIR_BIDI);
+			return iova == UDMA_BAD_IOVA ? NULL : (void *)(uintptr_t)iova;
+		}
 		__attribute__((fallthrough)); /* sz 0 translates only */
 	case UDMA_ADDR_PA:
 		iova = udma_va_to_iova(qi->domain, va, &have);
@@ -188,14 +158,7 @@ void wd_iova_unmap(struct wd_queue *q, void *va, void *iova, size_t sz)
 	}
 	if (udma_domain_mode(qi->domain) != UDMA_ADDR_IOMMU || !sz)
 		return;
-	pthread_mutex_lock(&qi->lock);
-	if (!udma_unmap(qi->domain, (uintptr_t)iova, sz))
-		for (size_t i = qi->nmaps; i-- > 0;)
-			if (qi->maps[i].iova == (uintptr_t)iova && qi->maps[i].len == sz) {
-				qi->maps[i] = qi->maps[--qi->nmaps];
-				break;
-			}
-	pthread_mutex_unlock(&qi->lock);
+	udma_unmap(qi->domain, (uintptr_t)iova, sz);
 }
 
 struct udma_domain *wd_queue_domain(struct wd_queue *q)

@@ -103,26 +103,47 @@ static int still_locked(const struct udma_domain *d, const struct stream_map *s)
 	return region_overlaps(&d->dev.regions, s->span_start, end);
 }
 
+/* End streaming mapping i. Under d->lock. */
+static void stream_end(struct udma_domain *d, size_t i)
+{
+	struct stream_map s = d->dev.streams[i];
+
+	d->dev.streams[i] = d->dev.streams[--d->dev.nstreams];
+	if (s.span_len) {
+		struct span_dev sd = stream_span(&s);
+		sd.iova = s.iova - (s.va - s.span_start);
+		span_unmap(d, s.span_start, s.span_len, 0, &sd);
+	}
+	if (s.locked && !still_locked(d, &s))
+		munlock((void *)s.span_start, s.span_len);
+}
+
 int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)
 {
 	if (!d || d->kind != UDMA_KIND_DEVICE)
 		return udma_fail(EINVAL, "NULL or non-device domain");
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = d->dev.nstreams; i-- > 0;) {
-		struct stream_map s = d->dev.streams[i];
-		if (s.iova != iova || s.len != len)
-			continue;
-		d->dev.streams[i] = d->dev.streams[--d->dev.nstreams];
-		if (s.span_len) {
-			struct span_dev sd = stream_span(&s);
-			sd.iova = s.iova - (s.va - s.span_start);
-			span_unmap(d, s.span_start, s.span_len, 0, &sd);
+	for (size_t i = d->dev.nstreams; i-- > 0;)
+		if (d->dev.streams[i].iova == iova && d->dev.streams[i].len == len) {
+			stream_end(d, i);
+			pthread_mutex_unlock(&d->lock);
+			return 0;
 		}
-		if (s.locked && !still_locked(d, &s))
-			munlock((void *)s.span_start, s.span_len);
-		pthread_mutex_unlock(&d->lock);
-		return 0;
-	}
 	pthread_mutex_unlock(&d->lock);
 	return udma_fail(ENOENT, "no streaming mapping 0x%llx+%zu in %s", (unsigned long long)iova, len, d->id);
+}
+
+int udma_unmap_all(struct udma_domain *d)
+{
+	int n = 0;
+
+	if (!d || d->kind != UDMA_KIND_DEVICE)
+		return udma_fail(EINVAL, "NULL or non-device domain");
+	pthread_mutex_lock(&d->lock);
+	while (d->dev.nstreams) {
+		stream_end(d, d->dev.nstreams - 1);
+		n++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return n;
 }

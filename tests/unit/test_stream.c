@@ -68,12 +68,32 @@ static void test_stream_bad_input(void **state)
 	assert_int_equal(udma_domain_destroy(d), 0);
 }
 
+/* A device being released ends every streaming mapping left behind. */
+static void test_unmap_all(void **state)
+{
+	struct udma_domain *d = test_domain(UDMA_ADDR_IOMMU);
+	char *buf = malloc(3 * 4096);
+
+	assert_int_not_equal(udma_map(d, buf, 100, UDMA_DIR_BIDI), UDMA_BAD_IOVA);
+	uint64_t h = udma_map(d, buf + 4096, 8192, UDMA_DIR_TO_DEVICE);
+	assert_int_not_equal(h, UDMA_BAD_IOVA);
+	assert_int_equal(udma_domain_destroy(d), -EBUSY);
+	assert_int_equal(udma_unmap_all(d), 2);
+	assert_null(udma_iova_to_va(d, h, NULL)); /* gone from the IOMMU */
+	assert_int_equal(udma_unmap_all(d), 0);
+	assert_int_equal(udma_unmap_all(NULL), -EINVAL);
+	assert_int_equal(udma_unmap_all(udma_system_domain()), -EINVAL);
+	assert_int_equal(udma_domain_destroy(d), 0);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream_every_mode),
 		cmocka_unit_test(test_stream_inside_allocation),
 		cmocka_unit_test(test_stream_bad_input),
+		cmocka_unit_test(test_unmap_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
