@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The cpu engine: runs each work inline in the submitting thread with the
- * kernels of lib/mover/kernels.c. Always registered. One work in 16 is
+ * kernels of lib/mover/kernels.c. Always registered. One work in 64 is
  * timed so the scheduler learns its real speed per size class.
  */
 #include <time.h>
@@ -9,12 +9,12 @@
 
 #include "../../lib/mover/mover.h"
 
-static __thread unsigned tick;
+static MOVER_TLS unsigned tick;
 
 static int cpu_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		int timed = !(tick++ & 15);
+		int timed = !(tick++ & 63);
 		uint64_t t0 = timed ? mover_now_ns() : 0;
 		int err = udma_cpu_execute(w[i]);
 		if (timed)
@@ -47,4 +47,6 @@ __attribute__((constructor)) static void cpu_register(void)
 		.ops = &cpu_ops,
 	};
 	the_cpu = udma_engine_register(&d);
+	if (the_cpu)
+		the_cpu->untracked = 1; /* inline in its caller, never unregistered */
 }

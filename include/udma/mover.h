@@ -21,8 +21,13 @@
  *                   or the offset of the first difference
  *
  * Threads: a session is driven by one thread at a time (submit, poll,
- * alloc/free); completions may come from engine threads. Engines,
- * sessions of other threads and the scheduler are shared safely.
+ * alloc/free, destroy), and callbacks may also alloc, submit and free from
+ * whatever thread they run on. The driving thread works with plain loads
+ * and stores (no atomic read-modify-writes on the inline path); callbacks
+ * that run elsewhere take atomic paths. A session opened with
+ * UDMA_SESSION_SHARED may be used by several threads at once (one polls at
+ * a time), at the cost of the atomic paths everywhere. Engines, sessions of
+ * other threads and the scheduler are shared safely.
  */
 #ifndef UDMA_MOVER_H
 #define UDMA_MOVER_H
@@ -120,11 +125,15 @@ enum udma_compl_mode {
 	UDMA_COMPL_POLL = 1,     /* completions queue up; cb runs inside udma_session_poll() */
 };
 
+/* Session flags. */
+#define UDMA_SESSION_SHARED 0x1u /* several threads submit, alloc and free at once */
+
 struct udma_session_opts {
 	size_t size;               /* sizeof(struct udma_session_opts) */
 	enum udma_compl_mode mode;
 	uint32_t depth;            /* requests in the pool; 0 = 256 */
 	const char *engine;        /* NULL or "auto": the scheduler chooses per request */
+	uint32_t flags;            /* UDMA_SESSION_* */
 };
 
 /*
@@ -166,7 +175,9 @@ UDMA_API int udma_session_poll(struct udma_session *s, unsigned max);
 /* Block until req is done (any mode; in POLL mode it polls). 0 or -EINVAL. */
 UDMA_API int udma_req_wait(struct udma_req *req);
 /* Requests submitted and not yet delivered: not polled yet (POLL mode), or
- * whose callback has not returned yet. Zero means every buffer is free. */
+ * whose callback has not returned yet. Zero means every buffer is free.
+ * Exact in the driving thread (or any thread of a SHARED session); from a
+ * callback on another thread, the driver's latest steps may not show yet. */
 UDMA_API unsigned udma_session_inflight(const struct udma_session *s);
 
 #ifdef __cplusplus

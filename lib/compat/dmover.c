@@ -20,7 +20,9 @@
 
 int dmover_session_create(const char *function, struct dmover_session **sessionp)
 {
-	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_CALLBACK, .depth = POOL };
+	/* shared: dmover clients call in from any thread, as kernel code does */
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_CALLBACK, .depth = POOL,
+				       .flags = UDMA_SESSION_SHARED };
 	struct dmover_session *ds;
 	enum udma_func f;
 

@@ -99,7 +99,18 @@ static int do_xor(struct udma_work *w)
 {
 	struct cursor out, in[UDMA_MAX_INPUTS];
 	unsigned n = w->ninputs;
+	int single = w->out_cnt == 1 && w->len <= CHUNK;
 
+	for (unsigned j = 0; single && j < n; j++)
+		single = w->in_cnt[j] == 1;
+	if (single) { /* one piece each (the common case): no cursors to walk */
+		char *src[UDMA_MAX_INPUTS];
+		for (unsigned j = 0; j < n; j++)
+			src[j] = w->in[j][0].iov_base;
+		if (w->len)
+			xor_chunk(w->out[0].iov_base, src, n, w->len);
+		return 0;
+	}
 	cur_init(&out, w->out, w->out_cnt);
 	for (unsigned j = 0; j < n; j++)
 		cur_init(&in[j], w->in[j], w->in_cnt[j]);

@@ -11,11 +11,16 @@
 
 #define SIZE_CLASSES 8
 
+/* Thread-locals of the request path: initial-exec, or each access from the
+ * shared library is a call to __tls_get_addr (measured: 12 ns a request). */
+#define MOVER_TLS __thread __attribute__((tls_model("initial-exec")))
+
 struct udma_engine {
 	char name[64];
 	struct udma_engine_desc desc;
 	struct udma_engine_ops ops;
 	uint32_t lanes;
+	int untracked;            /* runs inline and never leaves (cpu): no in-flight or queue counts */
 	int leaving;              /* atomic: no new work; unregister in progress or done */
 	unsigned inflight;        /* atomic: works handed over and not done */
 	uint64_t queued_bytes;    /* atomic: their bytes */
@@ -74,10 +79,15 @@ struct udma_session {
 	int ninputs;
 	enum udma_compl_mode mode;
 	uint32_t depth;
+	int shared;                  /* UDMA_SESSION_SHARED: no driver, atomic paths only */
 	struct udma_engine *pinned;  /* chosen by name, or NULL: the scheduler decides */
 	struct slot *slots;
 	uint64_t free_head;          /* ABA tag << 32 | (index + 1) */
-	unsigned inflight;           /* atomic */
+	/* In flight = submitted - delivered. The driver counts its own steps in
+	 * nsub/ndone (its thread only: relaxed loads and stores); other threads
+	 * count theirs in the atomic nsub_x/ndone_x. */
+	unsigned nsub, ndone;
+	unsigned nsub_x, ndone_x;
 	unsigned touching;           /* atomic: completers still touching the session (destroy waits) */
 	uint32_t wake;               /* futex: bumped when a waiter may have something to see */
 	unsigned waiters;            /* atomic: threads asleep on wake */
@@ -85,6 +95,8 @@ struct udma_session {
 	struct cq_node *cq_head;
 	struct cq_node *cq_tail;
 	struct cq_node cq_stub;
+	/* completions the driver made itself, inside its submit or poll (POLL mode) */
+	struct cq_node *lq_head, *lq_tail;
 };
 
 /* engine.c */

@@ -58,11 +58,78 @@ static struct cq_node *cq_pop(struct udma_session *s)
 	return head;
 }
 
+/* The driver's own completion queue: plain pointers, its thread only. */
+static void lq_push(struct udma_session *s, struct cq_node *n)
+{
+	n->next = NULL;
+	if (s->lq_tail)
+		s->lq_tail->next = n;
+	else
+		s->lq_head = n;
+	s->lq_tail = n;
+}
+
+static struct cq_node *lq_pop(struct udma_session *s)
+{
+	struct cq_node *n = s->lq_head;
+	if (n && !(s->lq_head = n->next))
+		s->lq_tail = NULL;
+	return n;
+}
+
+/* ---- who is calling ---------------------------------------------------------------- */
+
+/*
+ * The thread driving a session counts and checks with plain loads and
+ * stores; a completion made inside the driver's own submit or poll goes
+ * straight to the client without waking anyone or guarding against a
+ * destroy (the only thread that may destroy is busy here). Callbacks that
+ * run on other threads, and SHARED sessions, take the atomic paths.
+ */
+static MOVER_TLS struct udma_session *tl_driving; /* inside submit/poll as this session's driver */
+static MOVER_TLS unsigned tl_elsewhere;           /* inside a callback run off the driver's path */
+
+static int is_driver(const struct udma_session *s)
+{
+	return !s->shared && !tl_elsewhere;
+}
+
+/* Bump a counter the driver owns: a plain load and store, never lost to
+ * another writer (there is none), readable from any thread. */
+static void own_add(unsigned *c, unsigned v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+static void count_submit(struct udma_session *s, int driver, unsigned v)
+{
+	if (driver)
+		own_add(&s->nsub, v);
+	else
+		__atomic_add_fetch(&s->nsub_x, v, __ATOMIC_SEQ_CST);
+}
+
 /* ---- the pool -------------------------------------------------------------------- */
+
+/* Only the driver touches the pool of a POLL-mode session (its callbacks
+ * run in its poll): plain loads and stores suffice. In CALLBACK mode a
+ * callback on an engine thread may free while the driver allocates. */
+static int pool_solo(const struct udma_session *s)
+{
+	return s->mode == UDMA_COMPL_POLL && !s->shared;
+}
 
 static struct slot *pool_pop(struct udma_session *s)
 {
 	uint64_t h = __atomic_load_n(&s->free_head, __ATOMIC_ACQUIRE);
+	if (pool_solo(s)) {
+		uint32_t idx1 = (uint32_t)h;
+		if (!idx1)
+			return NULL;
+		struct slot *sl = &s->slots[idx1 - 1];
+		__atomic_store_n(&s->free_head, (h & ~0xffffffffull) | sl->free_next, __ATOMIC_RELAXED);
+		return sl;
+	}
 	for (;;) {
 		uint32_t idx1 = (uint32_t)h;
 		if (!idx1)
@@ -78,6 +145,11 @@ static struct slot *pool_pop(struct udma_session *s)
 static void pool_push(struct udma_session *s, struct slot *sl)
 {
 	uint64_t h = __atomic_load_n(&s->free_head, __ATOMIC_RELAXED), nh;
+	if (pool_solo(s)) {
+		sl->free_next = (uint32_t)h;
+		__atomic_store_n(&s->free_head, (h & ~0xffffffffull) | (sl->index + 1), __ATOMIC_RELAXED);
+		return;
+	}
 	do {
 		__atomic_store_n(&sl->free_next, (uint32_t)h, __ATOMIC_RELAXED);
 		nh = (((h >> 32) + 1) << 32) | (sl->index + 1);
@@ -111,6 +183,8 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
 		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
 	}
+	if (uo && uo->size < offsetof(struct udma_session_opts, flags) + sizeof(o.flags))
+		o.flags = 0;
 	if (o.mode != UDMA_COMPL_CALLBACK && o.mode != UDMA_COMPL_POLL)
 		return udma_fail_null(EINVAL, "unknown completion mode %d", (int)o.mode);
 	if (!o.depth)
@@ -120,6 +194,11 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return udma_fail_null(ENOMEM, "out of memory");
+	if (o.size >= offsetof(struct udma_session_opts, flags) + sizeof(o.flags) && (o.flags & ~UDMA_SESSION_SHARED)) {
+		free(s);
+		return udma_fail_null(EINVAL, "unknown session flags 0x%x", o.flags);
+	}
+	s->shared = !!(o.flags & UDMA_SESSION_SHARED);
 	s->func = func;
 	s->ninputs = ninputs;
 	s->mode = o.mode;
@@ -148,7 +227,7 @@ int udma_session_destroy(struct udma_session *s)
 {
 	if (!s)
 		return udma_fail(EINVAL, "NULL session");
-	unsigned n = __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST);
+	unsigned n = udma_session_inflight(s);
 	if (n)
 		return udma_fail(EBUSY, "session has %u requests in flight", n);
 	/* a completer may still be on its way out (waking waiters): a few instructions */
@@ -184,7 +263,13 @@ int udma_session_ninputs(const struct udma_session *s)
 
 unsigned udma_session_inflight(const struct udma_session *s)
 {
-	return s ? __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) : 0;
+	if (!s)
+		return 0;
+	/* deliveries first: a callback that submits does so before its own
+	 * delivery is counted, so its submissions are seen too */
+	unsigned done = __atomic_load_n(&s->ndone_x, __ATOMIC_SEQ_CST) + __atomic_load_n(&s->ndone, __ATOMIC_RELAXED);
+	unsigned sub = __atomic_load_n(&s->nsub_x, __ATOMIC_SEQ_CST) + __atomic_load_n(&s->nsub, __ATOMIC_RELAXED);
+	return sub - done;
 }
 
 struct udma_req *udma_req_alloc(struct udma_session *s)
@@ -194,13 +279,41 @@ struct udma_req *udma_req_alloc(struct udma_session *s)
 	struct slot *sl = pool_pop(s);
 	if (!sl)
 		return udma_fail_null(ENOBUFS, "all %u requests of the session are in use", s->depth);
-	memset(&sl->req, 0, sizeof(sl->req));
-	memset(sl->inbuf, 0, sizeof(sl->inbuf[0]) * (size_t)s->ninputs);
-	sl->req.session = s;
-	sl->req.in = sl->inbuf;
+	/* field by field, not memset: gcc makes a memset of the whole request
+	 * `rep stos`, whose start-up costs more than the rest of the path */
+	struct udma_req *r = &sl->req;
+	r->session = s;
+	r->flags = 0;
+	r->cb = NULL;
+	r->cookie = NULL;
+	memset(r->imm, 0, sizeof(r->imm));
+	r->out = (struct udma_buf){ .type = UDMA_BUF_NONE };
+	r->in = sl->inbuf;
+	r->status = 0;
+	r->result = 0;
+	r->done = 0;
+	r->engine = NULL;
+	for (int j = 0; j < s->ninputs; j++)
+		sl->inbuf[j] = (struct udma_buf){ .type = UDMA_BUF_NONE };
 	sl->submitted = 0;
 	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 	return &sl->req;
+}
+
+/* Move a slot from state *from to `to`: the driver's own check and store, or
+ * a CAS where another thread may race (a callback elsewhere). On failure
+ * *from holds the state found. */
+static int claim(struct slot *sl, int *from, int to, int driver)
+{
+	if (!driver)
+		return __atomic_compare_exchange_n(&sl->state, from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	int st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+	if (st != *from) {
+		*from = st;
+		return 0;
+	}
+	__atomic_store_n(&sl->state, to, __ATOMIC_RELAXED);
+	return 1;
 }
 
 int udma_req_free(struct udma_req *req)
@@ -209,7 +322,7 @@ int udma_req_free(struct udma_req *req)
 	if (!sl)
 		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
 	int st = SLOT_OWNED;
-	if (!__atomic_compare_exchange_n(&sl->state, &st, SLOT_FREE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	if (!claim(sl, &st, SLOT_FREE, is_driver(req->session)))
 		return st == SLOT_FREE ? udma_fail(EINVAL, "request %p freed twice", (void *)req)
 				       : udma_fail(EBUSY, "request %p is in flight", (void *)req);
 	pool_push(req->session, sl);
@@ -253,14 +366,16 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 
 	*dom = NULL;
 	switch (b->type) {
-	case UDMA_BUF_LINEAR:
-		if ((err = local_pieces_ok(&(struct iovec){ b->linear.addr, b->linear.len }, 1)))
-			return err;
+	case UDMA_BUF_LINEAR: {
+		uintptr_t a = (uintptr_t)b->linear.addr;
+		if (b->linear.len && (!a || a + b->linear.len < a))
+			return udma_fail(EINVAL, "[%p, +%zu) is NULL or wraps", b->linear.addr, b->linear.len);
 		*lin = (struct iovec){ b->linear.addr, b->linear.len };
 		*iov = lin;
 		*cnt = 1;
 		*len = b->linear.len;
 		return 0;
+	}
 	case UDMA_BUF_IOV:
 		if ((err = iov_total(b->iov.iov, b->iov.cnt, len)) || (err = local_pieces_ok(b->iov.iov, b->iov.cnt)))
 			return err;
@@ -318,6 +433,55 @@ static int has_output(enum udma_func f)
 	return f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
 }
 
+/* All buffers linear (the common case): checked and resolved in one pass.
+ * 1: done; 0: some buffer is not linear (prepare() does it); <0: refused. */
+static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
+{
+	const struct udma_req *r = &sl->req;
+	int n = (int)w->ninputs, out = has_output(w->func);
+	uintptr_t o0 = 0, o1 = 0;
+	size_t len;
+
+	if (out) {
+		if (r->out.type != UDMA_BUF_LINEAR)
+			return 0;
+		len = r->out.linear.len;
+		o0 = (uintptr_t)r->out.linear.addr;
+		o1 = o0 + len;
+	} else {
+		if (r->out.type != UDMA_BUF_NONE || !n || !r->in || r->in[0].type != UDMA_BUF_LINEAR)
+			return 0;
+		len = r->in[0].linear.len;
+	}
+	if (n && !r->in)
+		return 0;
+	for (int j = 0; j < n; j++)
+		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
+			return 0; /* the general path says what is wrong */
+	if (len) {
+		if (out && (!o0 || o1 < o0))
+			return 0;
+		for (int j = 0; j < n; j++) {
+			uintptr_t a = (uintptr_t)r->in[j].linear.addr;
+			if (!a || a + len < a || (out && a < o1 && o0 < a + len))
+				return 0;
+		}
+	}
+	if (out) {
+		sl->lin_out = (struct iovec){ r->out.linear.addr, len };
+		w->out = &sl->lin_out;
+		w->out_cnt = 1;
+	}
+	for (int j = 0; j < n; j++) {
+		sl->lin_in[j] = (struct iovec){ r->in[j].linear.addr, len };
+		w->in[j] = &sl->lin_in[j];
+		w->in_cnt[j] = 1;
+		w->in_dom[j] = NULL;
+	}
+	*lenp = len;
+	return 1;
+}
+
 /* Check and resolve the request's buffers into sl->work. */
 static int prepare(struct slot *sl)
 {
@@ -335,6 +499,8 @@ static int prepare(struct slot *sl)
 	w->out = NULL;
 	w->out_cnt = 0;
 	w->out_dom = NULL;
+	if (prepare_linear(sl, w, &len) == 1)
+		goto resolved;
 	if (has_output(s->func)) {
 		if ((err = resolve(sl, &r->out, -1, &w->out, &w->out_cnt, &w->out_dom, &len)))
 			return err;
@@ -354,6 +520,7 @@ static int prepare(struct slot *sl)
 		if (w->out && !w->out_dom && !w->in_dom[j] && overlaps(w->out, w->out_cnt, w->in[j], w->in_cnt[j]))
 			return udma_fail(EINVAL, "input %d overlaps the output", j);
 	}
+resolved:
 	w->len = len;
 	sl->touched = (uint64_t)len * (uint64_t)(s->ninputs + (w->out ? 1 : 0));
 	if (!sl->touched)
@@ -449,7 +616,7 @@ static int finish_bounce(struct slot *sl, int status)
 
 /* ---- dispatch and completion ---------------------------------------------------------- */
 
-static __thread unsigned sample_tick;
+static MOVER_TLS unsigned sample_tick;
 
 int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 {
@@ -470,14 +637,16 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 			if (err)
 				return err;
 		}
-		/* seq_cst pairs with unregister: it sets leaving, then waits for inflight */
-		__atomic_add_fetch(&e->inflight, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&e->leaving, __ATOMIC_SEQ_CST)) {
-			__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
-			skip = e;
-			continue;
+		if (!e->untracked) {
+			/* seq_cst pairs with unregister: it sets leaving, then waits for inflight */
+			__atomic_add_fetch(&e->inflight, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&e->leaving, __ATOMIC_SEQ_CST)) {
+				__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+				skip = e;
+				continue;
+			}
+			__atomic_add_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
 		}
-		__atomic_add_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
 		__atomic_store_n(&sl->engine, e, __ATOMIC_RELEASE); /* waiters peek at it */
 		sl->req.engine = e->name;
 		sl->t_submit = !(e->desc.flags & UDMA_ENGINE_INLINE) && !(++sample_tick & 15) ? mover_now_ns() : 0;
@@ -486,8 +655,10 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 		if (n == 1)
 			return 0; /* the work may be complete already: sl is not ours now */
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+		if (!e->untracked) {
+			__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+		}
 		if (n < 0)
 			return udma_fail(-n, "engine %s refused the work: %d", e->name, n);
 		if (tries > 64) /* full: let it drain */
@@ -524,10 +695,12 @@ static void deliver(struct slot *sl)
 	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 	if (cb) {
 		__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+		tl_elsewhere++;
 		cb(r);
-		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
+		tl_elsewhere--;
+		__atomic_add_fetch(&s->ndone_x, 1, __ATOMIC_SEQ_CST);
 	} else {
-		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&s->ndone_x, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
 		if (wait_flag) /* the waiter is inside udma_submit */
 			syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
@@ -537,11 +710,39 @@ static void deliver(struct slot *sl)
 	__atomic_sub_fetch(&s->touching, 1, __ATOMIC_RELEASE);
 }
 
+/* Delivery by the driver itself (inside its submit or poll): nobody else is
+ * waiting on this session and nobody can destroy it meanwhile. */
+static void deliver_own(struct slot *sl)
+{
+	struct udma_req *r = &sl->req;
+	struct udma_session *s = r->session;
+	udma_req_cb cb = r->cb;
+
+	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
+	if (cb) {
+		__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+		cb(r);
+		own_add(&s->ndone, 1);
+	} else {
+		own_add(&s->ndone, 1);
+		__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	}
+}
+
 void slot_complete(struct slot *sl, int status)
 {
 	struct udma_session *s = sl->req.session;
 
 	sl->req.status = finish_bounce(sl, status);
+	if (tl_driving == s) { /* in the driver's own submit or poll */
+		if (s->mode == UDMA_COMPL_POLL) {
+			__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
+			lq_push(s, &sl->cq);
+		} else {
+			deliver_own(sl);
+		}
+		return;
+	}
 	if (s->mode == UDMA_COMPL_POLL) {
 		/* Once pushed, the completion may be polled at once and the session
 		 * destroyed: count ourselves touching it until the wake-up is done. */
@@ -555,12 +756,23 @@ void slot_complete(struct slot *sl, int status)
 	}
 }
 
+static MOVER_TLS unsigned untracked_done;
+
 void udma_engine_done(struct udma_work *w, int status)
 {
 	struct slot *sl = (struct slot *)w->req;
 	struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_RELAXED);
 
-	if (e) {
+	if (e && e->untracked) {
+		if (w->exec_ns)
+			engine_learn(e, w->func, sl->touched, w->exec_ns, 0);
+		/* counted per thread, added in batches: no shared line written per work */
+		if (++untracked_done == 64) {
+			__atomic_add_fetch(&e->completed, untracked_done, __ATOMIC_RELAXED);
+			untracked_done = 0;
+		}
+		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
+	} else if (e) {
 		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
 		if (w->exec_ns || lat)
 			engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
@@ -584,8 +796,9 @@ int udma_submit(struct udma_req *req)
 		return udma_fail(EINVAL, "unknown request flags 0x%x", req->flags);
 	if ((req->flags & UDMA_REQ_WAIT) && req->cb)
 		return udma_fail(EINVAL, "a request waits or calls back, not both");
-	int st = SLOT_OWNED;
-	if (!__atomic_compare_exchange_n(&sl->state, &st, SLOT_INFLIGHT, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	struct udma_session *s = req->session;
+	int driver = is_driver(s), st = SLOT_OWNED;
+	if (!claim(sl, &st, SLOT_INFLIGHT, driver))
 		return st == SLOT_FREE ? udma_fail(EINVAL, "request %p is free", (void *)req)
 				       : udma_fail(EBUSY, "request %p is already in flight", (void *)req);
 	req->status = 0;
@@ -598,11 +811,15 @@ int udma_submit(struct udma_req *req)
 		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
 		return err;
 	}
-	struct udma_session *s = req->session;
 	uint32_t wait = req->flags & UDMA_REQ_WAIT;
-	__atomic_add_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
-	if ((err = slot_dispatch(sl, NULL))) {
-		__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
+	struct udma_session *outer = tl_driving;
+	count_submit(s, driver, 1);
+	if (driver)
+		tl_driving = s;
+	err = slot_dispatch(sl, NULL);
+	tl_driving = outer;
+	if (err) {
+		count_submit(s, driver, (unsigned)-1);
 		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
 		return err;
 	}
@@ -618,11 +835,20 @@ int udma_session_poll(struct udma_session *s, unsigned max)
 
 	if (!s)
 		return udma_fail(EINVAL, "NULL session");
+	int driver = is_driver(s);
+	struct udma_session *outer = tl_driving;
+	if (driver)
+		tl_driving = s;
 	engines_poll();
-	while ((unsigned)done < max && (n = cq_pop(s))) {
-		deliver((struct slot *)((char *)n - offsetof(struct slot, cq)));
+	while ((unsigned)done < max && ((driver && (n = lq_pop(s))) || (n = cq_pop(s)))) {
+		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
+		if (driver)
+			deliver_own(sl);
+		else
+			deliver(sl);
 		done++;
 	}
+	tl_driving = outer;
 	return done;
 }
 
