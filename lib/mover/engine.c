@@ -43,12 +43,13 @@ uint64_t mover_now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* < 256 B, < 1 KiB, < 4 KiB, ... (factors of 4), the last open-ended */
 static unsigned size_class(uint64_t bytes)
 {
-	unsigned c = 0;
-	for (uint64_t lim = 256; c < SIZE_CLASSES - 1 && bytes >= lim; lim <<= 2)
-		c++;
-	return c;
+	if (bytes < 256)
+		return 0;
+	unsigned c = (63u - (unsigned)__builtin_clzll(bytes) - 8u) / 2u + 1u;
+	return c < SIZE_CLASSES - 1 ? c : SIZE_CLASSES - 1;
 }
 
 /* Replace the published set; the old one is kept (readers may hold it). Under eng_lock. */
@@ -122,6 +123,12 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
 		for (unsigned c = 0; c < SIZE_CLASSES; c++)
 			e->speed[f][c] = d.speed;
+	/* A hand-over to another thread or device costs about a microsecond at
+	 * the least; measurements replace this guess. With it, small works go
+	 * inline from the first request, and the scheduler skips such engines
+	 * for them without working out their estimate. */
+	if (!(d.flags & UDMA_ENGINE_INLINE))
+		e->overhead_ns = 1000;
 
 	pthread_mutex_lock(&eng_lock);
 	for (unsigned i = 0; cur_set && i < cur_set->n; i++)
@@ -194,6 +201,11 @@ struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const stru
 		 * engine that takes them directly if there is one: a bounce moves
 		 * every byte twice more through a blocking pull/push. */
 		int direct = !sl || !sl->foreign || takes_all(e, sl);
+		/* its hand-over latency alone loses: skip the division (small works,
+		 * where the cpu engine, registered first, is already the answer) */
+		if (direct <= best_direct && !(e->desc.flags & UDMA_ENGINE_INLINE) &&
+		    __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED) >= best_ns)
+			continue;
 		uint64_t ns = estimate(e, f, touched);
 		if (direct > best_direct || (direct == best_direct && ns < best_ns)) {
 			best_ns = ns;
