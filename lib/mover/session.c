@@ -877,7 +877,9 @@ int udma_req_wait(struct udma_req *req)
 			__builtin_ia32_pause();
 			continue;
 		}
-		if (req->flags & UDMA_REQ_WAIT) { /* woken on req->done by the completer */
+		/* woken on req->done by the completer; in POLL mode the completion
+		 * is queued for us to poll, and the queue's push wakes the session word */
+		if ((req->flags & UDMA_REQ_WAIT) && s->mode != UDMA_COMPL_POLL) {
 			syscall(SYS_futex, &req->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 			continue;
 		}

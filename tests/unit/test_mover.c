@@ -431,6 +431,40 @@ static void test_scheduler_speed_and_load(void **state)
 	free(b);
 }
 
+/* "Requests below a learned size threshold run inline on the cpu engine":
+ * a far faster engine that hands work to a thread gets the big request,
+ * while a small one runs inline (its hand-over alone would cost more). */
+static void test_small_requests_inline(void **state)
+{
+	struct udma_error_opts fast = { .size = sizeof(fast), .name = "far-away", .speed = 1ull << 40, .delay_us = 1,
+					.funcs = 1u << UDMA_FUNC_COPY };
+	struct udma_engine *ef = udma_error_engine_create(&fast);
+	assert_non_null(ef);
+	const size_t big = 64 << 20;
+	char *a = arena(big), *b = arena(big);
+	memset(a, 3, big);
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r = udma_req_alloc(s);
+	r->flags = UDMA_REQ_WAIT;
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 64 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(udma_submit(r), 0);
+		assert_string_equal(r->engine, "cpu");
+	}
+	r->in[0].linear.len = r->out.linear.len = big;
+	assert_int_equal(udma_submit(r), 0);
+	assert_string_equal(r->engine, "far-away");
+	assert_int_equal(r->status, 0);
+	assert_memory_equal(a, b, big);
+	udma_req_free(r);
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(ef), 0);
+	free(a);
+	free(b);
+}
+
 static int learned(const struct udma_engine_info *i, void *arg)
 {
 	if (strcmp(i->name, "cpu"))
@@ -629,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_domain_buffers),
 		cmocka_unit_test(test_scheduler_speed_and_load),
 		cmocka_unit_test(test_learning),
+		cmocka_unit_test(test_small_requests_inline),
 		cmocka_unit_test(test_unregister_moves_pending),
 		cmocka_unit_test(test_error_engine),
 		cmocka_unit_test(test_scheduler_prefers_direct),
