@@ -150,11 +150,19 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	return e;
 }
 
+/* Bytes handed over and not finished (the two are read apart: never below 0). */
+static uint64_t engine_queued(const struct udma_engine *e)
+{
+	uint64_t f = __atomic_load_n(&e->finished.bytes, __ATOMIC_RELAXED);
+	uint64_t h = __atomic_load_n(&e->handed.bytes, __ATOMIC_RELAXED);
+	return h > f ? h - f : 0;
+}
+
 /* Estimated ns until a work of `touched` bytes would finish on e. */
 static uint64_t estimate(const struct udma_engine *e, enum udma_func f, uint64_t touched)
 {
 	uint64_t speed = __atomic_load_n(&e->speed[f][size_class(touched)], __ATOMIC_RELAXED) * e->lanes;
-	uint64_t queued = __atomic_load_n(&e->queued_bytes, __ATOMIC_RELAXED);
+	uint64_t queued = engine_queued(e);
 	uint64_t over = (e->desc.flags & UDMA_ENGINE_INLINE) ? 0 : __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 	return over + (uint64_t)((double)(queued + touched) * 1e9 / (double)(speed ? speed : 1));
 }
@@ -253,7 +261,7 @@ int udma_engine_unregister(struct udma_engine *e)
 		pthread_mutex_unlock(&eng_lock);
 		return udma_fail(EINVAL, "engine %s is not registered", e->name);
 	}
-	/* seq_cst pairs with the submit path: it bumps inflight, then checks leaving */
+	/* seq_cst pairs with the submit path: it bumps handed, then checks leaving */
 	__atomic_store_n(&e->leaving, 1, __ATOMIC_SEQ_CST);
 	if (publish(NULL, e))
 		unpublish_in_place(e);
@@ -263,15 +271,14 @@ int udma_engine_unregister(struct udma_engine *e)
 	while (e->ops.reclaim && (n = e->ops.reclaim(e, back, 64)) > 0)
 		for (int i = 0; i < n; i++) {
 			struct slot *sl = (struct slot *)back[i]->req;
-			uint64_t bytes = back[i]->len;
-			__atomic_sub_fetch(&e->queued_bytes, bytes, __ATOMIC_RELAXED);
-			__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+			engine_count(&e->finished, sl->touched);
 			int err = slot_dispatch(sl, e);
 			if (err)
 				slot_complete(sl, err);
 		}
 	/* Works already running finish. */
-	for (unsigned spins = 0; __atomic_load_n(&e->inflight, __ATOMIC_ACQUIRE); spins++) {
+	for (unsigned spins = 0; __atomic_load_n(&e->handed.n, __ATOMIC_SEQ_CST) !=
+				 __atomic_load_n(&e->finished.n, __ATOMIC_ACQUIRE); spins++) {
 		if (e->ops.poll)
 			e->ops.poll(e, 64);
 		if (spins < 1000)
@@ -312,8 +319,8 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 			.flags = e->desc.flags,
 			.overhead_ns = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED),
 			.lanes = e->lanes,
-			.queued_bytes = __atomic_load_n(&e->queued_bytes, __ATOMIC_RELAXED),
-			.completed = __atomic_load_n(&e->completed, __ATOMIC_RELAXED),
+			.queued_bytes = engine_queued(e),
+			.completed = __atomic_load_n(&e->finished.n, __ATOMIC_RELAXED),
 		};
 		for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
 			for (unsigned c = 0; c < SIZE_CLASSES; c++) {

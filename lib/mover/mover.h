@@ -15,6 +15,11 @@
  * shared library is a call to __tls_get_addr (measured: 12 ns a request). */
 #define MOVER_TLS __thread __attribute__((tls_model("initial-exec")))
 
+struct engine_count {
+	unsigned long n;          /* atomic */
+	uint64_t bytes;           /* atomic */
+} __attribute__((aligned(64)));
+
 struct udma_engine {
 	char name[64];
 	struct udma_engine_desc desc;
@@ -22,9 +27,10 @@ struct udma_engine {
 	uint32_t lanes;
 	int untracked;            /* runs inline and never leaves (cpu): no in-flight or queue counts */
 	int leaving;              /* atomic: no new work; unregister in progress or done */
-	unsigned inflight;        /* atomic: works handed over and not done */
-	uint64_t queued_bytes;    /* atomic: their bytes */
-	uint64_t completed;       /* atomic */
+	/* Works (and bytes touched) handed over, and finished (or handed back
+	 * at unregister): in flight = handed - finished. Two cache lines, so the
+	 * submitting and the completing threads do not write the same line. */
+	struct engine_count handed, finished;
 	/* learned bytes/s per function and size class (relaxed atomics): functions
 	 * differ too much to share one figure (compare may stop at byte 0) */
 	uint64_t speed[UDMA_FUNC_COUNT][SIZE_CLASSES];
@@ -98,6 +104,13 @@ struct udma_session {
 	/* completions the driver made itself, inside its submit or poll (POLL mode) */
 	struct cq_node *lq_head, *lq_tail;
 };
+
+static inline void engine_count(struct engine_count *c, uint64_t bytes)
+{
+	__atomic_add_fetch(&c->bytes, bytes, __ATOMIC_RELAXED);
+	/* release, and last: unregister may finish as soon as a finish lands */
+	__atomic_add_fetch(&c->n, 1, __ATOMIC_RELEASE);
+}
 
 /* engine.c */
 UDMA_HIDDEN struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,

@@ -638,14 +638,15 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 				return err;
 		}
 		if (!e->untracked) {
-			/* seq_cst pairs with unregister: it sets leaving, then waits for inflight */
-			__atomic_add_fetch(&e->inflight, 1, __ATOMIC_SEQ_CST);
+			/* seq_cst pairs with unregister: it sets leaving, then waits
+			 * until finished catches up with handed */
+			__atomic_add_fetch(&e->handed.n, 1, __ATOMIC_SEQ_CST);
 			if (__atomic_load_n(&e->leaving, __ATOMIC_SEQ_CST)) {
-				__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+				__atomic_sub_fetch(&e->handed.n, 1, __ATOMIC_RELEASE);
 				skip = e;
 				continue;
 			}
-			__atomic_add_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&e->handed.bytes, sl->touched, __ATOMIC_RELAXED);
 		}
 		__atomic_store_n(&sl->engine, e, __ATOMIC_RELEASE); /* waiters peek at it */
 		sl->req.engine = e->name;
@@ -655,9 +656,9 @@ int slot_dispatch(struct slot *sl, const struct udma_engine *exclude)
 		if (n == 1)
 			return 0; /* the work may be complete already: sl is not ours now */
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
-		if (!e->untracked) {
-			__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
-			__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+		if (!e->untracked) { /* taken back on the submitter's own line */
+			__atomic_sub_fetch(&e->handed.bytes, sl->touched, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&e->handed.n, 1, __ATOMIC_RELEASE);
 		}
 		if (n < 0)
 			return udma_fail(-n, "engine %s refused the work: %d", e->name, n);
@@ -768,7 +769,7 @@ void udma_engine_done(struct udma_work *w, int status)
 			engine_learn(e, w->func, sl->touched, w->exec_ns, 0);
 		/* counted per thread, added in batches: no shared line written per work */
 		if (++untracked_done == 64) {
-			__atomic_add_fetch(&e->completed, untracked_done, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&e->finished.n, untracked_done, __ATOMIC_RELAXED);
 			untracked_done = 0;
 		}
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
@@ -776,11 +777,8 @@ void udma_engine_done(struct udma_work *w, int status)
 		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
 		if (w->exec_ns || lat)
 			engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
-		__atomic_sub_fetch(&e->queued_bytes, sl->touched, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&e->completed, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
-		/* last touch of e: unregister may finish as soon as this lands */
-		__atomic_sub_fetch(&e->inflight, 1, __ATOMIC_RELEASE);
+		engine_count(&e->finished, sl->touched); /* the last touch of e */
 	}
 	slot_complete(sl, status);
 }
