@@ -863,9 +863,12 @@ int udma_req_wait(struct udma_req *req)
 	/* Spin while the engine leaves a CPU free for us (a sleeping waiter costs
 	 * a wake-up per completion, and the woken thread may land on the
 	 * worker's CPU); sleep at once when its workers need every CPU. */
-	static long ncpu;
-	if (!ncpu)
+	static long ncpu_cached; /* relaxed: racing first callers store the same value */
+	long ncpu = __atomic_load_n(&ncpu_cached, __ATOMIC_RELAXED);
+	if (!ncpu) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		__atomic_store_n(&ncpu_cached, ncpu, __ATOMIC_RELAXED);
+	}
 	const struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_ACQUIRE);
 	uint64_t spin_until = e && e->lanes < ncpu ? mover_now_ns() + 50000 : 0;
 	for (unsigned spins = 0; !udma_req_is_done(req); spins++) {
