@@ -106,7 +106,7 @@ struct udma_engine_info {
 	uint64_t overhead_ns;       /* learned hand-over latency beyond the work itself */
 	uint32_t lanes;
 	uint64_t queued_bytes;      /* bytes handed over and not yet done */
-	uint64_t completed;         /* works done */
+	uint64_t completed;         /* works done (the cpu engine adds each thread's 64 at a time) */
 };
 /* Visit registered engines in registration order; stop when fn returns nonzero. */
 UDMA_API int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg), void *arg);
