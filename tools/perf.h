@@ -6,6 +6,7 @@
 #ifndef UDMA_TOOLS_PERF_H
 #define UDMA_TOOLS_PERF_H
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <udma/backend.h>
@@ -167,6 +168,9 @@ int perf_domain_run(struct perf_ctx *px);
 /* mem_mb: the EAL's -m; why_not_wanted: leave DPDK out, for this reason. */
 int perf_dpdk_init(int cpu, int no_huge, unsigned mem_mb, const char *why_not_wanted);
 int perf_dpdk_up(void);
+/* The main lcore's CPUs (0), or -1 without DPDK. DPDK's control threads,
+ * dma_skeleton's copy thread among them, run outside them. */
+int perf_dpdk_client_cpus(cpu_set_t *set);
 const char *perf_dpdk_why(void);     /* why the EAL is not up */
 const char *perf_dpdk_how(void);     /* the EAL arguments */
 const char *perf_dpdk_version(void); /* NULL without DPDK */

@@ -18,6 +18,7 @@
 #ifdef UDMA_HAVE_DPDK
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_version.h>
 
 static int tried, up;
@@ -106,6 +107,15 @@ const char *perf_dpdk_version(void)
 	return rte_version();
 }
 
+int perf_dpdk_client_cpus(cpu_set_t *set)
+{
+	if (!up)
+		return -1;
+	rte_cpuset_t c = rte_lcore_cpuset(rte_get_main_lcore());
+	memcpy(set, &c, sizeof(c) < sizeof(*set) ? sizeof(c) : sizeof(*set));
+	return 0;
+}
+
 void perf_dpdk_fini(void)
 {
 	char dir[PATH_MAX];
@@ -150,6 +160,11 @@ const char *perf_dpdk_how(void)
 const char *perf_dpdk_version(void)
 {
 	return NULL;
+}
+
+int perf_dpdk_client_cpus(cpu_set_t *set)
+{
+	return -1;
 }
 
 void perf_dpdk_fini(void)

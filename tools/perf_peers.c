@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <isa-l/crc.h>
@@ -22,7 +21,6 @@
 /* dmadev is still experimental in DPDK 22.11 */
 #define ALLOW_EXPERIMENTAL_API
 #include <rte_dev.h>
-#include <rte_lcore.h>
 #include <rte_dmadev.h>
 #include <rte_errno.h>
 #endif
@@ -263,15 +261,6 @@ void *peer_dmadev_client(void *arg)
 		memset(&pattern, PAT8, 8);
 	else if (pt->func == UDMA_FUNC_FILL64)
 		memcpy(&pattern, perf_pat64, 8);
-	/* The skeleton's copy thread is a DPDK control thread, on the CPUs the
-	 * EAL leaves to those: outside the main lcore. The client goes on the
-	 * lcore's CPU, so the peer always has a CPU of its own for the copies.
-	 * (Its copy thread still naps 10 us after a dry spell of polls, which
-	 * is why it reads 7 M/s in most runs and, when it never goes dry, 20+.) */
-	if (pt->n == 1) {
-		rte_cpuset_t cpus = rte_lcore_cpuset(rte_get_main_lcore());
-		pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
-	}
 	for (int go = 1; go || c->inflight;) {
 		go = go && client_go(c);
 		unsigned queued = 0;
