@@ -183,8 +183,9 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
 		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
 	}
-	if (uo && uo->size < offsetof(struct udma_session_opts, flags) + sizeof(o.flags))
-		o.flags = 0;
+	/* fields past the caller's size keep their defaults (flags 0) */
+	if (o.flags & ~UDMA_SESSION_SHARED)
+		return udma_fail_null(EINVAL, "unknown session flags 0x%x", o.flags);
 	if (o.mode != UDMA_COMPL_CALLBACK && o.mode != UDMA_COMPL_POLL)
 		return udma_fail_null(EINVAL, "unknown completion mode %d", (int)o.mode);
 	if (!o.depth)
@@ -194,10 +195,6 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return udma_fail_null(ENOMEM, "out of memory");
-	if (o.size >= offsetof(struct udma_session_opts, flags) + sizeof(o.flags) && (o.flags & ~UDMA_SESSION_SHARED)) {
-		free(s);
-		return udma_fail_null(EINVAL, "unknown session flags 0x%x", o.flags);
-	}
 	s->shared = !!(o.flags & UDMA_SESSION_SHARED);
 	s->func = func;
 	s->ninputs = ninputs;
