@@ -363,7 +363,6 @@ static void test_push_pull(void **state)
 	free(dst);
 }
 
-/* Refused here (descriptor says no) and there (the peer's provider says no). */
 /* The peer refused: EREMOTEIO or EACCES (which one depends on the provider). Says what it got. */
 #define assert_refused(rc)                                                                                 \
 	do {                                                                                               \
@@ -371,6 +370,7 @@ static void test_push_pull(void **state)
 			fail_msg("line %d: %d (%s), want -EREMOTEIO or -EACCES", __LINE__, (rc), strerror(-(rc))); \
 	} while (0)
 
+/* Refused here (descriptor says no) and there (the peer's provider says no). */
 static void test_rights_range_keys(void **state)
 {
 	struct peer p;
