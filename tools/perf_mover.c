@@ -417,8 +417,7 @@ static int run_point(struct perf_ctx *px, struct point *pt, struct sizebuf *bufs
 	}
 	/* With DPDK up and one client, every client (udma's and the peers') runs
 	 * on the main lcore's CPU: the same place for all, and never the CPU of
-	 * DPDK's control threads — dma_skeleton's copy thread polls there, and
-	 * naps 10 us at a time when idle, which slows whoever shares its CPU. */
+	 * DPDK's control threads, where dma_skeleton's copy thread polls. */
 	pthread_attr_t attr;
 	cpu_set_t cpus;
 	pthread_attr_init(&attr);
