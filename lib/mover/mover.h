@@ -88,21 +88,25 @@ struct udma_session {
 	int shared;                  /* UDMA_SESSION_SHARED: no driver, atomic paths only */
 	struct udma_engine *pinned;  /* chosen by name, or NULL: the scheduler decides */
 	struct slot *slots;
-	uint64_t free_head;          /* ABA tag << 32 | (index + 1) */
+	/* The driver's line: what its thread writes on every request. */
+	uint64_t free_head __attribute__((aligned(64))); /* ABA tag << 32 | (index + 1) */
 	/* In flight = submitted - delivered. The driver counts its own steps in
 	 * nsub/ndone (its thread only: relaxed loads and stores); other threads
 	 * count theirs in the atomic nsub_x/ndone_x. */
 	unsigned nsub, ndone;
-	unsigned nsub_x, ndone_x;
+	struct cq_node *cq_head;     /* the consumer's end of the completion queue */
+	/* completions the driver made itself, inside its submit or poll (POLL mode) */
+	struct cq_node *lq_head, *lq_tail;
+	/* The completers' lines: written by engine threads, so apart from the
+	 * driver's (a worker's completion does not evict the driver's counters). */
+	unsigned nsub_x __attribute__((aligned(64)));
+	unsigned ndone_x;
 	unsigned touching;           /* atomic: completers still touching the session (destroy waits) */
 	uint32_t wake;               /* futex: bumped when a waiter may have something to see */
 	unsigned waiters;            /* atomic: threads asleep on wake */
 	/* completion queue (POLL mode): Vyukov's intrusive MPSC list */
-	struct cq_node *cq_head;
 	struct cq_node *cq_tail;
 	struct cq_node cq_stub;
-	/* completions the driver made itself, inside its submit or poll (POLL mode) */
-	struct cq_node *lq_head, *lq_tail;
 };
 
 static inline void engine_count(struct engine_count *c, uint64_t bytes)

@@ -573,6 +573,8 @@ static void test_manual_progress_and_reg_local(void **state)
 		if (flags[k] & UDMA_FABRIC_MANUAL_PROGRESS)
 			assert_int_equal(d.n, 1); /* already */
 		assert_true(wait_done(&d, 1, 10));
+		if (d.errors) /* a failed push leaves the peer as it was: say why, not which bytes */
+			fail_msg("push (flags 0x%x) failed: %d (%s)", flags[k], d.last, strerror(-d.last));
 		assert_memory_equal(p.arena + 12345, buf, sizeof(buf));
 		assert_int_equal(udma_domain_pull(r, NULL, &rv, 1, &bv, 1, NULL, NULL), 0);
 		assert_memory_equal(back, buf, sizeof(buf));
