@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/alloc.h"
 #include "mover.h"
 
 struct engine_set {
@@ -112,11 +113,7 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 		return udma_fail_null(EINVAL, "engine %s: declared speed 0", d.name);
 	if (d.flags & ~UDMA_ENGINE_INLINE)
 		return udma_fail_null(EINVAL, "engine %s: unknown flags 0x%x", d.name, d.flags);
-	/* aligned as its type says: the counts sit on cache lines of their own */
-	size_t esz = (sizeof(*e) + 63) & ~(size_t)63;
-	e = aligned_alloc(64, esz);
-	if (e)
-		memset(e, 0, esz);
+	e = zalloc_lines(sizeof(*e)); /* aligned as its type says: its counts sit on lines of their own */
 	if (!e)
 		return udma_fail_null(ENOMEM, "out of memory");
 	snprintf(e->name, sizeof(e->name), "%s", d.name);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/alloc.h"
 #include "../domain/domain.h"
 #include "mover.h"
 
@@ -192,11 +193,9 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 		o.depth = 256;
 	if (o.depth > 65536)
 		return udma_fail_null(EINVAL, "depth %u above 65536", o.depth);
-	size_t ssz = (sizeof(*s) + 63) & ~(size_t)63; /* aligned as its type says */
-	s = aligned_alloc(64, ssz);
+	s = zalloc_lines(sizeof(*s)); /* aligned as its type says */
 	if (!s)
 		return udma_fail_null(ENOMEM, "out of memory");
-	memset(s, 0, ssz);
 	s->shared = !!(o.flags & UDMA_SESSION_SHARED);
 	s->func = func;
 	s->ninputs = ninputs;

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../core/alloc.h"
 #include "pool_int.h"
 
 #define TC_SLOTS UDMA_POOL_TLS_SLOTS
@@ -207,13 +208,11 @@ static struct tcache *tc_attach(struct udma_pool *p)
 		}
 	}
 	if (c == &tc_none) {
-		size_t sz = (sizeof(*c) + p->cache_cap * sizeof(TC_OBJS(c)[0]) + 63) & ~(size_t)63;
-		c = aligned_alloc(64, sz);
+		c = zalloc_lines(sizeof(*c) + p->cache_cap * sizeof(TC_OBJS(c)[0]));
 		if (!c) {
 			pthread_mutex_unlock(&g_lock);
 			return NULL;
 		}
-		memset(c, 0, sizeof(*c));
 		c->cap = p->cache_cap;
 	}
 	tc_set_count(c, 0);

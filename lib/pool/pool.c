@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <udma/memory.h>
 
+#include "../core/alloc.h"
 #include "pool_int.h"
 
 #define PAGE 4096ul
@@ -315,10 +316,9 @@ struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool
 	if (err)
 		return udma_fail_null(-err, "cannot set up per-thread caches");
 
-	p = aligned_alloc(64, align_up(sizeof(*p), 64));
+	p = zalloc_lines(sizeof(*p));
 	if (!p)
 		return udma_fail_null(ENOMEM, "out of memory");
-	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", o.name ? o.name : "pool");
 	p->fast.stride = stride;
 	p->align = o.align;
