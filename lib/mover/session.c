@@ -345,11 +345,16 @@ static struct iovbuf *ext_buf(struct slot *sl, int which)
 }
 
 /* Local pieces: no NULL address, and none that runs past the end of the address space. */
+static int piece_bad(const struct iovec *v)
+{
+	uintptr_t a = (uintptr_t)v->iov_base;
+	return v->iov_len && (!a || a + v->iov_len < a);
+}
+
 static int local_pieces_ok(const struct iovec *v, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		uintptr_t a = (uintptr_t)v[i].iov_base;
-		if (v[i].iov_len && (!a || a + v[i].iov_len < a))
+		if (piece_bad(&v[i]))
 			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps", i, v[i].iov_base, v[i].iov_len);
 	}
 	return 0;
@@ -364,16 +369,14 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 
 	*dom = NULL;
 	switch (b->type) {
-	case UDMA_BUF_LINEAR: {
-		uintptr_t a = (uintptr_t)b->linear.addr;
-		if (b->linear.len && (!a || a + b->linear.len < a))
-			return udma_fail(EINVAL, "[%p, +%zu) is NULL or wraps", b->linear.addr, b->linear.len);
+	case UDMA_BUF_LINEAR:
 		*lin = (struct iovec){ b->linear.addr, b->linear.len };
+		if ((err = local_pieces_ok(lin, 1)))
+			return err;
 		*iov = lin;
 		*cnt = 1;
 		*len = b->linear.len;
 		return 0;
-	}
 	case UDMA_BUF_IOV:
 		if ((err = iov_total(b->iov.iov, b->iov.cnt, len)) || (err = local_pieces_ok(b->iov.iov, b->iov.cnt)))
 			return err;
@@ -432,46 +435,36 @@ static int has_output(enum udma_func f)
 }
 
 /* All buffers linear (the common case): checked and resolved in one pass.
- * 1: done; 0: some buffer is not linear (prepare() does it); <0: refused. */
+ * 1: done; 0: not all linear, or something to refuse: prepare() goes on. */
 static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 {
 	const struct udma_req *r = &sl->req;
 	int n = (int)w->ninputs, out = has_output(w->func);
-	uintptr_t o0 = 0, o1 = 0;
 	size_t len;
 
-	if (out) {
-		if (r->out.type != UDMA_BUF_LINEAR)
-			return 0;
-		len = r->out.linear.len;
-		o0 = (uintptr_t)r->out.linear.addr;
-		o1 = o0 + len;
-	} else {
-		if (r->out.type != UDMA_BUF_NONE || !n || !r->in || r->in[0].type != UDMA_BUF_LINEAR)
-			return 0;
-		len = r->in[0].linear.len;
-	}
+	if (out ? r->out.type != UDMA_BUF_LINEAR : r->out.type != UDMA_BUF_NONE)
+		return 0;
 	if (n && !r->in)
 		return 0;
+	if (!out && (!n || r->in[0].type != UDMA_BUF_LINEAR))
+		return 0;
+	len = out ? r->out.linear.len : r->in[0].linear.len;
 	for (int j = 0; j < n; j++)
 		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
 			return 0; /* the general path says what is wrong */
-	if (len) {
-		if (out && (!o0 || o1 < o0))
-			return 0;
-		for (int j = 0; j < n; j++) {
-			uintptr_t a = (uintptr_t)r->in[j].linear.addr;
-			if (!a || a + len < a || (out && a < o1 && o0 < a + len))
-				return 0;
-		}
-	}
+	/* resolved as resolve() would; anything wrong goes to the general path,
+	 * which checks again and says what */
 	if (out) {
 		sl->lin_out = (struct iovec){ r->out.linear.addr, len };
+		if (piece_bad(&sl->lin_out))
+			return 0;
 		w->out = &sl->lin_out;
 		w->out_cnt = 1;
 	}
 	for (int j = 0; j < n; j++) {
 		sl->lin_in[j] = (struct iovec){ r->in[j].linear.addr, len };
+		if (piece_bad(&sl->lin_in[j]) || (out && overlaps(&sl->lin_out, 1, &sl->lin_in[j], 1)))
+			return 0;
 		w->in[j] = &sl->lin_in[j];
 		w->in_cnt[j] = 1;
 		w->in_dom[j] = NULL;
