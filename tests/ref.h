@@ -1,4 +1,5 @@
-/* Reference implementations the tests check udma against. */
+/* Reference implementations the tests check udma against, and the random
+ * numbers they draw. */
 #ifndef UDMA_TEST_REF_H
 #define UDMA_TEST_REF_H
 
@@ -16,6 +17,16 @@ static inline uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
 			c = c >> 1 ^ (0x82F63B78u & -(c & 1));
 	}
 	return ~c;
+}
+
+/* Marsaglia's xorshift64: the next number of the sequence in *s (never 0). */
+static inline uint64_t xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
 }
 
 #endif

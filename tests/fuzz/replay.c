@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../ref.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
@@ -124,10 +126,10 @@ int main(int argc, char **argv)
 	current = name;
 	for (unsigned long k = 0; k < generated; k++) {
 		size_t n = 0;
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		xorshift64(&x);
 		n = x % sizeof(buf);
 		for (size_t j = 0; j < n; j++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			xorshift64(&x);
 			buf[j] = (uint8_t)(x >> 24);
 		}
 		snprintf(name, sizeof(name), "generated input %lu (-s %#llx)", k, (unsigned long long)x);

@@ -54,7 +54,7 @@ static void *client(void *arg)
 	}
 	for (int round = 0; round < ROUNDS / DEPTH; round++) {
 		for (int i = 0; i < DEPTH; i++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			xorshift64(&x);
 			st[i].len = x % 65536;
 			st[i].seed = (uint8_t)(x >> 32);
 			st[i].completions = 0;
