@@ -150,6 +150,22 @@ static void sweep(const char *name, unsigned kinds, int keeps, struct ctx *c, in
 	total_ops++;
 }
 
+/* sweep() in each address mode (PA where this process may read frame
+ * numbers), named "what (mode)". */
+static void sweep_modes(const char *what, struct ctx *c, int (*setup)(struct ctx *), int (*run)(struct ctx *),
+			int (*teardown)(struct ctx *))
+{
+	char name[96];
+
+	for (int mode = 0; mode < 3; mode++) {
+		if (mode == UDMA_ADDR_PA && !pa_available())
+			continue;
+		c->mode = (enum udma_addr_mode)mode;
+		snprintf(name, sizeof(name), "%s (%s)", what, udma_mode_name(c->mode));
+		sweep(name, FAULT_ALL, 0, c, setup, run, teardown);
+	}
+}
+
 /* ---- device domains ---------------------------------------------------------------- */
 
 static int setup_domain(struct ctx *c)
@@ -206,13 +222,7 @@ static int run_custom_create(struct ctx *c)
 static void test_domains(void **state)
 {
 	struct ctx c = { 0 };
-	static const char *const names[] = { "domain create (va)", "domain create (pa)", "domain create (iommu)" };
-	for (int mode = 0; mode < 3; mode++) {
-		if (mode == UDMA_ADDR_PA && !pa_available())
-			continue;
-		c.mode = (enum udma_addr_mode)mode;
-		sweep(names[mode], FAULT_ALL, 0, &c, NULL, run_domain_create, NULL);
-	}
+	sweep_modes("domain create", &c, NULL, run_domain_create, NULL);
 	sweep("custom domain create (ctx, user ctx)", FAULT_ALL, 0, &c, NULL, run_custom_create, NULL);
 }
 
@@ -379,17 +389,8 @@ static int run_stream(struct ctx *c)
 static void test_register_and_map(void **state)
 {
 	struct ctx c = { 0 };
-	char name[96];
-
-	for (int mode = 0; mode < 3; mode++) {
-		if (mode == UDMA_ADDR_PA && !pa_available())
-			continue;
-		c.mode = (enum udma_addr_mode)mode;
-		snprintf(name, sizeof(name), "mem_register x40 (%s)", udma_mode_name(c.mode));
-		sweep(name, FAULT_ALL, 0, &c, setup_arena, run_register, teardown_arena);
-		snprintf(name, sizeof(name), "udma_map x40 (%s)", udma_mode_name(c.mode));
-		sweep(name, FAULT_ALL, 0, &c, setup_arena, run_stream, teardown_arena);
-	}
+	sweep_modes("mem_register x40", &c, setup_arena, run_register, teardown_arena);
+	sweep_modes("udma_map x40", &c, setup_arena, run_stream, teardown_arena);
 }
 
 /* ---- shared memory and process domains ---------------------------------------------- */
@@ -796,17 +797,8 @@ static int run_dmover(struct ctx *c)
 static void test_compat(void **state)
 {
 	struct ctx c = { 0 };
-	char name[96];
-
-	for (int mode = 0; mode < 3; mode++) {
-		if (mode == UDMA_ADDR_PA && !pa_available())
-			continue;
-		c.mode = (enum udma_addr_mode)mode;
-		snprintf(name, sizeof(name), "wd queue/reserve/iova_map (%s)", udma_mode_name(c.mode));
-		sweep(name, FAULT_ALL, 0, &c, NULL, run_wd, NULL);
-		snprintf(name, sizeof(name), "dma_alloc_coherent/map_single (%s)", udma_mode_name(c.mode));
-		sweep(name, FAULT_ALL, 0, &c, NULL, run_dma_mapping, NULL);
-	}
+	sweep_modes("wd queue/reserve/iova_map", &c, NULL, run_wd, NULL);
+	sweep_modes("dma_alloc_coherent/map_single", &c, NULL, run_dma_mapping, NULL);
 	sweep("dmover hw_bzero (seed 004 example)", FAULT_ALL, 0, &c, NULL, run_dmover, NULL);
 }
 
