@@ -21,6 +21,7 @@
 #include "common.h"
 #include "domain/domain.h"
 #include "fault.h"
+#include "seed_hw_bzero.h"
 
 #if __has_include(<udma/pool.h>)
 #include <udma/pool.h>
@@ -757,31 +758,6 @@ static int run_dma_mapping(struct ctx *c)
 			dma_free_coherent(dev, 5000 + (size_t)i * 70000, p[i], h[i]);
 	dma_device_close(dev);
 	return rc;
-}
-
-/* The seed's own example (seed 004), as a client would write it. */
-static int hw_bzero(void *buf, size_t len)
-{
-	struct dmover_session *dses;
-	struct dmover_request *dreq;
-	int error = dmover_session_create(DMOVER_FUNC_ZERO, &dses);
-	if (error)
-		return error;
-	dreq = dmover_request_alloc(dses, NULL);
-	if (dreq == NULL) {
-		dmover_session_destroy(dses);
-		return ENOMEM;
-	}
-	dreq->dreq_flags = DMOVER_REQ_WAIT;
-	dreq->dreq_callback = NULL;
-	dreq->dreq_outbuf.dreq_outbuf_type = DMOVER_BUF_LINEAR;
-	dreq->dreq_outbuf.dmbuf_linear.l_addr = buf;
-	dreq->dreq_outbuf.dmbuf_linear.l_len = len;
-	dmover_process(dreq);
-	error = (dreq->dreq_flags & DMOVER_REQ_ERROR) ? dreq->dreq_error : 0;
-	dmover_request_free(dreq);
-	dmover_session_destroy(dses);
-	return error;
 }
 
 static int run_dmover(struct ctx *c)
