@@ -582,6 +582,18 @@ static void fmt_rate(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.0f ", v);
 }
 
+void perf_measure(struct perf_ctx *px, int run, int *phase, const volatile int *stop, const char *what,
+		  uint64_t (*live_ops)(void *arg), void *arg)
+{
+	if (run) {
+		double warm = px->o->duration / 10;
+		perf_wait(px, warm < 0.02 ? 0.02 : warm > 0.2 ? 0.2 : warm, what, stop, NULL, NULL);
+		__atomic_store_n(phase, 1, __ATOMIC_RELEASE);
+		perf_wait(px, px->o->duration, what, stop, live_ops, arg);
+	}
+	__atomic_store_n(phase, 2, __ATOMIC_RELEASE);
+}
+
 void perf_wait(struct perf_ctx *px, double secs, const char *what, const volatile int *stop,
 	       uint64_t (*live_ops)(void *arg), void *arg)
 {

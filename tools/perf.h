@@ -140,6 +140,12 @@ int perf_progress_on(const struct perf_ctx *px);
 /* Wait until the measured window ends (or stop is set), drawing the progress line. */
 void perf_wait(struct perf_ctx *px, double secs, const char *what, const volatile int *stop,
 	       uint64_t (*live_ops)(void *arg), void *arg);
+/* A point's phases for clients that follow *phase (perf_window_follow): a
+ * warm-up of a tenth of the duration (20..200 ms: caches, page tables, the
+ * scheduler's learned speeds), the measured window (phase 1), then stop
+ * (phase 2). run 0: the clients started; else only stop them. */
+void perf_measure(struct perf_ctx *px, int run, int *phase, const volatile int *stop, const char *what,
+		  uint64_t (*live_ops)(void *arg), void *arg);
 void perf_progress_clear(const struct perf_ctx *px);
 /* CPUs other processes kept busy since the run began, on average; -1 unknown. */
 double perf_other_load(void);

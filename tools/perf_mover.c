@@ -433,14 +433,7 @@ static int run_point(struct perf_ctx *px, struct point *pt, struct sizebuf *bufs
 	pthread_attr_destroy(&attr);
 	snprintf(what, sizeof(what), "%s %s on %s", udma_func_name(pt->func), perf_size_str(pt->size, sz, sizeof(sz)),
 		 name);
-	if (!rc) {
-		/* warm-up: caches, page tables, and the scheduler's learned speeds */
-		double warm = o->duration / 10;
-		perf_wait(px, warm < 0.02 ? 0.02 : warm > 0.2 ? 0.2 : warm, what, &pt->stop, NULL, NULL);
-		__atomic_store_n(&pt->phase, 1, __ATOMIC_RELEASE);
-		perf_wait(px, o->duration, what, &pt->stop, live_ops, pt);
-	}
-	__atomic_store_n(&pt->phase, 2, __ATOMIC_RELEASE);
+	perf_measure(px, !rc, &pt->phase, &pt->stop, what, live_ops, pt);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(pt->clients[i].th, NULL);
 	px->point++;

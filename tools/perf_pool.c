@@ -224,13 +224,7 @@ static int ppoint_run(struct perf_ctx *px, struct ppoint *pt, const char *name, 
 	}
 	snprintf(what, sizeof(what), "%s, %s blocks, %u thread%s", name, perf_size_str(pt->size, sz, sizeof(sz)), pt->n,
 		 pt->n > 1 ? "s" : "");
-	if (!rc) {
-		double warm = px->o->duration / 10;
-		perf_wait(px, warm < 0.02 ? 0.02 : warm > 0.2 ? 0.2 : warm, what, &pt->stop, NULL, NULL);
-		__atomic_store_n(&pt->phase, 1, __ATOMIC_RELEASE);
-		perf_wait(px, px->o->duration, what, &pt->stop, plive, pt);
-	}
-	__atomic_store_n(&pt->phase, 2, __ATOMIC_RELEASE);
+	perf_measure(px, !rc, &pt->phase, &pt->stop, what, plive, pt);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(pt->c[i].th, NULL);
 	px->point++;
