@@ -19,6 +19,17 @@ static inline uint32_t ref_crc(uint32_t seed, const unsigned char *p, size_t n)
 	return ~c;
 }
 
+/* Reference compare: the offset of the first differing byte, or ~0 (what
+ * udma calls UDMA_CMP_EQUAL) when the n bytes are equal. */
+static inline uint64_t ref_compare(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	for (size_t k = 0; k < n; k++)
+		if (x[k] != y[k])
+			return k;
+	return ~(uint64_t)0;
+}
+
 /* Marsaglia's xorshift64: the next number of the sequence in *s (never 0). */
 static inline uint64_t xorshift64(uint64_t *s)
 {

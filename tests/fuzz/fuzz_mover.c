@@ -397,12 +397,7 @@ static void one_request(struct fin *in)
 		FUZZ_CHECK(got == ref_crc(seed, instream[0], common), "crc of %zu bytes", common);
 	}
 	if (f == UDMA_FUNC_COMPARE) {
-		uint64_t first = UDMA_CMP_EQUAL;
-		for (size_t k = 0; k < common; k++)
-			if (instream[0][k] != instream[1][k]) {
-				first = k;
-				break;
-			}
+		uint64_t first = ref_compare(instream[0], instream[1], common);
 		FUZZ_CHECK(r->result == first, "compare of %zu bytes: %llu, want %llu", common,
 			   (unsigned long long)r->result, (unsigned long long)first);
 	}
