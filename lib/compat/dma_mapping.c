@@ -15,6 +15,8 @@ struct device {
 	void **allocs; /* still allocated, freed at close */
 	size_t *sizes;
 	size_t nallocs, cap;
+	unsigned pools; /* dma_pools on it: the domain lives until the last goes */
+	int closed;
 };
 
 #define GFP_KNOWN (__GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_ZERO | __GFP_NOWARN | \
@@ -40,18 +42,57 @@ struct device *dma_device_open(const char *name)
 	return dev;
 }
 
-void dma_device_close(struct device *dev)
+static void device_free(struct device *dev)
 {
-	if (!dev)
-		return;
-	for (size_t i = 0; i < dev->nallocs; i++)
-		udma_mem_free(dev->domain, dev->allocs[i], dev->sizes[i]);
 	if (udma_domain_destroy(dev->domain))
-		udma_err("device closed with streaming mappings or pools still live; its domain is leaked");
+		udma_err("device domain still busy at release; it is leaked");
 	free(dev->allocs);
 	free(dev->sizes);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev);
+}
+
+/*
+ * Closing is the device's release: what it still owns goes, as devres frees a
+ * driver's managed resources at unbind. Streaming mappings are ended with a
+ * warning (the kernel's dma-debug warns the same); dma_pools keep the device's
+ * memory alive, so the domain goes when the last of them is destroyed.
+ */
+void dma_device_close(struct device *dev)
+{
+	if (!dev)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	for (size_t i = 0; i < dev->nallocs; i++)
+		udma_mem_free(dev->domain, dev->allocs[i], dev->sizes[i]);
+	dev->nallocs = 0;
+	int left = udma_unmap_all(dev->domain);
+	if (left > 0)
+		udma_warn("device closed with %d streaming mapping%s live: unmapped", left, left > 1 ? "s" : "");
+	dev->closed = 1;
+	unsigned pools = dev->pools;
+	pthread_mutex_unlock(&dev->lock);
+	if (pools)
+		udma_warn("device closed with %u dma_pool%s live: released when the last is destroyed", pools,
+			  pools > 1 ? "s" : "");
+	else
+		device_free(dev);
+}
+
+void compat_device_hold(struct device *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->pools++;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void compat_device_release(struct device *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	int last = --dev->pools == 0 && dev->closed;
+	pthread_mutex_unlock(&dev->lock);
+	if (last)
+		device_free(dev);
 }
 
 struct udma_domain *dma_device_domain(struct device *dev)

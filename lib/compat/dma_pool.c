@@ -8,6 +8,7 @@
 #include <linux/dma-mapping.h>
 
 #include "../core/log.h"
+#include "compat.h"
 
 #define DMA_POOL_PAGE 4096ul
 #define DMA_BLOCK_MIN 16ul /* sizeof(struct dma_block) on 64-bit: the kernel's floor */
@@ -16,6 +17,7 @@
 
 struct dma_pool {
 	struct udma_pool *p;
+	struct device *dev;
 	size_t size; /* block size after the kernel's rounding */
 	char name[32];
 };
@@ -72,6 +74,8 @@ struct dma_pool *dma_pool_create(const char *name, struct device *dev, size_t si
 		return udma_fail_null(err, "dma_pool_create %s: size %zu align %zu boundary %zu failed", name ? name : "",
 				      size, align, boundary);
 	}
+	dp->dev = dev;
+	compat_device_hold(dev);
 	return dp;
 }
 
@@ -84,6 +88,7 @@ void dma_pool_destroy(struct dma_pool *pool)
 		udma_err("dma_pool_destroy %s, busy: blocks still allocated; the pool is left alive", pool->name);
 		return;
 	}
+	compat_device_release(pool->dev);
 	free(pool);
 }
 

@@ -522,6 +522,73 @@ static void test_close_frees(void **state)
 		assert_false(mapped(p[i]));
 }
 
+/* Domains alive in this process: a device whose domain outlives it leaks one. */
+static int live_domains(void)
+{
+	int n = 0;
+	for (struct udma_domain *d = udma_domain_first(NULL); d; d = udma_domain_next(d, NULL))
+		n++;
+	return n;
+}
+
+/* Closing ends the streaming mappings still live (warned, as dma-debug
+ * does at unbind) and the domain goes with the device. */
+static void test_close_unmaps(void **state)
+{
+	int before = live_domains();
+	const struct mode_case *mc;
+	struct device *dev = open_case(state, &mc);
+	char *buf = aligned_alloc(K4, K4);
+
+	assert_int_equal(live_domains(), before + 1);
+	assert_int_equal(dma_mapping_error(dev, dma_map_single(dev, buf, 100, DMA_TO_DEVICE)), 0);
+	assert_int_equal(dma_mapping_error(dev, dma_map_single(dev, buf + 200, 100, DMA_FROM_DEVICE)), 0);
+	log_capture_start();
+	dma_device_close(dev);
+	log_capture_stop();
+	assert_logged("2 streaming mappings live: unmapped");
+	assert_int_equal(live_domains(), before);
+	free(buf);
+}
+
+/* A dma_pool keeps its device's memory: blocks stay usable after close, and
+ * the domain goes when the last pool is destroyed. */
+static void test_close_with_pool(void **state)
+{
+	int before = live_domains();
+	const struct mode_case *mc;
+	struct device *dev = open_case(state, &mc);
+	struct udma_domain *d = dma_device_domain(dev);
+	struct dma_pool *a = dma_pool_create("a", dev, 64, 64, 0), *b = dma_pool_create("b", dev, 512, 0, 0);
+	dma_addr_t ha, hc;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	char *pa = dma_pool_alloc(a, GFP_KERNEL, &ha);
+	assert_non_null(pa);
+	log_capture_start();
+	dma_device_close(dev);
+	log_capture_stop();
+	assert_logged("2 dma_pools live");
+	assert_int_equal(live_domains(), before + 1);
+	memset(pa, 0x5a, 64);
+	assert_int_equal(udma_va_to_iova(d, pa, NULL), ha);
+	char *pc = dma_pool_alloc(a, GFP_KERNEL, &hc); /* still grows and hands out blocks */
+	assert_non_null(pc);
+	assert_int_equal(udma_va_to_iova(d, pc, NULL), hc);
+	dma_pool_free(a, pc, hc);
+	dma_pool_destroy(b);
+	assert_int_equal(live_domains(), before + 1); /* a still holds it */
+	log_capture_start();
+	dma_pool_destroy(a); /* busy: left alive, and the device with it */
+	log_capture_stop();
+	assert_logged("busy");
+	assert_int_equal(live_domains(), before + 1);
+	dma_pool_free(a, pa, ha);
+	dma_pool_destroy(a);
+	assert_int_equal(live_domains(), before);
+}
+
 /* ---- streaming mappings ------------------------------------------------- */
 
 /* dma_map_single of ordinary (malloc'd) memory, in each mode. */
@@ -727,6 +794,8 @@ int main(void)
 		cmocka_unit_test(test_no_warn),
 		PER_MODE(test_free_mismatch),
 		PER_MODE(test_close_frees),
+		PER_MODE(test_close_unmaps),
+		PER_MODE(test_close_with_pool),
 		PER_MODE(test_map_single),
 		PER_MODE(test_map_single_coherent),
 		cmocka_unit_test(test_map_single_pa_discontiguous),

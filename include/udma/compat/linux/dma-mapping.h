@@ -56,7 +56,12 @@ struct udma_domain;
 /* NULL or "": the default device (VA mode). "va", "pa", "iommu": that mode.
  * NULL + errno (ENODEV unknown name, EPERM "pa" without privilege). */
 UDMA_API struct device *dma_device_open(const char *name);
-/* Frees what is still allocated on it. */
+/*
+ * Release the device: coherent buffers still allocated are freed and
+ * streaming mappings still live are unmapped (a warning says how many).
+ * dma_pools created on it stay usable; the device's domain goes when the
+ * last of them is destroyed. NULL is a no-op.
+ */
 UDMA_API void dma_device_close(struct device *dev);
 UDMA_API struct udma_domain *dma_device_domain(struct device *dev);
 
