@@ -111,7 +111,7 @@ int device_retire(struct udma_domain *d)
 	int busy;
 
 	pthread_mutex_lock(&d->lock);
-	busy = d->dead ? -EALREADY : d->dev.regions.n || d->dev.nstreams ? -EBUSY : 0;
+	busy = d->dead ? -EALREADY : d->dev.regions.n || d->dev.streams.n ? -EBUSY : 0;
 	if (!busy) /* under the lock: no allocation can slip in after the check */
 		__atomic_store_n(&d->dead, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->lock);
@@ -124,7 +124,7 @@ void device_fini(struct udma_domain *d)
 	xmap_fini(&d->dev.rev);
 	iova_space_fini(&d->dev.iova);
 	region_set_fini(&d->dev.regions);
-	free(d->dev.streams);
+	stream_set_fini(&d->dev.streams);
 }
 
 enum udma_addr_mode udma_domain_mode(const struct udma_domain *d)

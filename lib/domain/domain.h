@@ -9,20 +9,9 @@
 #include "../core/log.h"
 #include "../memory/iova.h"
 #include "../memory/region.h"
+#include "../memory/stream_set.h"
 #include "../memory/xmap.h"
 #include "iov.h"
-
-/* A streaming mapping (udma_map): may overlap others and registrations. */
-struct stream_map {
-	uint64_t iova;        /* handle given out */
-	size_t len;
-	uintptr_t va;
-	uint64_t span_start;  /* page-rounded VA span */
-	uint64_t span_len;
-	uint64_t iova_base;   /* IOMMU: IOVA range owned; 0 if none */
-	int vfio_mapped;
-	int locked;
-};
 
 /* Device-domain state: tables, IOVA space, regions. */
 struct device_state {
@@ -32,8 +21,7 @@ struct device_state {
 	struct xmap rev;          /* device address -> VA (PA and IOMMU modes) */
 	struct iova_space iova;   /* IOMMU mode */
 	struct region_set regions;
-	struct stream_map *streams;
-	size_t nstreams, capstreams;
+	struct stream_set streams;
 };
 
 struct shm_state {

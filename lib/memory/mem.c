@@ -300,20 +300,24 @@ uint64_t udma_va_to_iova(struct udma_domain *d, const void *va, size_t *len)
 	return r;
 }
 
-/* Slow path: streaming mappings in VA mode live in no table. */
+/* Slow path: streaming mappings in VA mode live in no table. A handle as
+ * given (dma_sync_single) is found by the index; an address inside one is
+ * looked for in them all. */
 static void *stream_lookup(struct udma_domain *d, uint64_t iova, size_t *len)
 {
+	const struct stream_set *ss = &d->dev.streams;
 	void *va = NULL;
 
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->dev.nstreams; i++) {
-		struct stream_map *s = &d->dev.streams[i];
-		if (iova >= s->iova && iova - s->iova < s->len) {
-			va = (void *)(s->va + (iova - s->iova));
-			if (len && *len > s->len - (iova - s->iova))
-				*len = s->len - (iova - s->iova);
-			break;
-		}
+	long i = stream_set_find(ss, iova, 0);
+	for (size_t k = 0; i < 0 && k < ss->n; k++)
+		if (iova >= ss->v[k].iova && iova - ss->v[k].iova < ss->v[k].len)
+			i = (long)k;
+	if (i >= 0) {
+		const struct stream_map *s = &ss->v[i];
+		va = (void *)(s->va + (iova - s->iova));
+		if (len && *len > s->len - (iova - s->iova))
+			*len = s->len - (iova - s->iova);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return va;

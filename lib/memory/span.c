@@ -127,8 +127,8 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 			va += run;
 		}
 	}
-	for (size_t i = 0; i < d->dev.nstreams; i++) {
-		const struct stream_map *s = &d->dev.streams[i];
+	for (size_t i = 0; i < d->dev.streams.n; i++) {
+		const struct stream_map *s = &d->dev.streams.v[i];
 		if (s->span_len && s->span_start < end && start < s->span_start + s->span_len)
 			xmap_set(&d->dev.rev, s->iova - (s->va - s->span_start), s->span_len, s->span_start);
 	}

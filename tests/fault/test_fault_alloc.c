@@ -181,9 +181,9 @@ static int teardown_domain(struct ctx *c)
 	struct udma_domain *d = c->d;
 	int rc = 0;
 
-	if (d->dev.regions.n || d->dev.nstreams)
+	if (d->dev.regions.n || d->dev.streams.n)
 		rc = broken(c, "%zu regions and %zu streaming mappings left in the domain", d->dev.regions.n,
-			    d->dev.nstreams);
+			    d->dev.streams.n);
 	else if (d->dev.mode == UDMA_ADDR_IOMMU && iova_free_bytes(&d->dev.iova) != d->dev.iova.size)
 		rc = broken(c, "%llu bytes of the IOVA window lost",
 			    (unsigned long long)(d->dev.iova.size - iova_free_bytes(&d->dev.iova)));

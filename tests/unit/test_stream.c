@@ -1,6 +1,7 @@
 /* Streaming mappings (udma_map/udma_unmap). */
 #include <stdlib.h>
 #include "common.h"
+#include "ref.h"
 
 static void test_stream_every_mode(void **state)
 {
@@ -69,6 +70,56 @@ static void test_stream_bad_input(void **state)
 }
 
 /* A device being released ends every streaming mapping left behind. */
+/* Thousands live at once (the index past a few dozen), some on one address
+ * twice, unmapped in random order: each handle resolves to its own buffer
+ * until unmapped, then is gone; nothing else is disturbed. */
+static void test_stream_many(void **state)
+{
+	enum { N = 3000, STEP = 96 };
+	for (int mode = UDMA_ADDR_VA; mode <= UDMA_ADDR_IOMMU; mode += UDMA_ADDR_IOMMU - UDMA_ADDR_VA) {
+		struct udma_domain *d = test_domain((enum udma_addr_mode)mode);
+		char *buf = aligned_alloc(4096, ((size_t)N * STEP + 4095) / 4096 * 4096);
+		static uint64_t h[N];
+		static int order[N], live[N];
+		uint64_t rng = 0x5eed + (uint64_t)mode;
+
+		for (int i = 0; i < N; i++) {
+			/* every fourth maps the previous buffer again: same handle in VA mode */
+			char *p = buf + (size_t)(i % 4 == 3 ? i - 1 : i) * STEP;
+			h[i] = udma_map(d, p, 64, UDMA_DIR_BIDI);
+			assert_int_not_equal(h[i], UDMA_BAD_IOVA);
+			order[i] = i;
+			live[i] = 1;
+		}
+		for (int i = N - 1; i > 0; i--) {
+			int j = (int)(xorshift64(&rng) % (uint64_t)(i + 1)), t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (int k = 0; k < N; k++) {
+			int i = order[k];
+			char *p = buf + (size_t)(i % 4 == 3 ? i - 1 : i) * STEP;
+			size_t len = 64;
+			assert_ptr_equal(udma_iova_to_va(d, h[i], &len), p);
+			assert_ptr_equal(udma_iova_to_va(d, h[i] + 10, NULL), p + 10); /* inside one */
+			assert_int_equal(udma_unmap(d, h[i], 64), 0);
+			live[i] = 0;
+			int twin = i % 4 == 3 ? i - 1 : i % 4 == 2 ? i + 1 : -1;
+			if (mode == UDMA_ADDR_VA && twin >= 0 && twin < N && live[twin])
+				continue; /* the same handle is still live through its twin */
+			assert_int_equal(udma_unmap(d, h[i], 64), -ENOENT);
+			if (mode == UDMA_ADDR_IOMMU) {
+				log_capture_start();
+				assert_null(udma_iova_to_va(d, h[i], NULL));
+				log_capture_stop();
+			}
+		}
+		assert_int_equal(udma_unmap_all(d), 0);
+		assert_int_equal(udma_domain_destroy(d), 0);
+		free(buf);
+	}
+}
+
 static void test_unmap_all(void **state)
 {
 	struct udma_domain *d = test_domain(UDMA_ADDR_IOMMU);
@@ -93,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_stream_every_mode),
 		cmocka_unit_test(test_stream_inside_allocation),
 		cmocka_unit_test(test_stream_bad_input),
+		cmocka_unit_test(test_stream_many),
 		cmocka_unit_test(test_unmap_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
