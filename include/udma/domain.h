@@ -24,7 +24,10 @@
  *          IOMMU programmed 1:1). Always available.
  *   PA     the device address is the physical address read from
  *          /proc/self/pagemap. Needs CAP_SYS_ADMIN; memory is pinned and,
- *          where possible, hugepage-backed so pages stay put.
+ *          where possible, hugepage-backed so pages stay put. Pinned
+ *          private memory is not inherited by fork() children
+ *          (MADV_DONTFORK): the parent's pages must not move under the
+ *          device when copy-on-write would split them.
  *   IOMMU  the device address is an IOVA chosen by the domain's own IOVA
  *          allocator. With a VFIO type1 container the mappings go to the
  *          kernel; without one the IOMMU is emulated: software engines turn

@@ -219,10 +219,9 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->id);
 	}
 	if (d->dev.mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
-		if (mlock((void *)r.start, r.end - r.start) < 0) {
-			err = errno == EAGAIN || errno == EPERM ? ENOMEM : errno;
+		if ((err = os_pin((void *)r.start, r.end - r.start))) {
 			pthread_mutex_unlock(&d->lock);
-			return udma_fail(err, "cannot pin [%p, +%zu): %s", va, len, strerror(errno));
+			return udma_fail(-err, "cannot pin [%p, +%zu)", va, len);
 		}
 		r.locked = 1;
 		r.flags |= UDMA_MEM_PINNED;
@@ -237,7 +236,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 			span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	}
 	if (err && r.locked)
-		munlock((void *)r.start, r.end - r.start);
+		span_unpin(d, r.start, r.end - r.start);
 	if (!err && out)
 		mem_describe(d, &r, out);
 	pthread_mutex_unlock(&d->lock);
@@ -264,8 +263,8 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 		struct span_dev sd = region_span(&r);
 		region_remove(&d->dev.regions, (size_t)i);
 		span_unmap(d, r.start, r.end - r.start, 1, &sd);
-		if (r.locked)
-			munlock((void *)r.start, r.end - r.start);
+		if (r.locked) /* what overlapping streaming mappings need stays pinned */
+			span_unpin(d, r.start, r.end - r.start);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return err;

@@ -68,6 +68,23 @@ int os_populate(void *va, size_t len)
 			 strerror(errno));
 }
 
+int os_pin(void *va, size_t len)
+{
+	if (mlock(va, len) < 0)
+		return udma_fail(errno == EAGAIN || errno == EPERM ? ENOMEM : errno,
+				 "mlock [%p, +%zu): %s (see RLIMIT_MEMLOCK)", va, len, strerror(errno));
+	/* Refused only for VM_IO mappings (device memory), which fork never copies. */
+	if (madvise(va, len, MADV_DONTFORK) < 0)
+		udma_dbg("MADV_DONTFORK [%p, +%zu): %s", va, len, strerror(errno));
+	return 0;
+}
+
+void os_unpin(void *va, size_t len)
+{
+	munlock(va, len);
+	madvise(va, len, MADV_DOFORK);
+}
+
 int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, struct os_map *out)
 {
 	int huge = page_size > OS_PAGE_4K;
@@ -109,9 +126,9 @@ int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, st
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
 		goto fail;
 	}
-	if (pin && mlock(va, len) < 0) {
-		err = errno == EAGAIN || errno == EPERM ? -ENOMEM : -errno;
-		udma_dbg("mlock %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(errno));
+	/* Shared pages are never copied on write: mlock is enough. */
+	if (pin && (err = shared ? (mlock(va, len) ? -ENOMEM : 0) : os_pin(va, len))) {
+		udma_dbg("pinning %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(-err));
 		goto fail;
 	}
 	out->va = va;

@@ -28,6 +28,18 @@ UDMA_HIDDEN int os_map_pages(size_t len, size_t page_size, int shared, int node,
 			     struct os_map *out);
 UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
 
+/*
+ * Keep [va, va+len) on its physical pages: mlock (no swap-out) and
+ * MADV_DONTFORK. After fork() the parent's first write to a copy-on-write
+ * page moves the parent to a new page and leaves the device with the old
+ * one, now the child's; the kernel copies FOLL_PIN-pinned pages early at
+ * fork for that reason (Linux 5.11), but mlock is no such pin. So a child
+ * does not inherit the range. -ENOMEM when mlock is refused.
+ */
+UDMA_HIDDEN int os_pin(void *va, size_t len);
+/* Undo os_pin (callers re-pin what other mappings still need). */
+UDMA_HIDDEN void os_unpin(void *va, size_t len);
+
 /* Fault in [va, va+len) (write-populate where writable), without touching it from user space. */
 UDMA_HIDDEN int os_populate(void *va, size_t len);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "os.h"
 #include "span.h"
@@ -131,6 +132,34 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 		const struct stream_map *s = &d->dev.streams.v[i];
 		if (s->span_len && s->span_start < end && start < s->span_start + s->span_len)
 			xmap_set(&d->dev.rev, s->iova - (s->va - s->span_start), s->span_len, s->span_start);
+	}
+}
+
+static void repin(uint64_t a, uint64_t b, uint64_t start, uint64_t end, int shared)
+{
+	a = a > start ? a : start;
+	b = b < end ? b : end;
+	if (a < b && !(shared ? mlock((void *)a, b - a) : os_pin((void *)a, b - a)))
+		return;
+	if (a < b)
+		udma_err("could not pin [0x%llx, 0x%llx) again", (unsigned long long)a, (unsigned long long)b);
+}
+
+void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+
+	os_unpin((void *)start, len);
+	for (size_t i = region_first_ending_after(&d->dev.regions, start);
+	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
+		const struct region *r = &d->dev.regions.r[i];
+		if (r->locked)
+			repin(r->start, r->end, start, end, r->kind == REGION_ALLOC && r->map.fd >= 0);
+	}
+	for (size_t i = 0; i < d->dev.streams.n; i++) {
+		const struct stream_map *s = &d->dev.streams.v[i];
+		if (s->locked)
+			repin(s->span_start, s->span_start + s->span_len, start, end, 0);
 	}
 }
 

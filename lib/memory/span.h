@@ -24,4 +24,11 @@ UDMA_HIDDEN int span_map(struct udma_domain *d, uint64_t start, uint64_t len, in
 UDMA_HIDDEN void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
 			    const struct span_dev *sd);
 
+/*
+ * Under d->lock, after a pinned mapping of [start, start+len) left the
+ * registry: unpin it, then pin again what live regions and streaming
+ * mappings overlapping it still need (pins do not nest).
+ */
+UDMA_HIDDEN void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len);
+
 #endif

@@ -14,19 +14,6 @@ static struct span_dev stream_span(const struct stream_map *s)
 				  .contiguous = 1, .vfio_mapped = s->vfio_mapped };
 }
 
-/* Pages of s still wanted locked by another streaming mapping or a region? */
-static int still_locked(const struct udma_domain *d, const struct stream_map *s)
-{
-	uint64_t end = s->span_start + s->span_len;
-
-	for (size_t i = 0; i < d->dev.streams.n; i++) {
-		const struct stream_map *o = &d->dev.streams.v[i];
-		if (o->locked && o->span_start < end && s->span_start < o->span_start + o->span_len)
-			return 1;
-	}
-	return region_overlaps(&d->dev.regions, s->span_start, end);
-}
-
 uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir)
 {
 	uint64_t v = (uintptr_t)va;
@@ -56,7 +43,7 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		err = s->span_start + s->span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
 		      : !os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
 		if (!err && d->dev.mode == UDMA_ADDR_PA) {
-			err = mlock((void *)s->span_start, s->span_len) ? -ENOMEM : 0;
+			err = os_pin((void *)s->span_start, s->span_len);
 			locked = !err;
 			if (!err)
 				os_populate((void *)s->span_start, s->span_len);
@@ -68,8 +55,8 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 			err = -ENOMEM; /* PA mode: the device needs one physical range */
 		}
 		if (err) {
-			if (locked && !still_locked(d, s)) /* s is not in the set yet */
-				munlock((void *)s->span_start, s->span_len);
+			if (locked) /* s is not in the set yet */
+				span_unpin(d, s->span_start, s->span_len);
 			goto fail;
 		}
 		s->locked = locked;
@@ -99,8 +86,8 @@ static void stream_end(struct udma_domain *d, size_t i)
 		sd.iova = s.iova - (s.va - s.span_start);
 		span_unmap(d, s.span_start, s.span_len, 0, &sd);
 	}
-	if (s.locked && !still_locked(d, &s))
-		munlock((void *)s.span_start, s.span_len);
+	if (s.locked)
+		span_unpin(d, s.span_start, s.span_len);
 }
 
 int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)

@@ -37,6 +37,78 @@ static void test_pa_two_mappings_same_page(void **state)
 	assert_int_equal(udma_domain_destroy(d), 0);
 }
 
+/* In a child forked now, which of the n pages are mapped (bit i: p[i])? */
+static unsigned mapped_in_child(char **p, int n)
+{
+	int fds[2];
+	unsigned bits = 0;
+
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < n; i++)
+			if (!msync((void *)((uintptr_t)p[i] & ~(K4 - 1)), K4, MS_ASYNC))
+				bits |= 1u << i;
+		_exit(write(fds[1], &bits, sizeof(bits)) == sizeof(bits) ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &bits, sizeof(bits)), sizeof(bits));
+	close(fds[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return bits;
+}
+
+/* PA mode and fork(): the device keeps the parent's pages. Without
+ * MADV_DONTFORK the parent's first write after fork moves it to a new
+ * physical page and the device writes into the child's. A child does not
+ * inherit pinned memory; memory unpinned goes back to being inherited,
+ * except where another mapping still needs it pinned. */
+static void test_pa_fork(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	struct udma_mem a, r;
+	char *reg = aligned_alloc(K4, 3 * K4), *str = aligned_alloc(K4, K4);
+
+	memset(reg, 1, 3 * K4);
+	memset(str, 2, K4);
+	assert_int_equal(udma_mem_alloc(d, K4, NULL, &a), 0);
+	assert_int_equal(udma_mem_register(d, reg, K4, &r), 0);
+	uint64_t hs = udma_map(d, str + 8, 100, UDMA_DIR_BIDI);
+	assert_int_not_equal(hs, UDMA_BAD_IOVA);
+	/* a second streaming mapping of the registration's next page, twice */
+	uint64_t hx = udma_map(d, reg + K4 + 64, 128, UDMA_DIR_BIDI);
+	uint64_t hy = udma_map(d, reg + K4 + 512, 128, UDMA_DIR_BIDI);
+	assert_int_not_equal(hx, UDMA_BAD_IOVA);
+	assert_int_not_equal(hy, UDMA_BAD_IOVA);
+	char *p[] = { a.va, reg, str, reg + K4, reg + 2 * K4 };
+
+	assert_int_equal(mapped_in_child(p, 5), 1u << 4); /* only the page nothing maps */
+	memset(a.va, 3, K4); /* the parent writes first: its pages must stay put */
+	memset(reg, 3, K4);
+	memset(str, 3, K4);
+	assert_int_equal(phys_of(a.va), a.iova);
+	assert_int_equal(phys_of(reg), r.iova);
+	assert_int_equal(phys_of(str + 8), hs);
+	assert_int_equal(phys_of(reg + K4 + 64), hx);
+
+	/* one of two mappings of a page goes: the other keeps it pinned */
+	assert_int_equal(udma_unmap(d, hx, 128), 0);
+	assert_int_equal(udma_mem_unregister(d, reg, K4), 0);
+	assert_int_equal(mapped_in_child(p, 5), 1u << 4 | 1u << 1);
+	assert_int_equal(udma_unmap(d, hy, 128), 0);
+	assert_int_equal(udma_unmap(d, hs, 100), 0);
+	assert_int_equal(mapped_in_child(p, 5), 0x1eu); /* all but the allocation */
+	assert_int_equal(udma_mem_free(d, a.va, K4), 0);
+	assert_int_equal(udma_domain_destroy(d), 0);
+	free(reg);
+	free(str);
+}
+
 /* "a contiguous allocation really is contiguous page by page" */
 static void test_pa_contiguous_page_by_page(void **state)
 {
@@ -191,6 +263,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pa_two_mappings_same_page),
+		cmocka_unit_test(test_pa_fork),
 		cmocka_unit_test(test_pa_contiguous_page_by_page),
 		cmocka_unit_test(test_pa_discontiguous_split),
 		cmocka_unit_test(test_pa_without_privilege),
