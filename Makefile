@@ -54,7 +54,7 @@ tsan: deps $(TSAN_BUILD)/build.ninja
 
 # Unit tests under valgrind memcheck. --max-stackframe: a test keeps 2 MiB of buffers on its stack.
 valgrind: build
-	./scripts/run-tests.sh --suite unit --wrap 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --max-stackframe=4194304' $(BUILD)
+	./scripts/run-tests.sh --suite unit --wrap 'valgrind --error-exitcode=1 --suppressions=$(CURDIR)/tests/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --max-stackframe=4194304' $(BUILD)
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) $(MESON_OPTS) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
