@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include "stream_set.h"
 
-
 static size_t home(const struct stream_set *s, uint64_t iova)
 {
 	/* handles are 4 KiB-page addresses plus an offset: mix the bits down */
@@ -33,7 +32,7 @@ static void index_put(struct stream_set *s, size_t i)
 /* Keep the index at most half full: probes stay short. */
 static int index_grow(struct stream_set *s)
 {
-	size_t nslots = s->nslots ? 2 * s->nslots : 64;
+	size_t nslots = s->nslots ? 2 * s->nslots : 4 * STREAM_SCAN_MAX;
 	uint32_t *slot = calloc(nslots, sizeof(*slot));
 
 	if (!slot)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The streaming mappings of one domain: a dense array (walked for overlap
- * checks) with a hash index on the device address handed out, so that
- * unmapping, and looking up a handle as given, cost the same with 10 or
- * 100 000 mappings live. Several mappings may share an address (one buffer
+ * checks) with, past a few dozen, a hash index on the device address handed
+ * out, so that unmapping, and looking up a handle as given, cost the same
+ * with 10 or 100 000 mappings live. Several mappings may share an address (one buffer
  * mapped twice). Callers serialise (the domain lock).
  */
 #ifndef UDMA_LIB_STREAM_SET_H
