@@ -35,18 +35,41 @@ int region_overlaps(const struct region_set *s, uint64_t start, uint64_t end)
 	return i < s->n && s->r[i].start < end;
 }
 
+/* The n regions copied to the middle of a fresh buffer, with a hole at i:
+ * twice as large when over half full, else as large (recentred). */
+static int recentre(struct region_set *s, size_t i)
+{
+	size_t cap = !s->cap ? 16 : 2 * (s->n + 1) > s->cap ? 2 * s->cap : s->cap;
+	size_t head = (cap - s->n - 1) / 2;
+	struct region *buf = malloc(cap * sizeof(*buf));
+
+	if (!buf)
+		return -ENOMEM;
+	if (s->n) {
+		memcpy(buf + head, s->r, i * sizeof(*buf));
+		memcpy(buf + head + i + 1, s->r + i, (s->n - i) * sizeof(*buf));
+	}
+	free(s->buf);
+	s->buf = buf;
+	s->cap = cap;
+	s->r = buf + head;
+	return 0;
+}
+
 int region_insert(struct region_set *s, const struct region *r)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct region *n = realloc(s->r, cap * sizeof(*n));
-		if (!n)
+	size_t i = lower(s, r->start), head = s->buf ? (size_t)(s->r - s->buf) : 0;
+	int front = i < s->n - i;
+
+	if (front ? head == 0 : head + s->n == s->cap) {
+		if (recentre(s, i))
 			return -ENOMEM;
-		s->r = n;
-		s->cap = cap;
+	} else if (front) { /* the part before i moves down one */
+		memmove(s->r - 1, s->r, i * sizeof(*r));
+		s->r--;
+	} else { /* the part from i moves up one */
+		memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*r));
 	}
-	size_t i = lower(s, r->start);
-	memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*r));
 	s->r[i] = *r;
 	s->n++;
 	return 0;
@@ -54,12 +77,17 @@ int region_insert(struct region_set *s, const struct region *r)
 
 void region_remove(struct region_set *s, size_t idx)
 {
-	memmove(&s->r[idx], &s->r[idx + 1], (s->n - idx - 1) * sizeof(s->r[0]));
+	if (idx < s->n - idx - 1) { /* the front part moves up one */
+		memmove(s->r + 1, s->r, idx * sizeof(s->r[0]));
+		s->r++;
+	} else {
+		memmove(&s->r[idx], &s->r[idx + 1], (s->n - idx - 1) * sizeof(s->r[0]));
+	}
 	s->n--;
 }
 
 void region_set_fini(struct region_set *s)
 {
-	free(s->r);
+	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }

@@ -29,9 +29,16 @@ struct region {
 	struct os_map map;     /* REGION_ALLOC: the pages */
 };
 
+/*
+ * Sorted, with room kept at both ends of buf: an insert or remove moves the
+ * shorter side. mmap hands out falling addresses, so new regions arrive at
+ * the front while the oldest are freed from the back; both stay O(1).
+ */
 struct region_set {
-	struct region *r;
-	size_t n, cap;
+	struct region *r;   /* the first of n, inside buf */
+	size_t n;
+	struct region *buf;
+	size_t cap;
 };
 
 /* Index of the first region ending above addr (s->n if none): start of an overlap walk. */

@@ -1,0 +1,93 @@
+/* The region set: sorted, found by address, O(1) at both ends. Checked
+ * against a plain sorted model after every operation. */
+#include "common.h"
+#include "ref.h"
+#include "memory/region.h"
+
+#define N 4000
+
+static uint64_t model[N]; /* starts, sorted */
+static size_t nmodel;
+
+static void check(const struct region_set *s)
+{
+	assert_int_equal(s->n, nmodel);
+	for (size_t i = 0; i < nmodel; i++) {
+		assert_int_equal(s->r[i].start, model[i]);
+		assert_int_equal(s->r[i].user_len, model[i] / 16); /* the payload came along */
+	}
+	if (nmodel) {
+		assert_true(s->r >= s->buf && s->r + s->n <= s->buf + s->cap);
+		assert_int_equal(region_find(s, model[nmodel / 2] + 5), (long)(nmodel / 2));
+	}
+}
+
+static void insert(struct region_set *s, uint64_t start)
+{
+	struct region r = { .start = start, .end = start + 16, .user_len = start / 16 };
+	size_t i = 0;
+
+	assert_false(region_overlaps(s, r.start, r.end));
+	assert_int_equal(region_insert(s, &r), 0);
+	while (i < nmodel && model[i] < start)
+		i++;
+	memmove(&model[i + 1], &model[i], (nmodel - i) * sizeof(model[0]));
+	model[i] = start;
+	nmodel++;
+	check(s);
+}
+
+static void remove_at(struct region_set *s, size_t i)
+{
+	region_remove(s, i);
+	memmove(&model[i], &model[i + 1], (nmodel - i - 1) * sizeof(model[0]));
+	nmodel--;
+	check(s);
+}
+
+/* "new regions arrive at the front while the oldest are freed from the
+ * back": a queue that keeps turning over stays in a bounded buffer. */
+static void test_queue_at_the_front(void **state)
+{
+	struct region_set s = { 0 };
+
+	nmodel = 0;
+	for (uint64_t k = 0; k < 20 * N; k++) {
+		insert(&s, (1ull << 40) - 64 * k);
+		if (s.n > 100)
+			remove_at(&s, s.n - 1);
+	}
+	assert_true(s.cap <= 512); /* recentred, not grown without end */
+	while (s.n)
+		remove_at(&s, 0);
+	region_set_fini(&s);
+}
+
+static void test_random(void **state)
+{
+	struct region_set s = { 0 };
+	uint64_t rng = 42;
+
+	nmodel = 0;
+	for (int k = 0; k < 6 * N; k++) {
+		uint64_t x = xorshift64(&rng);
+		if (nmodel < N && (x % 3 || !nmodel)) {
+			uint64_t start = (x >> 8) % (1ull << 30) * 32;
+			if (!region_overlaps(&s, start, start + 16))
+				insert(&s, start);
+		} else {
+			remove_at(&s, (size_t)((x >> 8) % nmodel));
+		}
+	}
+	assert_int_equal(region_find(&s, 1), nmodel && model[0] <= 1 ? 0 : -1);
+	region_set_fini(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_at_the_front),
+		cmocka_unit_test(test_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
