@@ -68,13 +68,13 @@ int os_populate(void *va, size_t len)
 			 strerror(errno));
 }
 
-int os_pin(void *va, size_t len)
+int os_pin(void *va, size_t len, int shared)
 {
 	if (mlock(va, len) < 0)
 		return udma_fail(errno == EAGAIN || errno == EPERM ? ENOMEM : errno,
 				 "mlock [%p, +%zu): %s (see RLIMIT_MEMLOCK)", va, len, strerror(errno));
 	/* Refused only for VM_IO mappings (device memory), which fork never copies. */
-	if (madvise(va, len, MADV_DONTFORK) < 0)
+	if (!shared && madvise(va, len, MADV_DONTFORK) < 0)
 		udma_dbg("MADV_DONTFORK [%p, +%zu): %s", va, len, strerror(errno));
 	return 0;
 }
@@ -126,8 +126,7 @@ int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, st
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
 		goto fail;
 	}
-	/* Shared pages are never copied on write: mlock is enough. */
-	if (pin && (err = shared ? (mlock(va, len) ? -ENOMEM : 0) : os_pin(va, len))) {
+	if (pin && (err = os_pin(va, len, shared))) {
 		udma_dbg("pinning %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(-err));
 		goto fail;
 	}

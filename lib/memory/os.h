@@ -34,9 +34,10 @@ UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
  * page moves the parent to a new page and leaves the device with the old
  * one, now the child's; the kernel copies FOLL_PIN-pinned pages early at
  * fork for that reason (Linux 5.11), but mlock is no such pin. So a child
- * does not inherit the range. -ENOMEM when mlock is refused.
+ * does not inherit the range, unless shared: shared pages are never copied
+ * on write, and mlock is enough. -ENOMEM when mlock is refused.
  */
-UDMA_HIDDEN int os_pin(void *va, size_t len);
+UDMA_HIDDEN int os_pin(void *va, size_t len, int shared);
 /* Undo os_pin (callers re-pin what other mappings still need). */
 UDMA_HIDDEN void os_unpin(void *va, size_t len);
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "os.h"
 #include "span.h"
@@ -139,9 +138,7 @@ static void repin(uint64_t a, uint64_t b, uint64_t start, uint64_t end, int shar
 {
 	a = a > start ? a : start;
 	b = b < end ? b : end;
-	if (a < b && !(shared ? mlock((void *)a, b - a) : os_pin((void *)a, b - a)))
-		return;
-	if (a < b)
+	if (a < b && os_pin((void *)a, b - a, shared))
 		udma_err("could not pin [0x%llx, 0x%llx) again", (unsigned long long)a, (unsigned long long)b);
 }
 

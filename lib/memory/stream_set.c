@@ -20,7 +20,7 @@ static size_t slot_of(const struct stream_set *s, size_t i)
 	return k;
 }
 
-static void index_put(struct stream_set *s, size_t i)
+void stream_set_index(struct stream_set *s, size_t i)
 {
 	size_t k = home(s, s->v[i].iova);
 
@@ -41,7 +41,7 @@ static int index_grow(struct stream_set *s)
 	s->slot = slot;
 	s->nslots = nslots;
 	for (size_t i = 0; i < s->n; i++)
-		index_put(s, i);
+		stream_set_index(s, i);
 	return 0;
 }
 
@@ -60,11 +60,6 @@ struct stream_map *stream_set_reserve_slow(struct stream_set *s)
 	if ((s->nslots ? 2 * (s->n + 1) > s->nslots : s->n + 1 > STREAM_SCAN_MAX) && index_grow(s))
 		return NULL;
 	return &s->v[s->n];
-}
-
-void stream_set_index(struct stream_set *s, size_t i)
-{
-	index_put(s, i);
 }
 
 long stream_set_find(const struct stream_set *s, uint64_t iova, size_t len)

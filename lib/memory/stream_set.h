@@ -3,8 +3,8 @@
  * The streaming mappings of one domain: a dense array (walked for overlap
  * checks) with, past a few dozen, a hash index on the device address handed
  * out, so that unmapping, and looking up a handle as given, cost the same
- * with 10 or 100 000 mappings live. Several mappings may share an address (one buffer
- * mapped twice). Callers serialise (the domain lock).
+ * with 10 or 100 000 mappings live. Several mappings may share an address
+ * (one buffer mapped twice). Callers serialise (the domain lock).
  */
 #ifndef UDMA_LIB_STREAM_SET_H
 #define UDMA_LIB_STREAM_SET_H
@@ -37,6 +37,7 @@ struct stream_set {
 #define STREAM_SCAN_MAX 32
 
 UDMA_HIDDEN struct stream_map *stream_set_reserve_slow(struct stream_set *s);
+/* Enter v[i] in the index (which exists). */
 UDMA_HIDDEN void stream_set_index(struct stream_set *s, size_t i);
 
 /*
