@@ -273,7 +273,7 @@ int udma_engine_unregister(struct udma_engine *e)
 		for (int i = 0; i < n; i++) {
 			struct slot *sl = (struct slot *)back[i]->req;
 			engine_count(&e->finished, sl->touched);
-			int err = slot_dispatch(sl, e);
+			int err = slot_dispatch(sl, NULL, e);
 			if (err)
 				slot_complete(sl, err);
 		}

@@ -25,7 +25,7 @@ struct udma_engine {
 	struct udma_engine_desc desc;
 	struct udma_engine_ops ops;
 	uint32_t lanes;
-	int untracked;            /* runs inline and never leaves (cpu): no in-flight or queue counts */
+	int untracked;            /* the cpu engine: sessions run its works themselves (cpu_run), uncounted */
 	int leaving;              /* atomic: no new work; unregister in progress or done */
 	/* Works (and bytes touched) handed over, and finished (or handed back
 	 * at unregister): in flight = handed - finished. Two cache lines, so the
@@ -128,10 +128,14 @@ UDMA_HIDDEN void engines_poll(void);
 UDMA_HIDDEN uint64_t mover_now_ns(void);
 
 /* session.c */
-UDMA_HIDDEN int slot_dispatch(struct slot *sl, const struct udma_engine *exclude);
+/* Hand the work to an engine: first (if given and not leaving), the
+ * session's own, or the scheduler's choice other than exclude. */
+UDMA_HIDDEN int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude);
 UDMA_HIDDEN void slot_complete(struct slot *sl, int status);
 
 /* backends */
 UDMA_HIDDEN struct udma_engine *cpu_engine(void);
+/* Perform one work in this thread (timing one in 64 into exec_ns); its status. */
+UDMA_HIDDEN int cpu_run(struct udma_work *w);
 
 #endif
