@@ -33,6 +33,12 @@ uint64_t fab_now(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* ns from t to now; 0 if t is later (stamped by another thread after now was read) */
+static uint64_t since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 /* ---- errors -------------------------------------------------------------------- */
 
 /* A broken connection: the provider reconnects on the next post, so these are retried for a grace period. */
@@ -268,7 +274,7 @@ static int peer_hope(struct udma_fabric *fab, struct fab_peer *pp, uint64_t now,
 			pp->broken_since = now;
 		return 1;
 	}
-	uint64_t age = now - pp->broken_since;
+	uint64_t age = since(now, pp->broken_since);
 	if (age > 4 * fab->grace_ns) {
 		pp->broken_since = now;
 		return 1;
@@ -317,7 +323,7 @@ static void kick(struct udma_fabric *fab)
 					list_unlink(&fab->q_head, &fab->q_tail, p);
 					udma_dbg("peer %llu unreachable for %llu ms: failing an RMA",
 						 (unsigned long long)p->peer,
-						 (unsigned long long)((now - p->pp->broken_since) / 1000000));
+						 (unsigned long long)(since(now, p->pp->broken_since) / 1000000));
 					end_locked(fab, &e, p, -ECONNRESET);
 					continue;
 				}
@@ -373,7 +379,7 @@ void fab_req_start(struct fab_req *r)
  * has taken no post for the whole timeout (unreachable: the provider keeps
  * connecting and says nothing) fail together.
  */
-static void scan(struct udma_fabric *fab, uint64_t now)
+static void scan(struct udma_fabric *fab)
 {
 	struct ended e;
 
@@ -381,6 +387,11 @@ static void scan(struct udma_fabric *fab, uint64_t now)
 	do {
 		ended_flush(&e);
 		pthread_mutex_lock(&fab->lock);
+		/* Read under the lock: the times scan compares with are stamped
+		 * under it too. A time read before taking it could be older than a
+		 * stall another thread stamped meanwhile, and the difference would
+		 * wrap to "stalled forever" (a fresh connection failed at once). */
+		uint64_t now = fab_now();
 		while (fab->w_head && fab->w_head->deadline <= now && e.n < 64) {
 			struct fab_piece *p = fab->w_head;
 			list_unlink(&fab->w_head, &fab->w_tail, p);
@@ -392,7 +403,7 @@ static void scan(struct udma_fabric *fab, uint64_t now)
 			list_append(&fab->z_head, NULL, p);
 		}
 		for (struct fab_peer *pp = fab->peers; pp && e.n < 64; pp = pp->next) {
-			if (!pp->stalled_since || now - pp->stalled_since < fab->timeout_ns)
+			if (!pp->stalled_since || since(now, pp->stalled_since) < fab->timeout_ns)
 				continue;
 			struct fab_piece *p = fab->q_head, *next;
 			for (; p && e.n < 64; p = next) {
@@ -479,9 +490,8 @@ int fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms)
 			break;
 	}
 	kick(fab);
-	uint64_t now = fab_now();
-	if (now >= __atomic_load_n(&fab->next_scan, __ATOMIC_RELAXED))
-		scan(fab, now);
+	if (fab_now() >= __atomic_load_n(&fab->next_scan, __ATOMIC_RELAXED))
+		scan(fab);
 	return total;
 }
 
