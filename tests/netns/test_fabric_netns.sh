@@ -9,6 +9,7 @@
 # goes away on exit, whatever the exit.
 #   usage: test_fabric_netns.sh PATH/TO/udma
 set -u
+. "$(dirname "$0")/../tools/fabric_wait.sh"
 udma=${1:?usage: test_fabric_netns.sh PATH/TO/udma}
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -45,13 +46,7 @@ fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && sed 's/^/  server: /' "$tmp
 ip netns exec "$a" "$udma" fabric serve --addr "$addr_a" --size 16M --time 55 --timeout 5000 \
 	--desc-file "$tmp/desc" >/dev/null 2>"$tmp/serve.err" &
 server=$!
-i=0
-while [ ! -s "$tmp/desc" ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || fail "no descriptor from the server within 10 s"
-	kill -0 "$server" 2>/dev/null || fail "the server exited"
-	sleep 0.1
-done
+wait_desc "$tmp/desc" "$server"
 echo "descriptor: $(cat "$tmp/desc")"
 
 client() {

@@ -12,6 +12,7 @@
 # Loopback only; skips (77) without strace or where ptrace is refused.
 #   usage: test_fabric_slow.sh PATH/TO/udma
 set -u
+. "$(dirname "$0")/fabric_wait.sh"
 udma=${1:?usage: test_fabric_slow.sh PATH/TO/udma}
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -35,13 +36,7 @@ fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && sed 's/^/  server: /' "$tmp
 "$udma" fabric serve --addr 127.0.0.1 --size 8M --time 60 --timeout 5000 \
 	--desc-file "$tmp/desc" >/dev/null 2>"$tmp/serve.err" &
 server=$!
-i=0
-while [ ! -s "$tmp/desc" ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || fail "no descriptor from the server within 10 s"
-	kill -0 "$server" 2>/dev/null || fail "the server exited"
-	sleep 0.1
-done
+wait_desc "$tmp/desc" "$server"
 
 # Each client is a fresh process, so each makes a fresh connection.
 n=0
