@@ -414,8 +414,9 @@ static void scan(struct udma_fabric *fab)
 				end_locked(fab, &e, p, -ETIMEDOUT);
 			}
 			if (!p) {
+				/* the age measured, not the timeout: a wrong age once hid behind this line */
 				udma_dbg("peer %llu took no request for %llu ms: its queue failed", (unsigned long long)pp->fi,
-					 (unsigned long long)(fab->timeout_ns / 1000000));
+					 (unsigned long long)(since(now, pp->stalled_since) / 1000000));
 				pp->stalled_since = 0;
 				/* and count it as broken past its grace: what comes next fails at once, for a while */
 				pp->broken_since = now - fab->grace_ns - 1;

@@ -25,7 +25,7 @@ struct udma_engine {
 	struct udma_engine_desc desc;
 	struct udma_engine_ops ops;
 	uint32_t lanes;
-	int untracked;            /* the cpu engine: sessions run its works themselves (cpu_run), uncounted */
+	int untracked;            /* the cpu engine: sessions run its works themselves (run_here), no in-flight counts */
 	int leaving;              /* atomic: no new work; unregister in progress or done */
 	/* Works (and bytes touched) handed over, and finished (or handed back
 	 * at unregister): in flight = handed - finished. Two cache lines, so the
