@@ -47,10 +47,10 @@ test-quick: build
 $(TSAN_BUILD)/build.ninja:
 	CC=clang meson setup $(TSAN_BUILD) $(MESON_OPTS) -Db_sanitize=thread -Db_lundef=false -Ddpdk=disabled
 
-# Multi-threaded stress tests under ThreadSanitizer.
+# The unit, multi-process and stress suites under ThreadSanitizer.
 tsan: deps $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
-	TSAN_OPTIONS=halt_on_error=1 ./scripts/run-tests.sh --suite stress $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1 ./scripts/run-tests.sh --suite unit --suite mp --suite stress $(TSAN_BUILD)
 
 # Unit tests under valgrind memcheck. --max-stackframe: a test keeps 2 MiB of buffers on its stack.
 valgrind: build

@@ -1,12 +1,12 @@
 #!/bin/bash
 # Run the meson test suites of one or more build directories and end with
 # one line "N passed, N failed, N skipped". Exit status 1 if any failed.
-#   run-tests.sh [--suite S] [--wrap CMD] BUILD_DIR...
+#   run-tests.sh [--suite S]... [--wrap CMD] BUILD_DIR...
 set -u
 suite=() wrap=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--suite) suite=(--suite "$2"); shift 2 ;;
+	--suite) suite+=(--suite "$2"); shift 2 ;;
 	--wrap) wrap=(--wrapper "$2"); shift 2 ;;
 	*) break ;;
 	esac

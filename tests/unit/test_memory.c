@@ -28,11 +28,12 @@ static size_t kernel_page_size(const void *va)
 	return kb * 1024;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN 1
+/* ASan's and TSan's runtimes make mlock() a no-op */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_MLOCK 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NO_MLOCK 1
 #endif
 #endif
 
@@ -198,7 +199,7 @@ static void test_numa_and_pinned(void **state)
 	o.flags = UDMA_MEM_PINNED;
 	assert_int_equal(udma_mem_alloc(d, 256 * K4, &o, &m), 0);
 	assert_true(m.flags & UDMA_MEM_PINNED);
-#ifndef ASAN /* ASan turns mlock() into a no-op */
+#ifndef NO_MLOCK
 	assert_true(vm_locked_kb() >= before + 1024);
 #endif
 	assert_int_equal(udma_mem_free(d, m.va, m.len), 0);
