@@ -54,6 +54,8 @@ __attribute__((constructor)) static void cpu_register(void)
 		.ops = &cpu_ops,
 	};
 	the_cpu = udma_engine_register(&d);
-	if (the_cpu)
+	if (the_cpu) {
 		the_cpu->untracked = 1; /* inline in its caller, never unregistered */
+		engines_changed(); /* it is known as the cpu engine only now */
+	}
 }

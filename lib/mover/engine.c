@@ -145,6 +145,7 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	}
 	e->next_all = all_engines;
 	all_engines = e;
+	engines_changed();
 	pthread_mutex_unlock(&eng_lock);
 	udma_dbg("engine %s registered: %llu B/s, funcs 0x%x, lanes %u", e->name,
 		 (unsigned long long)d.speed, d.funcs, e->lanes);
@@ -166,6 +167,43 @@ static uint64_t estimate(const struct udma_engine *e, enum udma_func f, uint64_t
 	uint64_t queued = engine_queued(e);
 	uint64_t over = (e->desc.flags & UDMA_ENGINE_INLINE) ? 0 : __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 	return over + (uint64_t)((double)(queued + touched) * 1e9 / (double)(speed ? speed : 1));
+}
+
+/*
+ * The learned size threshold: per function and size class, the bytes
+ * touched below which the cpu engine wins outright, because its estimate
+ * (touched / its speed) is under the hand-over overhead of every other
+ * engine that performs the function, and an engine's estimate is never
+ * below its overhead. Requests under it skip the estimates (0: no such
+ * size, as when another engine runs inline too). Recomputed when speeds or
+ * overheads are learned and when engines come and go; read relaxed, as the
+ * estimates are.
+ */
+static uint64_t inline_below[UDMA_FUNC_COUNT][SIZE_CLASSES];
+
+static void threshold_update(enum udma_func f)
+{
+	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
+	struct udma_engine *cpu = cpu_engine();
+	double over = 1e30; /* no other engine: the cpu engine takes everything */
+
+	for (unsigned i = 0; s && i < s->n; i++) {
+		const struct udma_engine *e = s->e[i];
+		if (e == cpu || !(e->desc.funcs & (1u << f)))
+			continue;
+		double o = (e->desc.flags & UDMA_ENGINE_INLINE) ? 0 : (double)__atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
+		over = o < over ? o : over;
+	}
+	for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+		double below = cpu ? over * (double)__atomic_load_n(&cpu->speed[f][c], __ATOMIC_RELAXED) / 1e9 : 0;
+		__atomic_store_n(&inline_below[f][c], below < 1e18 ? (uint64_t)below : (uint64_t)1e18, __ATOMIC_RELAXED);
+	}
+}
+
+void engines_changed(void)
+{
+	for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
+		threshold_update((enum udma_func)f);
 }
 
 struct udma_engine *engine_by_name(const char *name)
@@ -197,6 +235,10 @@ static int takes_all(struct udma_engine *e, const struct slot *sl)
 struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 				  const struct udma_engine *exclude)
 {
+	struct udma_engine *cpu = cpu_engine();
+	if ((!sl || !sl->foreign) && cpu != exclude &&
+	    touched < __atomic_load_n(&inline_below[f][size_class(touched)], __ATOMIC_RELAXED))
+		return cpu;
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	struct udma_engine *best = NULL;
 	uint64_t best_ns = UINT64_MAX;
@@ -233,10 +275,15 @@ void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uin
 		uint64_t old = __atomic_load_n(sp, __ATOMIC_RELAXED);
 		/* EWMA, 1/8 weight: a few measurements move it, one outlier does not */
 		__atomic_store_n(sp, old - old / 8 + sample / 8, __ATOMIC_RELAXED);
+		if (e == cpu_engine())
+			threshold_update(f);
 	}
 	if (latency_ns > exec_ns && !(e->desc.flags & UDMA_ENGINE_INLINE)) {
 		uint64_t over = latency_ns - exec_ns, old = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 		__atomic_store_n(&e->overhead_ns, old ? old - old / 8 + over / 8 : over, __ATOMIC_RELAXED);
+		for (unsigned g = 0; g < UDMA_FUNC_COUNT; g++)
+			if (e->desc.funcs & (1u << g))
+				threshold_update((enum udma_func)g);
 	}
 }
 
@@ -266,6 +313,7 @@ int udma_engine_unregister(struct udma_engine *e)
 	__atomic_store_n(&e->leaving, 1, __ATOMIC_SEQ_CST);
 	if (publish(NULL, e))
 		unpublish_in_place(e);
+	engines_changed();
 	pthread_mutex_unlock(&eng_lock);
 
 	/* Works not started go elsewhere, or fail with -ENODEV. */

@@ -125,6 +125,8 @@ UDMA_HIDDEN int engine_accepts(struct udma_engine *e, struct udma_domain *d);
 UDMA_HIDDEN void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
 			      uint64_t latency_ns);
 UDMA_HIDDEN void engines_poll(void);
+/* The engine set or the cpu engine changed: recompute the inline thresholds. */
+UDMA_HIDDEN void engines_changed(void);
 UDMA_HIDDEN uint64_t mover_now_ns(void);
 
 /* session.c */
