@@ -428,15 +428,23 @@ static void test_scheduler_speed_and_load(void **state)
 	free(b);
 }
 
+/* A copy engine far faster than the cpu that hands each work to a thread
+ * (1 us away): the other side of the inline threshold. */
+static struct udma_engine *far_away(void)
+{
+	struct udma_error_opts o = { .size = sizeof(o), .name = "far-away", .speed = 1ull << 40, .delay_us = 1,
+				     .funcs = 1u << UDMA_FUNC_COPY };
+	struct udma_engine *e = udma_error_engine_create(&o);
+	assert_non_null(e);
+	return e;
+}
+
 /* "Requests below a learned size threshold run inline on the cpu engine":
  * a far faster engine that hands work to a thread gets the big request,
  * while a small one runs inline (its hand-over alone would cost more). */
 static void test_small_requests_inline(void **state)
 {
-	struct udma_error_opts fast = { .size = sizeof(fast), .name = "far-away", .speed = 1ull << 40, .delay_us = 1,
-					.funcs = 1u << UDMA_FUNC_COPY };
-	struct udma_engine *ef = udma_error_engine_create(&fast);
-	assert_non_null(ef);
+	struct udma_engine *ef = far_away();
 	const size_t big = 64 << 20;
 	char *a = arena(big), *b = arena(big);
 	memset(a, 3, big);
@@ -504,10 +512,7 @@ static int sched_visit(const struct udma_engine_info *i, void *arg)
  * cannot flip the answer. */
 static void test_threshold_follows_estimates(void **state)
 {
-	struct udma_error_opts far = { .size = sizeof(far), .name = "far-away", .speed = 1ull << 40, .delay_us = 1,
-				       .funcs = 1u << UDMA_FUNC_COPY };
-	struct udma_engine *ef = udma_error_engine_create(&far);
-	assert_non_null(ef);
+	struct udma_engine *ef = far_away();
 	const size_t max = 32 << 20;
 	char *a = arena(max), *b = arena(max);
 	memset(a, 5, max);
