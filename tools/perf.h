@@ -149,6 +149,8 @@ void perf_measure(struct perf_ctx *px, int run, int *phase, const volatile int *
 void perf_progress_clear(const struct perf_ctx *px);
 /* CPUs other processes kept busy since the run began, on average; -1 unknown. */
 double perf_other_load(void);
+/* ns for a cache line to go to another CPU of ours and back (-1: one CPU). */
+double perf_cross_cpu_ns(void);
 /* "4 KiB", "64 B", "1 MiB" */
 const char *perf_size_str(size_t n, char *buf, size_t len);
 

@@ -324,6 +324,11 @@ void perf_json_header(struct jw *w, struct perf_ctx *px, const char *workload)
 		jw_num(w, "other_cpus_busy", load);
 	else
 		jw_null(w, "other_cpus_busy");
+	double xcpu = perf_cross_cpu_ns();
+	if (xcpu > 0)
+		jw_num(w, "cross_cpu_round_trip_ns", xcpu);
+	else
+		jw_null(w, "cross_cpu_round_trip_ns");
 	jw_end(w, 0);
 	jw_begin(w, "peers", 0);
 	jw_bool(w, "asked", px->o->peers);

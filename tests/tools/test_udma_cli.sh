@@ -74,6 +74,8 @@ expect 0 "perf on cpu, threads, auto" "$udma" perf -d 0.05 -s 64,4K -e cpu,threa
 for w in "ops/s" "GB/s" "p50" "p99" "64 B" "4 KiB" "cpu " "threads " "auto " "ran on"; do
 	has out "$w" "perf table shows '$w'"
 done
+# the host may move the vCPUs: each run says how far apart two CPUs were
+[ "$(getconf _NPROCESSORS_ONLN)" -gt 1 ] && has out "a cache line passed between two CPUs: " "perf says the cross-CPU round trip"
 expect 0 "perf --markdown" "$udma" perf -d 0.02 -s 256 -e cpu --markdown
 has out "|---:|" "markdown table"
 for f in zero fill8 fill64 copy xor2 xor8 xor16 crc32c copy-crc32c compare; do
@@ -123,6 +125,8 @@ d = json.load(open(sys.argv[1]))
 assert d["schema"] == "udma-perf/1" and d["workload"] == "mover", d
 for k in ("udma", "machine", "config", "results", "missing", "engines", "failed", "error", "peers"):
     assert k in d, k
+x = d["machine"]["cross_cpu_round_trip_ns"]
+assert x is None or x > 0, x
 c = d["config"]
 assert c["func"] == "copy" and c["sizes"] == [64, 128, 256] and c["engines"] == ["cpu", "auto"], c
 assert c["verify"] is True and c["mode"] == "poll" and c["depth"] == 32 and c["threads"] == 1, c
