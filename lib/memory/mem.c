@@ -219,7 +219,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->id);
 	}
 	if (d->dev.mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
-		if ((err = os_pin((void *)r.start, r.end - r.start, 0))) {
+		if ((err = os_pin((void *)r.start, r.end - r.start, OS_LOOK))) { /* the caller's: maybe shared */
 			pthread_mutex_unlock(&d->lock);
 			return udma_fail(-err, "cannot pin [%p, +%zu)", va, len);
 		}

@@ -68,14 +68,53 @@ int os_populate(void *va, size_t len)
 			 strerror(errno));
 }
 
-int os_pin(void *va, size_t len, int shared)
+static void dontfork(uintptr_t a, uintptr_t b)
+{
+	/* Refused only for VM_IO mappings (device memory), which fork never copies. */
+	if (a < b && madvise((void *)a, b - a, MADV_DONTFORK) < 0)
+		udma_dbg("MADV_DONTFORK [0x%lx, 0x%lx): %s", (unsigned long)a, (unsigned long)b, strerror(errno));
+}
+
+/* DONTFORK the private mappings within [a, b); leave shared ones to children.
+ * Unreadable maps: treat the whole range as private (the safe side for the
+ * device; a child then lacks memory it might have shared). */
+static void dontfork_private(uintptr_t a, uintptr_t b)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	unsigned long lo, hi;
+	char perms[8];
+
+	if (!f) {
+		dontfork(a, b);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int parsed = sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3;
+		if (!strchr(line, '\n')) { /* a path longer than the line: skip the rest of it */
+			char rest[512];
+			while (fgets(rest, sizeof(rest), f) && !strchr(rest, '\n'))
+				;
+		}
+		if (!parsed || hi <= a)
+			continue;
+		if (lo >= b)
+			break;
+		if (perms[3] != 's')
+			dontfork(lo > a ? lo : a, hi < b ? hi : b);
+	}
+	fclose(f);
+}
+
+int os_pin(void *va, size_t len, enum os_sharing how)
 {
 	if (mlock(va, len) < 0)
 		return udma_fail(errno == EAGAIN || errno == EPERM ? ENOMEM : errno,
 				 "mlock [%p, +%zu): %s (see RLIMIT_MEMLOCK)", va, len, strerror(errno));
-	/* Refused only for VM_IO mappings (device memory), which fork never copies. */
-	if (!shared && madvise(va, len, MADV_DONTFORK) < 0)
-		udma_dbg("MADV_DONTFORK [%p, +%zu): %s", va, len, strerror(errno));
+	if (how == OS_PRIVATE)
+		dontfork((uintptr_t)va, (uintptr_t)va + len);
+	else if (how == OS_LOOK)
+		dontfork_private((uintptr_t)va, (uintptr_t)va + len);
 	return 0;
 }
 
@@ -126,7 +165,7 @@ int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, st
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
 		goto fail;
 	}
-	if (pin && (err = os_pin(va, len, shared))) {
+	if (pin && (err = os_pin(va, len, shared ? OS_SHARED : OS_PRIVATE))) {
 		udma_dbg("pinning %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(-err));
 		goto fail;
 	}

@@ -37,7 +37,12 @@ UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
  * does not inherit the range, unless shared: shared pages are never copied
  * on write, and mlock is enough. -ENOMEM when mlock is refused.
  */
-UDMA_HIDDEN int os_pin(void *va, size_t len, int shared);
+enum os_sharing {
+	OS_PRIVATE,   /* ours, private: the whole range is DONTFORK */
+	OS_SHARED,    /* ours, shared (memfd): mlock only */
+	OS_LOOK,      /* the caller's: DONTFORK only its private mappings (reads /proc/self/maps) */
+};
+UDMA_HIDDEN int os_pin(void *va, size_t len, enum os_sharing how);
 /* Undo os_pin (callers re-pin what other mappings still need). */
 UDMA_HIDDEN void os_unpin(void *va, size_t len);
 

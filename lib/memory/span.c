@@ -134,11 +134,11 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 	}
 }
 
-static void repin(uint64_t a, uint64_t b, uint64_t start, uint64_t end, int shared)
+static void repin(uint64_t a, uint64_t b, uint64_t start, uint64_t end, enum os_sharing how)
 {
 	a = a > start ? a : start;
 	b = b < end ? b : end;
-	if (a < b && os_pin((void *)a, b - a, shared))
+	if (a < b && os_pin((void *)a, b - a, how))
 		udma_err("could not pin [0x%llx, 0x%llx) again", (unsigned long long)a, (unsigned long long)b);
 }
 
@@ -151,12 +151,13 @@ void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
 		const struct region *r = &d->dev.regions.r[i];
 		if (r->locked)
-			repin(r->start, r->end, start, end, r->kind == REGION_ALLOC && r->map.fd >= 0);
+			repin(r->start, r->end, start, end,
+			      r->kind != REGION_ALLOC ? OS_LOOK : r->map.fd >= 0 ? OS_SHARED : OS_PRIVATE);
 	}
 	for (size_t i = 0; i < d->dev.streams.n; i++) {
 		const struct stream_map *s = &d->dev.streams.v[i];
 		if (s->locked)
-			repin(s->span_start, s->span_start + s->span_len, start, end, 0);
+			repin(s->span_start, s->span_start + s->span_len, start, end, OS_PRIVATE);
 	}
 }
 

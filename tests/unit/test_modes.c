@@ -120,6 +120,32 @@ static void test_pa_fork(void **state)
 	free(str);
 }
 
+/* PA mode, registered memory that the caller shares (MAP_SHARED): a child
+ * must inherit it, as it would without udma; only the private pages of a
+ * registration are kept from children. One registration spans a private
+ * page and a shared one (MAP_FIXED over the second), so the choice is made
+ * mapping by mapping. */
+static void test_pa_fork_shared(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	struct udma_mem r;
+	char *mix = mmap(NULL, 2 * K4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mix != MAP_FAILED);
+	assert_true(mmap(mix + K4, K4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == mix + K4);
+	memset(mix, 6, 2 * K4);
+	char *p[] = { mix, mix + K4 };
+
+	assert_int_equal(mapped_in_child(p, 2), 0x3u);
+	assert_int_equal(udma_mem_register(d, mix, 2 * K4, &r), 0);
+	assert_int_equal(mapped_in_child(p, 2), 0x2u); /* the shared page only */
+	assert_int_equal(udma_mem_unregister(d, mix, 2 * K4), 0);
+	assert_int_equal(mapped_in_child(p, 2), 0x3u);
+	munmap(mix, 2 * K4);
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
 /* "a contiguous allocation really is contiguous page by page" */
 static void test_pa_contiguous_page_by_page(void **state)
 {
@@ -275,6 +301,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pa_two_mappings_same_page),
 		cmocka_unit_test(test_pa_fork),
+		cmocka_unit_test(test_pa_fork_shared),
 		cmocka_unit_test(test_pa_contiguous_page_by_page),
 		cmocka_unit_test(test_pa_discontiguous_split),
 		cmocka_unit_test(test_pa_without_privilege),
