@@ -828,16 +828,15 @@ int udma_submit(struct udma_req *req)
 	struct udma_engine *e = NULL;
 	if (driver && !sl->foreign)
 		e = s->pinned ? s->pinned : engine_choose(s->func, sl->touched, sl, NULL);
+	count_submit(s, driver, 1);
 	if (e && e->untracked) {
 		/* The cpu engine, driven from the session's own thread: nothing
 		 * to hand over, bounce or guard (measured: 6 ns a request less
 		 * than the way through slot_dispatch and slot_complete) */
-		count_submit(s, driver, 1);
 		req->status = run_here(e, sl);
 		complete_own(sl);
 	} else {
 		struct udma_session *outer = tl_driving;
-		count_submit(s, driver, 1);
 		if (driver)
 			tl_driving = s;
 		err = slot_dispatch(sl, e, NULL);
