@@ -75,35 +75,72 @@ static void dontfork(uintptr_t a, uintptr_t b)
 		udma_dbg("MADV_DONTFORK [0x%lx, 0x%lx): %s", (unsigned long)a, (unsigned long)b, strerror(errno));
 }
 
-/* DONTFORK the private mappings within [a, b); leave shared ones to children.
- * Unreadable maps: treat the whole range as private (the safe side for the
- * device; a child then lacks memory it might have shared). */
+static int pagemap_fd = -2;
+
+/* An inherited fd reads the parent's page tables: a child starts afresh. */
+static void pagemap_forget_in_child(void)
+{
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	pagemap_fd = -2;
+}
+
+__attribute__((constructor)) static void pagemap_atfork(void)
+{
+	pthread_atfork(NULL, NULL, pagemap_forget_in_child);
+}
+
+static int pagemap_open(void)
+{
+	int fd = __atomic_load_n(&pagemap_fd, __ATOMIC_ACQUIRE);
+	if (fd == -2) {
+		int nfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		int expect = -2;
+		if (nfd < 0)
+			nfd = -1;
+		if (!__atomic_compare_exchange_n(&pagemap_fd, &expect, nfd, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (nfd >= 0)
+				close(nfd);
+			nfd = expect;
+		}
+		fd = nfd;
+	}
+	return fd;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_FILE (1ull << 61) /* a page cache or shared-anon page: never copied on write */
+
+/* DONTFORK the pages of [a, b) (page aligned, present: the caller pinned
+ * them) that copy-on-write could move, and leave shared ones to children.
+ * /proc/self/pagemap says so per page, readable without privilege, in one
+ * read the size of the range's page table: /proc/self/maps would cost a
+ * walk of every mapping of the process. Unreadable: treat the whole range
+ * as private (the safe side for the device; a child then lacks memory it
+ * might have shared). */
 static void dontfork_private(uintptr_t a, uintptr_t b)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	unsigned long lo, hi;
-	char perms[8];
+	uint64_t buf[512];
+	int fd = pagemap_open();
+	uintptr_t run; /* start of the private run not yet marked */
 
-	if (!f) {
-		dontfork(a, b);
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		int parsed = sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3;
-		if (!strchr(line, '\n')) { /* a path longer than the line: skip the rest of it */
-			char rest[512];
-			while (fgets(rest, sizeof(rest), f) && !strchr(rest, '\n'))
-				;
+	a &= ~(OS_PAGE_4K - 1);
+	b = (b + OS_PAGE_4K - 1) & ~(OS_PAGE_4K - 1);
+	run = a;
+	for (uintptr_t v = a; v < b;) {
+		size_t n = (b - v) / OS_PAGE_4K < 512 ? (b - v) / OS_PAGE_4K : 512;
+		if (fd < 0 || pread(fd, buf, n * sizeof(buf[0]), (off_t)(v / OS_PAGE_4K * sizeof(buf[0]))) !=
+				      (ssize_t)(n * sizeof(buf[0]))) {
+			dontfork(run, b);
+			return;
 		}
-		if (!parsed || hi <= a)
-			continue;
-		if (lo >= b)
-			break;
-		if (perms[3] != 's')
-			dontfork(lo > a ? lo : a, hi < b ? hi : b);
+		for (size_t k = 0; k < n; k++, v += OS_PAGE_4K)
+			if ((buf[k] & (PM_PRESENT | PM_FILE)) == (PM_PRESENT | PM_FILE)) {
+				dontfork(run, v);
+				run = v + OS_PAGE_4K;
+			}
 	}
-	fclose(f);
+	dontfork(run, b);
 }
 
 int os_pin(void *va, size_t len, enum os_sharing how)
@@ -209,39 +246,6 @@ int os_range_mapped(const void *va, size_t len)
 }
 
 /* -2: not opened yet; -1: cannot be opened. */
-static int pagemap_fd = -2;
-
-/* An inherited fd reads the parent's page tables: a child starts afresh. */
-static void pagemap_forget_in_child(void)
-{
-	if (pagemap_fd >= 0)
-		close(pagemap_fd);
-	pagemap_fd = -2;
-}
-
-__attribute__((constructor)) static void pagemap_atfork(void)
-{
-	pthread_atfork(NULL, NULL, pagemap_forget_in_child);
-}
-
-static int pagemap_open(void)
-{
-	int fd = __atomic_load_n(&pagemap_fd, __ATOMIC_ACQUIRE);
-	if (fd == -2) {
-		int nfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		int expect = -2;
-		if (nfd < 0)
-			nfd = -1;
-		if (!__atomic_compare_exchange_n(&pagemap_fd, &expect, nfd, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			if (nfd >= 0)
-				close(nfd);
-			nfd = expect;
-		}
-		fd = nfd;
-	}
-	return fd;
-}
-
 int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
 {
 	uint64_t buf[512];

@@ -40,7 +40,7 @@ UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
 enum os_sharing {
 	OS_PRIVATE,   /* ours, private: the whole range is DONTFORK */
 	OS_SHARED,    /* ours, shared (memfd): mlock only */
-	OS_LOOK,      /* the caller's: DONTFORK only its private mappings (reads /proc/self/maps) */
+	OS_LOOK,      /* the caller's: DONTFORK only pages copy-on-write could move (reads pagemap) */
 };
 UDMA_HIDDEN int os_pin(void *va, size_t len, enum os_sharing how);
 /* Undo os_pin (callers re-pin what other mappings still need). */

@@ -134,31 +134,73 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 	}
 }
 
-static void repin(uint64_t a, uint64_t b, uint64_t start, uint64_t end, enum os_sharing how)
+struct cover {
+	uint64_t a, b;
+};
+
+static int cover_cmp(const void *x, const void *y)
+{
+	const struct cover *p = x, *q = y;
+	return p->a < q->a ? -1 : p->a > q->a;
+}
+
+/* Add the part of [a, b) within [start, end), if any; only counted past cap. */
+static size_t cover_add(struct cover *v, size_t n, size_t cap, uint64_t a, uint64_t b, uint64_t start, uint64_t end)
 {
 	a = a > start ? a : start;
 	b = b < end ? b : end;
-	if (a < b && os_pin((void *)a, b - a, how))
-		udma_err("could not pin [0x%llx, 0x%llx) again", (unsigned long long)a, (unsigned long long)b);
+	if (a >= b)
+		return n;
+	if (n < cap)
+		v[n] = (struct cover){ a, b };
+	return n + 1;
+}
+
+/* The locked live mappings' parts within [start, end): how many, the first cap in v. */
+static size_t covers(struct udma_domain *d, uint64_t start, uint64_t end, struct cover *v, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = region_first_ending_after(&d->dev.regions, start);
+	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++)
+		if (d->dev.regions.r[i].locked)
+			n = cover_add(v, n, cap, d->dev.regions.r[i].start, d->dev.regions.r[i].end, start, end);
+	for (size_t i = 0; i < d->dev.streams.n; i++) {
+		const struct stream_map *s = &d->dev.streams.v[i];
+		if (s->locked)
+			n = cover_add(v, n, cap, s->span_start, s->span_start + s->span_len, start, end);
+	}
+	return n;
 }
 
 void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
+	struct cover stack[16], *v = stack;
+	size_t n = covers(d, start, end, v, 16);
 
-	os_unpin((void *)start, len);
-	for (size_t i = region_first_ending_after(&d->dev.regions, start);
-	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
-		const struct region *r = &d->dev.regions.r[i];
-		if (r->locked)
-			repin(r->start, r->end, start, end,
-			      r->kind != REGION_ALLOC ? OS_LOOK : r->map.fd >= 0 ? OS_SHARED : OS_PRIVATE);
+	if (n > 16) {
+		if (!(v = malloc(n * sizeof(*v)))) {
+			/* pages left pinned cost locked memory, never a device's data */
+			udma_err("no memory to unpin [0x%llx, +0x%llx): left pinned", (unsigned long long)start,
+				 (unsigned long long)len);
+			return;
+		}
+		covers(d, start, end, v, n);
 	}
-	for (size_t i = 0; i < d->dev.streams.n; i++) {
-		const struct stream_map *s = &d->dev.streams.v[i];
-		if (s->locked)
-			repin(s->span_start, s->span_start + s->span_len, start, end, OS_PRIVATE);
+	qsort(v, n, sizeof(*v), cover_cmp);
+	/* Only the gaps: pins do not nest, and a page another mapping still
+	 * covers keeps its pin and its fork marking as they are. */
+	uint64_t at = start;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].a > at)
+			os_unpin((void *)at, v[i].a - at);
+		at = v[i].b > at ? v[i].b : at;
 	}
+	if (at < end)
+		os_unpin((void *)at, end - at);
+	if (v != stack)
+		free(v);
 }
 
 void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)

@@ -26,8 +26,8 @@ UDMA_HIDDEN void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len,
 
 /*
  * Under d->lock, after a pinned mapping of [start, start+len) left the
- * registry: unpin it, then pin again what live regions and streaming
- * mappings overlapping it still need (pins do not nest).
+ * registry: unpin the parts no live locked region or streaming mapping
+ * still covers (pins do not nest, so covered pages are left alone).
  */
 UDMA_HIDDEN void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len);
 

@@ -43,7 +43,7 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		err = s->span_start + s->span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
 		      : !os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
 		if (!err && d->dev.mode == UDMA_ADDR_PA) {
-			err = os_pin((void *)s->span_start, s->span_len, OS_PRIVATE); /* a map is no place to read maps */
+			err = os_pin((void *)s->span_start, s->span_len, OS_LOOK);
 			locked = !err;
 			if (!err)
 				os_populate((void *)s->span_start, s->span_len);

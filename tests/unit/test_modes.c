@@ -142,7 +142,60 @@ static void test_pa_fork_shared(void **state)
 	assert_int_equal(mapped_in_child(p, 2), 0x2u); /* the shared page only */
 	assert_int_equal(udma_mem_unregister(d, mix, 2 * K4), 0);
 	assert_int_equal(mapped_in_child(p, 2), 0x3u);
+
+	/* streaming mappings, one in each page (PA mode maps one physical range
+	 * at a time): the same */
+	uint64_t hp = udma_map(d, mix + 64, 128, UDMA_DIR_BIDI), hs = udma_map(d, mix + K4 + 64, 128, UDMA_DIR_BIDI);
+	assert_true(hp != UDMA_BAD_IOVA && hs != UDMA_BAD_IOVA);
+	assert_int_equal(mapped_in_child(p, 2), 0x2u);
+	/* a registration over them comes and goes: what they pin stays as it was */
+	assert_int_equal(udma_mem_register(d, mix, 2 * K4, &r), 0);
+	assert_int_equal(udma_mem_unregister(d, mix, 2 * K4), 0);
+	assert_int_equal(mapped_in_child(p, 2), 0x2u);
+	memset(mix, 7, 2 * K4); /* the parent writes after the fork: its private page must stay put */
+	assert_int_equal(phys_of(mix + 64), hp);
+	assert_int_equal(phys_of(mix + K4 + 64), hs);
+	assert_int_equal(udma_unmap(d, hp, 128), 0);
+	assert_int_equal(udma_unmap(d, hs, 128), 0);
+	assert_int_equal(mapped_in_child(p, 2), 0x3u);
 	munmap(mix, 2 * K4);
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
+/* Many mappings of one page (a queue of small I/Os in one buffer): each
+ * unmap leaves the page pinned for the others, until the last goes. */
+static void test_pa_many_maps_one_page(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	char *page = aligned_alloc(K4, K4);
+	uint64_t h[40];
+	unsigned order[40];
+
+	memset(page, 5, K4);
+	for (unsigned i = 0; i < 40; i++) {
+		h[i] = udma_map(d, page + i * 64, 64, UDMA_DIR_BIDI);
+		assert_true(h[i] != UDMA_BAD_IOVA);
+		order[i] = i;
+	}
+	/* a registration over the page goes while 40 mappings still need it */
+	assert_int_equal(udma_mem_register(d, page, K4, NULL), 0);
+	assert_int_equal(udma_mem_unregister(d, page, K4), 0);
+	assert_int_equal(mapped_in_child(&page, 1), 0u);
+	for (unsigned i = 39; i > 0; i--) {
+		unsigned j = (unsigned)rand() % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (unsigned i = 0; i < 39; i++)
+		assert_int_equal(udma_unmap(d, h[order[i]], 64), 0);
+	assert_int_equal(mapped_in_child(&page, 1), 0u);
+	memset(page, 6, K4); /* after the fork: the page must stay the device's */
+	assert_int_equal(phys_of(page + order[39] * 64), h[order[39]]);
+	assert_int_equal(udma_unmap(d, h[order[39]], 64), 0);
+	assert_int_equal(mapped_in_child(&page, 1), 1u);
+	free(page);
 	assert_int_equal(udma_domain_destroy(d), 0);
 }
 
@@ -302,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_pa_two_mappings_same_page),
 		cmocka_unit_test(test_pa_fork),
 		cmocka_unit_test(test_pa_fork_shared),
+		cmocka_unit_test(test_pa_many_maps_one_page),
 		cmocka_unit_test(test_pa_contiguous_page_by_page),
 		cmocka_unit_test(test_pa_discontiguous_split),
 		cmocka_unit_test(test_pa_without_privilege),
