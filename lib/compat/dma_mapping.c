@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Seed 003: the kernel's DMA-mapping API, in user space, on udma. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <udma/memory.h>
@@ -9,12 +10,18 @@
 #include "../core/log.h"
 #include "compat.h"
 
+/* A coherent allocation the device still owns. */
+struct coherent {
+	void *va;
+	size_t size;
+	struct coherent *next;
+};
+
 struct device {
 	struct udma_domain *domain;
 	pthread_mutex_t lock;
-	void **allocs; /* still allocated, freed at close */
-	size_t *sizes;
-	size_t nallocs, cap;
+	struct coherent **buckets; /* still allocated, freed at close: a hash on the address */
+	size_t nallocs, nbuckets;
 	unsigned pools; /* dma_pools on it: the domain lives until the last goes */
 	int closed;
 };
@@ -46,8 +53,7 @@ static void device_free(struct device *dev)
 {
 	if (udma_domain_destroy(dev->domain))
 		udma_err("device domain still busy at release; it is leaked");
-	free(dev->allocs);
-	free(dev->sizes);
+	free(dev->buckets);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev);
 }
@@ -63,8 +69,13 @@ void dma_device_close(struct device *dev)
 	if (!dev)
 		return;
 	pthread_mutex_lock(&dev->lock);
-	for (size_t i = 0; i < dev->nallocs; i++)
-		udma_mem_free(dev->domain, dev->allocs[i], dev->sizes[i]);
+	for (size_t i = 0; i < dev->nbuckets; i++)
+		while (dev->buckets[i]) {
+			struct coherent *c = dev->buckets[i];
+			dev->buckets[i] = c->next;
+			udma_mem_free(dev->domain, c->va, c->size);
+			free(c);
+		}
 	dev->nallocs = 0;
 	int left = udma_unmap_all(dev->domain);
 	if (left > 0)
@@ -100,31 +111,58 @@ struct udma_domain *dma_device_domain(struct device *dev)
 	return dev ? dev->domain : NULL;
 }
 
+static size_t bucket_of(const struct device *dev, const void *va)
+{
+	/* Fibonacci hashing of the page number; nbuckets is a power of two */
+	return (size_t)((((uintptr_t)va >> 12) * 0x9e3779b97f4a7c15ull) >> 32) & (dev->nbuckets - 1);
+}
+
+/* Double the table. Without memory the chains just get longer. */
+static void grow(struct device *dev)
+{
+	size_t old = dev->nbuckets;
+	struct coherent **was = dev->buckets, **b = calloc(old ? 2 * old : 16, sizeof(*b));
+
+	if (!b)
+		return;
+	dev->buckets = b;
+	dev->nbuckets = old ? 2 * old : 16;
+	for (size_t i = 0; i < old; i++)
+		while (was[i]) {
+			struct coherent *e = was[i];
+			was[i] = e->next;
+			e->next = b[bucket_of(dev, e->va)];
+			b[bucket_of(dev, e->va)] = e;
+		}
+	free(was);
+}
+
+/* Remember an allocation. */
 static int track(struct device *dev, void *va, size_t size)
 {
-	if (dev->nallocs == dev->cap) {
-		size_t cap = dev->cap ? 2 * dev->cap : 16;
-		void **a = realloc(dev->allocs, cap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		dev->allocs = a;
-		size_t *s = realloc(dev->sizes, cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		dev->sizes = s;
-		dev->cap = cap;
-	}
-	dev->allocs[dev->nallocs] = va;
-	dev->sizes[dev->nallocs++] = size;
+	struct coherent *c;
+
+	if (dev->nallocs >= dev->nbuckets)
+		grow(dev);
+	if (!dev->nbuckets || !(c = malloc(sizeof(*c))))
+		return -ENOMEM;
+	size_t i = bucket_of(dev, va);
+	*c = (struct coherent){ va, size, dev->buckets[i] };
+	dev->buckets[i] = c;
+	dev->nallocs++;
 	return 0;
 }
 
 static void untrack(struct device *dev, void *va)
 {
-	for (size_t i = 0; i < dev->nallocs; i++)
-		if (dev->allocs[i] == va) {
-			dev->allocs[i] = dev->allocs[--dev->nallocs];
-			dev->sizes[i] = dev->sizes[dev->nallocs];
+	if (!dev->nbuckets)
+		return;
+	for (struct coherent **p = &dev->buckets[bucket_of(dev, va)]; *p; p = &(*p)->next)
+		if ((*p)->va == va) {
+			struct coherent *c = *p;
+			*p = c->next;
+			free(c);
+			dev->nallocs--;
 			return;
 		}
 }

@@ -504,21 +504,43 @@ static void test_free_mismatch(void **state)
 	dma_device_close(dev);
 }
 
-/* dma_device_close frees what is still allocated (ASan checks nothing leaks). */
+/* dma_device_close frees what is still allocated (ASan checks nothing
+ * leaks). Enough allocations for the device's table to grow several times,
+ * half of them freed first in random order. */
 static void test_close_frees(void **state)
 {
+	enum { N = 300 };
 	const struct mode_case *mc;
 	struct device *dev = open_case(state, &mc);
-	void *p[8];
+	struct udma_domain *d = dma_device_domain(dev);
+	void *p[N];
+	unsigned order[N];
 	dma_addr_t h;
 
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < N; i++) {
 		p[i] = i & 1 ? dma_alloc_wc(dev, 100, &h, GFP_KERNEL) : dma_alloc_coherent(dev, K4, &h, GFP_KERNEL);
 		assert_non_null(p[i]);
+		order[i] = (unsigned)i;
 	}
-	dma_free_coherent(dev, K4, p[0], udma_va_to_iova(dma_device_domain(dev), p[0], NULL));
+	for (int i = N - 1; i > 0; i--) {
+		unsigned j = (unsigned)rand() % (unsigned)(i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int i = 0; i < N / 2; i++) {
+		void *q = p[order[i]];
+		dma_free_coherent(dev, order[i] & 1 ? 100 : K4, q, udma_va_to_iova(d, q, NULL));
+		assert_false(mapped(q));
+	}
+	for (int i = N / 2; i < N; i++)
+		assert_true(mapped(p[order[i]]));
+	/* freed twice: an error, and nothing else goes */
+	log_capture_start();
+	dma_free_coherent(dev, K4, p[order[0]], 0);
+	log_capture_stop();
+	assert_logged("not an allocation of this device");
 	dma_device_close(dev);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < N; i++)
 		assert_false(mapped(p[i]));
 }
 
