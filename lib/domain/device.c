@@ -125,6 +125,7 @@ void device_fini(struct udma_domain *d)
 	iova_space_fini(&d->dev.iova);
 	region_set_fini(&d->dev.regions);
 	stream_set_fini(&d->dev.streams);
+	page_refs_fini(&d->dev.stream_pages);
 }
 
 enum udma_addr_mode udma_domain_mode(const struct udma_domain *d)

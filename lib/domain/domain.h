@@ -9,6 +9,7 @@
 #include "../core/log.h"
 #include "../memory/iova.h"
 #include "../memory/region.h"
+#include "../memory/page_refs.h"
 #include "../memory/stream_set.h"
 #include "../memory/xmap.h"
 #include "iov.h"
@@ -22,6 +23,7 @@ struct device_state {
 	struct iova_space iova;   /* IOMMU mode */
 	struct region_set regions;
 	struct stream_set streams;
+	struct page_refs stream_pages; /* PA mode: pages pinned streaming mappings cover */
 };
 
 struct shm_state {

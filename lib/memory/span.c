@@ -103,6 +103,11 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struc
 	return -EINVAL;
 }
 
+static void rev_put(const struct page_ref *r, void *d)
+{
+	xmap_set(&((struct udma_domain *)d)->dev.rev, r->pa, SPAN_PAGE, r->va);
+}
+
 /*
  * PA mode: several live mappings (a region and streams, or two streams) may
  * cover the same pages and so share reverse entries. After one goes, put
@@ -127,11 +132,7 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 			va += run;
 		}
 	}
-	for (size_t i = 0; i < d->dev.streams.n; i++) {
-		const struct stream_map *s = &d->dev.streams.v[i];
-		if (s->span_len && s->span_start < end && start < s->span_start + s->span_len)
-			xmap_set(&d->dev.rev, s->iova - (s->va - s->span_start), s->span_len, s->span_start);
-	}
+	page_refs_each(&d->dev.stream_pages, start, end, rev_put, d);
 }
 
 struct cover {
@@ -156,21 +157,29 @@ static size_t cover_add(struct cover *v, size_t n, size_t cap, uint64_t a, uint6
 	return n + 1;
 }
 
+struct covers {
+	struct cover *v;
+	size_t n, cap;
+	uint64_t start, end;
+};
+
+static void cover_page(const struct page_ref *r, void *c)
+{
+	struct covers *cv = c;
+	cv->n = cover_add(cv->v, cv->n, cv->cap, r->va, r->va + SPAN_PAGE, cv->start, cv->end);
+}
+
 /* The locked live mappings' parts within [start, end): how many, the first cap in v. */
 static size_t covers(struct udma_domain *d, uint64_t start, uint64_t end, struct cover *v, size_t cap)
 {
-	size_t n = 0;
+	struct covers cv = { v, 0, cap, start, end };
 
 	for (size_t i = region_first_ending_after(&d->dev.regions, start);
 	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++)
 		if (d->dev.regions.r[i].locked)
-			n = cover_add(v, n, cap, d->dev.regions.r[i].start, d->dev.regions.r[i].end, start, end);
-	for (size_t i = 0; i < d->dev.streams.n; i++) {
-		const struct stream_map *s = &d->dev.streams.v[i];
-		if (s->locked)
-			n = cover_add(v, n, cap, s->span_start, s->span_start + s->span_len, start, end);
-	}
-	return n;
+			cv.n = cover_add(v, cv.n, cap, d->dev.regions.r[i].start, d->dev.regions.r[i].end, start, end);
+	page_refs_each(&d->dev.stream_pages, start, end, cover_page, &cv); /* pinned streaming mappings */
+	return cv.n;
 }
 
 void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)

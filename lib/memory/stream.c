@@ -54,6 +54,9 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 			span_unmap(d, s->span_start, s->span_len, 0, &sd);
 			err = -ENOMEM; /* PA mode: the device needs one physical range */
 		}
+		if (!err && locked &&
+		    (err = page_refs_add(&d->dev.stream_pages, s->span_start, sd.iova, s->span_len / SPAN_PAGE)))
+			span_unmap(d, s->span_start, s->span_len, 0, &sd);
 		if (err) {
 			if (locked) /* s is not in the set yet */
 				span_unpin(d, s->span_start, s->span_len);
@@ -81,6 +84,8 @@ static void stream_end(struct udma_domain *d, size_t i)
 	struct stream_map s = d->dev.streams.v[i];
 
 	stream_set_remove(&d->dev.streams, i);
+	if (s.locked) /* first: what follows asks which of its pages others still cover */
+		page_refs_drop(&d->dev.stream_pages, s.span_start, s.span_len / SPAN_PAGE);
 	if (s.span_len) {
 		struct span_dev sd = stream_span(&s);
 		sd.iova = s.iova - (s.va - s.span_start);
