@@ -75,6 +75,7 @@ static void dontfork(uintptr_t a, uintptr_t b)
 		udma_dbg("MADV_DONTFORK [0x%lx, 0x%lx): %s", (unsigned long)a, (unsigned long)b, strerror(errno));
 }
 
+/* -2: not opened yet; -1: cannot be opened. */
 static int pagemap_fd = -2;
 
 /* An inherited fd reads the parent's page tables: a child starts afresh. */
@@ -245,7 +246,6 @@ int os_range_mapped(const void *va, size_t len)
 	return msync((void *)p, (uintptr_t)va + len - p, MS_ASYNC) == 0 || errno != ENOMEM;
 }
 
-/* -2: not opened yet; -1: cannot be opened. */
 int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
 {
 	uint64_t buf[512];
