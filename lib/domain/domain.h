@@ -24,6 +24,7 @@ struct device_state {
 	struct region_set regions;
 	struct stream_set streams;
 	struct page_refs stream_pages; /* PA mode: pages pinned streaming mappings cover */
+	int pa_aliases;           /* PA mode: a physical page has been entered at two VAs */
 };
 
 struct shm_state {

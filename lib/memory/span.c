@@ -36,6 +36,10 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 		size_t j = i + 1;
 		while (j < n && pa[j] == pa[j - 1] + SPAN_PAGE)
 			j++;
+		for (size_t k = i; k < j && !d->dev.pa_aliases; k++) {
+			uint64_t left, was = xmap_get1(&d->dev.rev, pa[k], &left);
+			d->dev.pa_aliases = was != UINT64_MAX && was != start + k * SPAN_PAGE;
+		}
 		err = xmap_set(&d->dev.rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
 		if (!err && fwd)
 			err = xmap_set(&d->dev.fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
@@ -103,20 +107,31 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struc
 	return -EINVAL;
 }
 
-static void rev_put(const struct page_ref *r, void *d)
+/* Enter pa -> va for len bytes; with if_missing only the pages that have no entry. */
+static void rev_enter(struct udma_domain *d, uint64_t pa, uint64_t len, uint64_t va, int if_missing)
 {
-	xmap_set(&((struct udma_domain *)d)->dev.rev, r->pa, SPAN_PAGE, r->va);
+	for (uint64_t off = 0; if_missing && off < len; off += SPAN_PAGE) {
+		uint64_t left;
+		if (xmap_get1(&d->dev.rev, pa + off, &left) == UINT64_MAX)
+			xmap_set(&d->dev.rev, pa + off, SPAN_PAGE, va + off);
+	}
+	if (!if_missing)
+		xmap_set(&d->dev.rev, pa, len, va);
 }
 
-/*
- * PA mode: several live mappings (a region and streams, or two streams) may
- * cover the same pages and so share reverse entries. After one goes, put
- * back the entries of those still covering [start, start+len).
- */
-static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
+static void rev_put(const struct page_ref *r, void *d)
 {
-	uint64_t end = start + len;
+	rev_enter(d, r->pa, SPAN_PAGE, r->va, 0);
+}
 
+static void rev_put_missing(const struct page_ref *r, void *d)
+{
+	rev_enter(d, r->pa, SPAN_PAGE, r->va, 1);
+}
+
+/* The reverse entries of the regions' pages within [start, end). */
+static void regions_rev(struct udma_domain *d, uint64_t start, uint64_t end, int if_missing)
+{
 	/* only regions overlapping the span: a binary search, then a short walk */
 	for (size_t i = region_first_ending_after(&d->dev.regions, start);
 	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
@@ -128,11 +143,29 @@ static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 			if (pa == UINT64_MAX)
 				run = SPAN_PAGE;
 			else
-				xmap_set(&d->dev.rev, pa, run, va);
+				rev_enter(d, pa, run, va, if_missing);
 			va += run;
 		}
 	}
-	page_refs_each(&d->dev.stream_pages, start, end, rev_put, d);
+}
+
+/*
+ * PA mode: several live mappings (a region and streams, or two streams) may
+ * cover the same pages and so share reverse entries. After one goes, put
+ * back the entries of those still covering [start, start+len). Where one
+ * physical page has been entered at two virtual addresses (a memfd mapped
+ * twice), the one that remains may live anywhere: then every page without
+ * an entry is looked for among all mappings, a walk of everything mapped
+ * that only such domains pay.
+ */
+static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
+{
+	regions_rev(d, start, start + len, 0);
+	page_refs_each(&d->dev.stream_pages, start, start + len, rev_put, d);
+	if (d->dev.pa_aliases) {
+		regions_rev(d, 0, UINT64_MAX, 1);
+		page_refs_each(&d->dev.stream_pages, 0, UINT64_MAX, rev_put_missing, d);
+	}
 }
 
 struct cover {

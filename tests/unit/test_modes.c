@@ -31,6 +31,27 @@ static void test_pa_two_mappings_same_page(void **state)
 	assert_ptr_equal(udma_iova_to_va(d, mb.iova, NULL), b);
 	assert_int_equal(udma_mem_unregister(d, b, K4), 0);
 	assert_null(udma_iova_to_va(d, mb.iova, NULL));
+
+	/* and the first keeps it when the second, entered last, goes first:
+	 * a registration, then a streaming mapping */
+	assert_int_equal(udma_mem_register(d, a, K4, &ma), 0);
+	assert_int_equal(udma_mem_register(d, b, K4, &mb), 0);
+	assert_ptr_equal(udma_iova_to_va(d, ma.iova, NULL), b);
+	assert_int_equal(udma_mem_unregister(d, b, K4), 0);
+	assert_ptr_equal(udma_iova_to_va(d, ma.iova + 8, NULL), a + 8);
+	uint64_t h = udma_map(d, b + 8, 64, UDMA_DIR_BIDI);
+	assert_int_equal(h, ma.iova + 8);
+	assert_int_equal(udma_unmap(d, h, 64), 0);
+	assert_ptr_equal(udma_iova_to_va(d, ma.iova, NULL), a);
+	/* a streaming mapping is what remains, the registration entered last */
+	assert_int_equal(udma_mem_unregister(d, a, K4), 0);
+	h = udma_map(d, b + 8, 64, UDMA_DIR_BIDI);
+	assert_int_equal(udma_mem_register(d, a, K4, &ma), 0);
+	assert_ptr_equal(udma_iova_to_va(d, h, NULL), a + 8);
+	assert_int_equal(udma_mem_unregister(d, a, K4), 0);
+	assert_ptr_equal(udma_iova_to_va(d, h, NULL), b + 8);
+	assert_int_equal(udma_unmap(d, h, 64), 0);
+	assert_null(udma_iova_to_va(d, ma.iova, NULL));
 	munmap(a, K4);
 	munmap(b, K4);
 	close(fd);
