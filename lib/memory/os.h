@@ -43,7 +43,7 @@ enum os_sharing {
 	OS_LOOK,      /* the caller's: DONTFORK only pages copy-on-write could move (reads pagemap) */
 };
 UDMA_HIDDEN int os_pin(void *va, size_t len, enum os_sharing how);
-/* Undo os_pin (callers re-pin what other mappings still need). */
+/* Undo os_pin (callers pass only what no other mapping still needs: span_unpin). */
 UDMA_HIDDEN void os_unpin(void *va, size_t len);
 
 /* Fault in [va, va+len) (write-populate where writable), without touching it from user space. */
