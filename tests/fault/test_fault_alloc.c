@@ -25,6 +25,7 @@
 
 #if __has_include(<udma/pool.h>)
 #include <udma/pool.h>
+#include "pool_pa.h"
 #define HAVE_POOL 1
 #endif
 #if __has_include(<udma/fabric.h>)
@@ -961,7 +962,6 @@ static void test_pa_pool_on_4k_pages(void **state)
 	struct udma_mem all = { 0 };
 	long free2m = udma_hugepages_free(M2, -1);
 	size_t flen = 64ul << 20;
-	uint64_t skipped = 0;
 
 	if (free2m > 0)
 		assert_int_equal(udma_mem_alloc(hold, (size_t)free2m * M2, &ho, &all), 0);
@@ -972,36 +972,7 @@ static void test_pa_pool_on_4k_pages(void **state)
 	for (size_t off = 0; off < flen; off += 2 * K4)
 		munmap(f + off, K4);
 
-	static const size_t sizes[] = { 2048, 3000, 4096 + 512 };
-	for (size_t k = 0; k < 3; k++) {
-		struct udma_pool_opts o = { .size = sizeof(o), .block_size = sizes[k], .block_count = 300, .align = 64,
-					    .min_blocks = 1 };
-		struct udma_pool *p = udma_pool_create(d, &o);
-		if (!p) { /* a block over a page needs two adjacent frames: there may be none */
-			assert_int_equal(errno, ENOMEM);
-			assert_true(sizes[k] > K4);
-			continue;
-		}
-		struct udma_pool_stats st = { .size = sizeof(st) };
-		assert_int_equal(udma_pool_stats(p, &st), 0);
-		assert_true(st.blocks >= 1 && st.blocks <= 300);
-		void **b = malloc(st.blocks * sizeof(*b));
-		assert_int_equal(udma_pool_get_bulk(p, b, (unsigned)st.blocks), 0);
-		for (uint64_t i = 0; i < st.blocks; i++) {
-			size_t len = st.block_size;
-			uint64_t pa = udma_va_to_iova(d, b[i], &len);
-			assert_int_equal(len, st.block_size); /* one physical range for the whole block */
-			assert_int_equal(udma_pool_iova(p, b[i]), pa);
-			assert_int_equal(pa % 64, 0);
-			memset(b[i], 0x5a, st.block_size);
-		}
-		assert_int_equal(udma_pool_put_bulk(p, b, (unsigned)st.blocks), 0);
-		free(b);
-		printf("PA pool on 4 KiB pages, %zu-byte blocks: %llu usable, %llu slots skipped\n", sizes[k],
-		       (unsigned long long)st.blocks, (unsigned long long)st.skipped);
-		skipped += st.skipped;
-		assert_int_equal(udma_pool_destroy(p, 0), 0);
-	}
+	uint64_t skipped = pa_pool_sizes_check(d, "PA pool on 4 KiB pages");
 	if (!skipped)
 		printf("note: the pool's frames were adjacent after all; no slot straddled\n");
 	munmap(f, flen);

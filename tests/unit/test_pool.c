@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "common.h"
+#include "pool_pa.h"
 
 static struct udma_pool_opts opts(size_t bs, uint32_t n, size_t align)
 {
@@ -443,35 +444,7 @@ static void test_pa_mode(void **state)
 	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
 	assert_non_null(d);
 	/* 3000-byte blocks straddle 4 KiB pages; only device-contiguous ones are used */
-	static const size_t sizes[] = { 2048, 3000, 4096 + 512 };
-	for (size_t k = 0; k < 3; k++) {
-		struct udma_pool_opts o = opts(sizes[k], 300, 64);
-		o.min_blocks = 1;
-		struct udma_pool *p = udma_pool_create(d, &o);
-		if (!p) {
-			/* no hugepages and every large block straddles: a clean refusal */
-			assert_int_equal(errno, ENOMEM);
-			assert_true(sizes[k] > 4096);
-			continue;
-		}
-		struct udma_pool_stats s = stats(p);
-		assert_true(s.blocks >= 1 && s.blocks <= 300);
-		void **all = malloc(s.blocks * sizeof(*all));
-		assert_int_equal(udma_pool_get_bulk(p, all, (unsigned)s.blocks), 0);
-		for (uint64_t i = 0; i < s.blocks; i++) {
-			size_t len = s.block_size;
-			uint64_t pa = udma_va_to_iova(d, all[i], &len);
-			assert_int_equal(len, s.block_size); /* contiguous for the whole block */
-			assert_int_equal(udma_pool_iova(p, all[i]), pa);
-			assert_int_equal(udma_pool_iova(p, (char *)all[i] + s.block_size - 1), pa + s.block_size - 1);
-			assert_int_equal(pa % 64, 0);
-		}
-		assert_int_equal(udma_pool_put_bulk(p, all, (unsigned)s.blocks), 0);
-		free(all);
-		printf("PA mode, %zu-byte blocks: %llu usable, %llu slots skipped\n", sizes[k],
-		       (unsigned long long)s.blocks, (unsigned long long)s.skipped);
-		assert_int_equal(udma_pool_destroy(p, 0), 0);
-	}
+	pa_pool_sizes_check(d, "PA mode");
 	assert_int_equal(udma_domain_destroy(d), 0);
 }
 
