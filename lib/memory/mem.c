@@ -22,7 +22,7 @@ static int phys_contiguous(uint64_t va, size_t len)
 {
 	size_t n = len / PAGE;
 	uint64_t *pa = malloc(n * sizeof(*pa));
-	int ok = pa && !os_virt_to_phys_pages(va, n, pa);
+	int ok = pa && !os_virt_to_phys_pages(va, n, pa, 0);
 
 	for (size_t i = 1; ok && i < n; i++)
 		ok = pa[i] == pa[i - 1] + PAGE;
@@ -137,7 +137,7 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	r.locked = pin;
 
 	pthread_mutex_lock(&d->lock);
-	err = d->dead ? -ENODEV : span_map(d, r.start, r.map.len, 1, &sd);
+	err = d->dead ? -ENODEV : span_map(d, r.start, r.map.len, 1, 0, &sd);
 	if (!err && (o.flags & UDMA_MEM_CONTIG) && !sd.contiguous) {
 		span_unmap(d, r.start, r.map.len, 1, &sd);
 		err = -ENOMEM;
@@ -219,7 +219,8 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->id);
 	}
 	if (d->dev.mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
-		if ((err = os_pin((void *)r.start, r.end - r.start, OS_LOOK))) { /* the caller's: maybe shared */
+		/* the caller's, maybe shared: span_map marks its private pages */
+		if ((err = os_pin((void *)r.start, r.end - r.start, 0))) {
 			pthread_mutex_unlock(&d->lock);
 			return udma_fail(-err, "cannot pin [%p, +%zu)", va, len);
 		}
@@ -227,7 +228,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		r.flags |= UDMA_MEM_PINNED;
 		os_populate((void *)r.start, r.end - r.start); /* present for pagemap even where mlock is a no-op */
 	}
-	err = span_map(d, r.start, r.end - r.start, 1, &sd);
+	err = span_map(d, r.start, r.end - r.start, 1, r.locked, &sd);
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;

@@ -109,50 +109,13 @@ static int pagemap_open(void)
 	return fd;
 }
 
-#define PM_PRESENT (1ull << 63)
-#define PM_FILE (1ull << 61) /* a page cache or shared-anon page: never copied on write */
-
-/* DONTFORK the pages of [a, b) (page aligned, present: the caller pinned
- * them) that copy-on-write could move, and leave shared ones to children.
- * /proc/self/pagemap says so per page, readable without privilege, in one
- * read the size of the range's page table: /proc/self/maps would cost a
- * walk of every mapping of the process. Unreadable: treat the whole range
- * as private (the safe side for the device; a child then lacks memory it
- * might have shared). */
-static void dontfork_private(uintptr_t a, uintptr_t b)
-{
-	uint64_t buf[512];
-	int fd = pagemap_open();
-	uintptr_t run; /* start of the private run not yet marked */
-
-	a &= ~(OS_PAGE_4K - 1);
-	b = (b + OS_PAGE_4K - 1) & ~(OS_PAGE_4K - 1);
-	run = a;
-	for (uintptr_t v = a; v < b;) {
-		size_t n = (b - v) / OS_PAGE_4K < 512 ? (b - v) / OS_PAGE_4K : 512;
-		if (fd < 0 || pread(fd, buf, n * sizeof(buf[0]), (off_t)(v / OS_PAGE_4K * sizeof(buf[0]))) !=
-				      (ssize_t)(n * sizeof(buf[0]))) {
-			dontfork(run, b);
-			return;
-		}
-		for (size_t k = 0; k < n; k++, v += OS_PAGE_4K)
-			if ((buf[k] & (PM_PRESENT | PM_FILE)) == (PM_PRESENT | PM_FILE)) {
-				dontfork(run, v);
-				run = v + OS_PAGE_4K;
-			}
-	}
-	dontfork(run, b);
-}
-
-int os_pin(void *va, size_t len, enum os_sharing how)
+int os_pin(void *va, size_t len, int dontfork_all)
 {
 	if (mlock(va, len) < 0)
 		return udma_fail(errno == EAGAIN || errno == EPERM ? ENOMEM : errno,
 				 "mlock [%p, +%zu): %s (see RLIMIT_MEMLOCK)", va, len, strerror(errno));
-	if (how == OS_PRIVATE)
+	if (dontfork_all)
 		dontfork((uintptr_t)va, (uintptr_t)va + len);
-	else if (how == OS_LOOK)
-		dontfork_private((uintptr_t)va, (uintptr_t)va + len);
 	return 0;
 }
 
@@ -203,7 +166,7 @@ int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, st
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
 		goto fail;
 	}
-	if (pin && (err = os_pin(va, len, shared ? OS_SHARED : OS_PRIVATE))) {
+	if (pin && (err = os_pin(va, len, !shared))) {
 		udma_dbg("pinning %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(-err));
 		goto fail;
 	}
@@ -246,9 +209,16 @@ int os_range_mapped(const void *va, size_t len)
 	return msync((void *)p, (uintptr_t)va + len - p, MS_ASYNC) == 0 || errno != ENOMEM;
 }
 
-int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
+#define PM_PRESENT (1ull << 63)
+#define PM_FILE (1ull << 61) /* a page cache or shared-anon page: never copied on write */
+
+/* Marking private pages here reads pagemap once for both: per page,
+ * without privilege (/proc/self/maps would cost a walk of every mapping of
+ * the process, and says so per mapping only). */
+int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_private)
 {
 	uint64_t buf[512];
+	uint64_t run = va; /* start of the private pages not yet marked */
 	int fd = pagemap_open();
 
 	if (fd < 0)
@@ -259,15 +229,21 @@ int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa)
 		ssize_t got = pread(fd, buf, n * sizeof(uint64_t), (off_t)(v / OS_PAGE_4K * sizeof(uint64_t)));
 		if (got != (ssize_t)(n * sizeof(uint64_t)))
 			return -EFAULT;
-		for (size_t k = 0; k < n; k++, i++) {
-			if (!(buf[k] & (1ull << 63)))
+		for (size_t k = 0; k < n; k++, i++, v += OS_PAGE_4K) {
+			if (!(buf[k] & PM_PRESENT))
 				return -EFAULT;
 			uint64_t pfn = buf[k] & ((1ull << 55) - 1);
 			if (!pfn)
 				return -EPERM;
 			pa[i] = pfn * OS_PAGE_4K;
+			if (mark_private && (buf[k] & PM_FILE)) {
+				dontfork(run, v);
+				run = v + OS_PAGE_4K;
+			}
 		}
 	}
+	if (mark_private)
+		dontfork(run, va + npages * OS_PAGE_4K);
 	return 0;
 }
 

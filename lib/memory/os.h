@@ -35,14 +35,12 @@ UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
  * one, now the child's; the kernel copies FOLL_PIN-pinned pages early at
  * fork for that reason (Linux 5.11), but mlock is no such pin. So a child
  * does not inherit the range, unless shared: shared pages are never copied
- * on write, and mlock is enough. -ENOMEM when mlock is refused.
+ * on write, and mlock is enough. dontfork_all: mark the whole range (memory
+ * known private); else mlock only, for shared memory, or for the caller's
+ * memory, whose private pages os_virt_to_phys_pages() marks when it reads
+ * their pagemap entries. -ENOMEM when mlock is refused.
  */
-enum os_sharing {
-	OS_PRIVATE,   /* ours, private: the whole range is DONTFORK */
-	OS_SHARED,    /* ours, shared (memfd): mlock only */
-	OS_LOOK,      /* the caller's: DONTFORK only pages copy-on-write could move (reads pagemap) */
-};
-UDMA_HIDDEN int os_pin(void *va, size_t len, enum os_sharing how);
+UDMA_HIDDEN int os_pin(void *va, size_t len, int dontfork_all);
 /* Undo os_pin (callers pass only what no other mapping still needs: span_unpin). */
 UDMA_HIDDEN void os_unpin(void *va, size_t len);
 
@@ -57,8 +55,10 @@ UDMA_HIDDEN int os_numa_max_node(void);
 UDMA_HIDDEN int os_node_of(const void *va);
 
 /* Physical address of each 4 KiB page of [va, va + npages*4K); va page
- * aligned. The pages must be present (pinned or populated): -EFAULT if not. */
-UDMA_HIDDEN int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa);
+ * aligned. The pages must be present (pinned or populated): -EFAULT if not.
+ * mark_private: also MADV_DONTFORK the pages copy-on-write could move (not
+ * page cache or shared anonymous memory), as the entries say (os_pin). */
+UDMA_HIDDEN int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_private);
 /* 0 if this process can read physical addresses; else -EPERM/-ENOENT with why. */
 UDMA_HIDDEN int os_pa_probe(char *why, size_t whylen);
 

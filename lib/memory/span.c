@@ -19,7 +19,7 @@ static void rev_clear(struct udma_domain *d, uint64_t dev, uint64_t len, uint64_
 	}
 }
 
-static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
 		       struct span_dev *out)
 {
 	size_t n = len / SPAN_PAGE, i = 0;
@@ -28,7 +28,7 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 
 	if (!pa)
 		return -ENOMEM;
-	err = os_virt_to_phys_pages(start, n, pa);
+	err = os_virt_to_phys_pages(start, n, pa, mark_private);
 	if (err)
 		udma_dbg("physical addresses of 0x%llx+0x%llx: %d", (unsigned long long)start,
 			 (unsigned long long)len, err);
@@ -88,7 +88,8 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 	return 0;
 }
 
-int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struct span_dev *out)
+int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
+	     struct span_dev *out)
 {
 	*out = (struct span_dev){ .contiguous = 1 };
 	switch (d->dev.mode) {
@@ -102,7 +103,7 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, struc
 	case UDMA_ADDR_IOMMU:
 		return span_map_iommu(d, start, len, fwd, out);
 	case UDMA_ADDR_PA:
-		return span_map_pa(d, start, len, fwd, out);
+		return span_map_pa(d, start, len, fwd, mark_private, out);
 	}
 	return -EINVAL;
 }

@@ -17,9 +17,11 @@ struct span_dev {
 
 /*
  * Under d->lock. Fill the reverse table (and the forward table if fwd) for
- * [start, start+len) and program VFIO. All or nothing.
+ * [start, start+len) and program VFIO. All or nothing. mark_private (PA
+ * mode, the caller's pinned memory): MADV_DONTFORK its private pages as
+ * their physical addresses are read (os_virt_to_phys_pages).
  */
-UDMA_HIDDEN int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+UDMA_HIDDEN int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
 			 struct span_dev *out);
 UDMA_HIDDEN void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
 			    const struct span_dev *sd);

@@ -43,13 +43,13 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		err = s->span_start + s->span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
 		      : !os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
 		if (!err && d->dev.mode == UDMA_ADDR_PA) {
-			err = os_pin((void *)s->span_start, s->span_len, OS_LOOK);
+			err = os_pin((void *)s->span_start, s->span_len, 0); /* span_map marks the private pages */
 			locked = !err;
 			if (!err)
 				os_populate((void *)s->span_start, s->span_len);
 		}
 		if (!err)
-			err = span_map(d, s->span_start, s->span_len, 0, &sd);
+			err = span_map(d, s->span_start, s->span_len, 0, locked, &sd);
 		if (!err && !sd.contiguous) {
 			span_unmap(d, s->span_start, s->span_len, 0, &sd);
 			err = -ENOMEM; /* PA mode: the device needs one physical range */
