@@ -429,14 +429,42 @@ static void test_scheduler_speed_and_load(void **state)
 }
 
 /* A copy engine far faster than the cpu that hands each work to a thread
- * (1 us away): the other side of the inline threshold. */
-static struct udma_engine *far_away(void)
+ * (1 us away): the other side of the inline threshold. With it, a POLL
+ * session's waiting request and two arenas of len bytes, the first filled. */
+struct far_case {
+	struct udma_engine *engine;
+	char *a, *b;
+	size_t len;
+	struct udma_session *s;
+	struct udma_req *r;
+};
+
+static void far_setup(struct far_case *c, size_t len)
 {
 	struct udma_error_opts o = { .size = sizeof(o), .name = "far-away", .speed = 1ull << 40, .delay_us = 1,
 				     .funcs = 1u << UDMA_FUNC_COPY };
-	struct udma_engine *e = udma_error_engine_create(&o);
-	assert_non_null(e);
-	return e;
+	struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_POLL };
+
+	c->engine = udma_error_engine_create(&o);
+	assert_non_null(c->engine);
+	c->len = len;
+	c->a = arena(len);
+	c->b = arena(len);
+	memset(c->a, 3, len);
+	c->s = udma_session_create(UDMA_FUNC_COPY, &so);
+	c->r = udma_req_alloc(c->s);
+	c->r->flags = UDMA_REQ_WAIT;
+}
+
+/* Every byte copied, everything given back. */
+static void far_teardown(struct far_case *c)
+{
+	assert_memory_equal(c->a, c->b, c->len);
+	udma_req_free(c->r);
+	udma_session_destroy(c->s);
+	assert_int_equal(udma_engine_unregister(c->engine), 0);
+	free(c->a);
+	free(c->b);
 }
 
 /* "Requests below a learned size threshold run inline on the cpu engine":
@@ -444,30 +472,20 @@ static struct udma_engine *far_away(void)
  * while a small one runs inline (its hand-over alone would cost more). */
 static void test_small_requests_inline(void **state)
 {
-	struct udma_engine *ef = far_away();
-	const size_t big = 64 << 20;
-	char *a = arena(big), *b = arena(big);
-	memset(a, 3, big);
-	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL };
-	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
-	struct udma_req *r = udma_req_alloc(s);
-	r->flags = UDMA_REQ_WAIT;
-	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 64 } };
-	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	struct far_case c;
+	far_setup(&c, 64 << 20);
+	struct udma_req *r = c.r;
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { c.a, 64 } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { c.b, 64 } };
 	for (int i = 0; i < 100; i++) {
 		assert_int_equal(udma_submit(r), 0);
 		assert_string_equal(r->engine, "cpu");
 	}
-	r->in[0].linear.len = r->out.linear.len = big;
+	r->in[0].linear.len = r->out.linear.len = c.len;
 	assert_int_equal(udma_submit(r), 0);
 	assert_string_equal(r->engine, "far-away");
 	assert_int_equal(r->status, 0);
-	assert_memory_equal(a, b, big);
-	udma_req_free(r);
-	udma_session_destroy(s);
-	assert_int_equal(udma_engine_unregister(ef), 0);
-	free(a);
-	free(b);
+	far_teardown(&c);
 }
 
 static int learned(const struct udma_engine_info *i, void *arg)
@@ -512,17 +530,12 @@ static int sched_visit(const struct udma_engine_info *i, void *arg)
  * cannot flip the answer. */
 static void test_threshold_follows_estimates(void **state)
 {
-	struct udma_engine *ef = far_away();
-	const size_t max = 32 << 20;
-	char *a = arena(max), *b = arena(max);
-	memset(a, 5, max);
-	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL };
-	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
-	struct udma_req *r = udma_req_alloc(s);
+	struct far_case c;
+	far_setup(&c, 32 << 20);
+	struct udma_req *r = c.r;
 	int inline_seen = 0, away_seen = 0;
 
-	r->flags = UDMA_REQ_WAIT;
-	for (size_t len = 64; len <= max; len *= 2) {
+	for (size_t len = 64; len <= c.len; len *= 2) {
 		for (int k = 0; k < 3; k++) {
 			uint64_t touched = 2 * (uint64_t)len;
 			struct sched_view v = { .other = "far-away",
@@ -532,8 +545,8 @@ static void test_threshold_follows_estimates(void **state)
 			udma_engine_foreach(sched_visit, &v);
 			double cpu_ns = (double)touched * 1e9 / v.cpu_speed;
 			double far_ns = v.other_over + (double)touched * 1e9 / v.other_speed;
-			r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, len } };
-			r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, len } };
+			r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { c.a, len } };
+			r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { c.b, len } };
 			assert_int_equal(udma_submit(r), 0);
 			assert_int_equal(r->status, 0);
 			if (cpu_ns * 2 < far_ns) {
@@ -548,12 +561,7 @@ static void test_threshold_follows_estimates(void **state)
 		}
 	}
 	assert_true(inline_seen && away_seen); /* both sides were checked */
-	assert_memory_equal(a, b, max);
-	udma_req_free(r);
-	udma_session_destroy(s);
-	assert_int_equal(udma_engine_unregister(ef), 0);
-	free(a);
-	free(b);
+	far_teardown(&c);
 }
 
 static void test_learning(void **state)
