@@ -111,13 +111,15 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int m
 /* Enter pa -> va for len bytes; with if_missing only the pages that have no entry. */
 static void rev_enter(struct udma_domain *d, uint64_t pa, uint64_t len, uint64_t va, int if_missing)
 {
-	for (uint64_t off = 0; if_missing && off < len; off += SPAN_PAGE) {
+	if (!if_missing) {
+		xmap_set(&d->dev.rev, pa, len, va);
+		return;
+	}
+	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
 		uint64_t left;
 		if (xmap_get1(&d->dev.rev, pa + off, &left) == UINT64_MAX)
 			xmap_set(&d->dev.rev, pa + off, SPAN_PAGE, va + off);
 	}
-	if (!if_missing)
-		xmap_set(&d->dev.rev, pa, len, va);
 }
 
 static void rev_put(const struct page_ref *r, void *d)
