@@ -6,13 +6,12 @@
  * Without delay or hold it runs inline; otherwise a thread of its own
  * completes works when due.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <udma/backend.h>
-
-#include "../../lib/mover/mover.h"
 
 struct pending {
 	struct udma_work *w;
@@ -63,7 +62,7 @@ static void *delayer(void *arg)
 			pthread_cond_wait(&x->cond, &x->lock);
 			continue;
 		}
-		uint64_t now = mover_now_ns();
+		uint64_t now = udma_engine_clock_ns();
 		if (p->due_ns > now) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -110,7 +109,7 @@ static int err_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 		p->w = w[i];
 		p->fail = x->o.fail_every && k % x->o.fail_every == 0;
 		p->corrupt = x->o.corrupt_every && k % x->o.corrupt_every == 0;
-		p->due_ns = mover_now_ns() + (uint64_t)x->o.delay_us * 1000;
+		p->due_ns = udma_engine_clock_ns() + (uint64_t)x->o.delay_us * 1000;
 		if (!x->o.hold && !x->o.delay_us) {
 			run(x, p);
 			continue;
@@ -132,7 +131,7 @@ int udma_error_engine_release(struct udma_engine *e, unsigned n)
 	int done = 0;
 
 	if (!x)
-		return udma_fail(EINVAL, "NULL engine");
+		return udma_engine_fail(EINVAL, "NULL engine");
 	for (;;) {
 		pthread_mutex_lock(&x->lock);
 		struct pending *p = x->held;
@@ -172,10 +171,8 @@ static int err_reclaim(struct udma_engine *e, struct udma_work **w, unsigned max
 	return (int)n;
 }
 
-static void err_fini(struct udma_engine *e)
+static void err_free(struct erreng *x)
 {
-	struct erreng *x = udma_engine_priv(e);
-
 	pthread_mutex_lock(&x->lock);
 	x->stop = 1;
 	pthread_cond_broadcast(&x->cond);
@@ -185,6 +182,11 @@ static void err_fini(struct udma_engine *e)
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->cond);
 	free(x);
+}
+
+static void err_fini(struct udma_engine *e)
+{
+	err_free(udma_engine_priv(e));
 }
 
 static const struct udma_engine_ops error_ops = {
@@ -199,10 +201,10 @@ struct udma_engine *udma_error_engine_create(const struct udma_error_opts *uo)
 	struct erreng *x;
 
 	if (!uo || uo->size < offsetof(struct udma_error_opts, fail_every))
-		return udma_fail_null(EINVAL, "NULL or too small error-engine options");
+		return udma_engine_fail_null(EINVAL, "NULL or too small error-engine options");
 	x = calloc(1, sizeof(*x));
 	if (!x)
-		return udma_fail_null(ENOMEM, "out of memory");
+		return udma_engine_fail_null(ENOMEM, "out of memory");
 	memcpy(&x->o, uo, uo->size < sizeof(x->o) ? uo->size : sizeof(x->o));
 	if (!x->o.fail_status)
 		x->o.fail_status = -EIO;
@@ -217,7 +219,7 @@ struct udma_engine *udma_error_engine_create(const struct udma_error_opts *uo)
 	if (x->o.delay_us && !x->o.hold) {
 		if (pthread_create(&x->thread, NULL, delayer, x)) {
 			free(x);
-			return udma_fail_null(EAGAIN, "cannot start the delay thread");
+			return udma_engine_fail_null(EAGAIN, "cannot start the delay thread");
 		}
 		x->has_thread = 1;
 	}
@@ -233,7 +235,7 @@ struct udma_engine *udma_error_engine_create(const struct udma_error_opts *uo)
 	struct udma_engine *e = udma_engine_register(&d);
 	if (!e) {
 		int err = errno;
-		err_fini(&(struct udma_engine){ .desc = { .priv = x } });
+		err_free(x);
 		errno = err;
 		return NULL;
 	}

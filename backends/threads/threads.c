@@ -6,6 +6,7 @@
  * one only when someone sleeps. Completions are delivered on the worker:
  * the callback runs there, or the work is queued for the client's poll.
  */
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -15,8 +16,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <udma/backend.h>
-
-#include "../../lib/mover/mover.h"
 
 #define BATCH 16
 #define BATCH_BYTES (256u << 10) /* stop taking works past this: big works spread over workers */
@@ -106,10 +105,10 @@ static void *worker(void *arg)
 			/* one work in 16 timed, for the scheduler: a clock read costs
 			 * as much as a small copy */
 			int timed = !(tick++ & 15);
-			uint64_t t0 = timed ? mover_now_ns() : 0;
+			uint64_t t0 = timed ? udma_engine_clock_ns() : 0;
 			int err = udma_cpu_execute(batch[i]);
 			if (timed)
-				batch[i]->exec_ns = mover_now_ns() - t0 + 1;
+				batch[i]->exec_ns = udma_engine_clock_ns() - t0 + 1;
 			udma_engine_done(batch[i], err);
 		}
 		if (n)
@@ -188,7 +187,7 @@ struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *u
 
 	if (uo) {
 		if (uo->size < offsetof(struct udma_threads_opts, workers) + sizeof(unsigned))
-			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
+			return udma_engine_fail_null(EINVAL, "opts->size %zu too small", uo->size);
 		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
 	}
 	if (!o.workers)
@@ -196,13 +195,13 @@ struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *u
 	if (!o.ring)
 		o.ring = 1024;
 	if (o.workers > 256 || o.ring < 2 || (o.ring & (o.ring - 1)) || o.ring > (1u << 24))
-		return udma_fail_null(EINVAL, "workers %u (1..256) or ring %u (power of two, 2..2^24)", o.workers, o.ring);
+		return udma_engine_fail_null(EINVAL, "workers %u (1..256) or ring %u (power of two, 2..2^24)", o.workers, o.ring);
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->ring = calloc(o.ring, sizeof(*t->ring))) || !(t->workers = calloc(o.workers, sizeof(pthread_t)))) {
 		if (t)
 			free(t->ring);
 		free(t);
-		return udma_fail_null(ENOMEM, "out of memory");
+		return udma_engine_fail_null(ENOMEM, "out of memory");
 	}
 	t->mask = o.ring - 1;
 	for (uint64_t i = 0; i < o.ring; i++)
@@ -213,7 +212,7 @@ struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *u
 			break;
 	if (started < o.workers) {
 		th_stop(t, started);
-		return udma_fail_null(EAGAIN, "cannot start worker threads");
+		return udma_engine_fail_null(EAGAIN, "cannot start worker threads");
 	}
 	struct udma_engine_desc d = {
 		.size = sizeof(d),

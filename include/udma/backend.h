@@ -14,7 +14,14 @@
  * accept fewer than n (return the count); the rest are rescheduled.
  * reclaim(), if present, hands back requests not yet started (used by
  * unregister). poll(), if present, is called from udma_session_poll() so
- * engines without threads of their own make progress.
+ * engines without threads of their own make progress. run(), for inline
+ * engines, performs one work in the caller's thread and returns its status:
+ * the session calls it where it may run the work itself, without a round
+ * trip through udma_engine_done() (the built-in cpu engine is one such).
+ *
+ * This header and the public client headers are all an engine sees of udma:
+ * the built-in engines are compiled against nothing else (docs/design.md,
+ * "Writing an engine").
  */
 #ifndef UDMA_BACKEND_H
 #define UDMA_BACKEND_H
@@ -63,9 +70,15 @@ struct udma_engine_ops {
 	 * are resolved into the engine's domain: local views, or bounced
 	 * through pull/push) */
 	int (*accepts)(struct udma_engine *e, struct udma_domain *d);
+	/* Optional, inline engines only: perform w here and return its status
+	 * (0 or a negative errno) instead of calling udma_engine_done(). The
+	 * engine may set w->exec_ns (time one work in a few: the scheduler
+	 * learns its speed from them). */
+	int (*run)(struct udma_engine *e, struct udma_work *w);
 };
 
-#define UDMA_ENGINE_INLINE 0x1u /* completes inside submit(), in the caller's thread */
+#define UDMA_ENGINE_INLINE 0x1u    /* completes inside submit(), in the caller's thread */
+#define UDMA_ENGINE_PERMANENT 0x2u /* never unregistered (EPERM): its run() works are not counted in flight */
 
 struct udma_engine_desc {
 	size_t size;                   /* sizeof(struct udma_engine_desc) */
@@ -92,6 +105,18 @@ UDMA_API int udma_engine_unregister(struct udma_engine *e);
 UDMA_API void udma_engine_done(struct udma_work *w, int status);
 UDMA_API void *udma_engine_priv(struct udma_engine *e);
 UDMA_API const char *udma_engine_name(const struct udma_engine *e);
+
+/* Monotonic nanoseconds: the clock the scheduler learns with (exec_ns). */
+UDMA_API uint64_t udma_engine_clock_ns(void);
+/* 1 when the client will call udma_session_poll() for w's completion (a
+ * POLL-mode session, and a request that does not wait): an engine without
+ * progress of its own must otherwise finish w before its submit() returns. */
+UDMA_API int udma_work_polled(const struct udma_work *w);
+/* Log why at debug level and return -err, as udma's own checks do:
+ * "return udma_engine_fail(EINVAL, "ring %u not a power of two", n);". */
+UDMA_API int udma_engine_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for pointer returns: sets errno to err, returns NULL. */
+UDMA_API void *udma_engine_fail_null(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Introspection for tools and tests. */
 struct udma_engine_info {

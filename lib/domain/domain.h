@@ -12,7 +12,7 @@
 #include "../memory/page_refs.h"
 #include "../memory/stream_set.h"
 #include "../memory/xmap.h"
-#include "iov.h"
+#include "../core/iov.h"
 
 /* Device-domain state: tables, IOVA space, regions. */
 struct device_state {

@@ -19,8 +19,7 @@
 #include <string.h>
 #include <udma/backend.h>
 
-#include "../domain/iov.h"
-#include "../mover/mover.h"
+#include "../core/iov.h"
 #include "fabric.h"
 
 #define PATTERN (64u << 10)
@@ -142,8 +141,7 @@ static int start(struct feng *fe, struct udma_work *w)
 	ew->t0 = fab_now();
 	fab_req_init(&ew->r, fab, ework_done);
 	/* manual progress and nobody polling for this work: finish it here */
-	ew->sync = !fab->has_thread &&
-		   ((w->req->flags & UDMA_REQ_WAIT) || w->req->session->mode == UDMA_COMPL_CALLBACK);
+	ew->sync = !fab->has_thread && !udma_work_polled(w);
 	if (w->func != UDMA_FUNC_COPY) {
 		err = add_fill(ew, out_rm);
 	} else if (out_rm && in_rm) { /* stage: read all, then write all */

@@ -8,18 +8,20 @@
  *     overhead + (bytes queued on it + this request) / (speed x lanes),
  * where speed starts at the declared value and is learned from measured
  * work times per size class, and overhead is the learned hand-over latency
- * of engines that do not run inline. Small requests therefore go inline to
- * the cpu engine: the learned size threshold is where the two estimates
- * cross. The engine set is published as an immutable array that readers
+ * of engines that do not run inline. Small requests therefore go to the
+ * fastest inline engine (the cpu engine unless another is registered): the
+ * learned size threshold is where the two estimates cross. The engine set is published as an immutable array that readers
  * load with acquire ordering, so scheduling takes no lock.
  */
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../core/alloc.h"
+#include "../core/clock.h"
 #include "mover.h"
 
 struct engine_set {
@@ -37,11 +39,39 @@ struct retired_set {
 };
 static struct retired_set *retired;
 
-uint64_t mover_now_ns(void)
+static void engines_changed(void);
+
+uint64_t udma_engine_clock_ns(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	return clock_now_ns();
+}
+
+static void engine_vdbg(const char *fmt, va_list ap)
+{
+	if (udma_log_level_cur >= UDMA_LOG_DEBUG) {
+		char line[400];
+		vsnprintf(line, sizeof(line), fmt, ap);
+		udma_log_line(UDMA_LOG_DEBUG, "engine", "%s", line);
+	}
+}
+
+int udma_engine_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	engine_vdbg(fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+void *udma_engine_fail_null(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	engine_vdbg(fmt, ap);
+	va_end(ap);
+	errno = err;
+	return NULL;
 }
 
 /* < 256 B, < 1 KiB, < 4 KiB, ... (factors of 4), the last open-ended */
@@ -111,8 +141,11 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 		return udma_fail_null(EINVAL, "engine %s: bad function mask 0x%x", d.name, d.funcs);
 	if (!d.speed)
 		return udma_fail_null(EINVAL, "engine %s: declared speed 0", d.name);
-	if (d.flags & ~UDMA_ENGINE_INLINE)
+	if (d.flags & ~(UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT))
 		return udma_fail_null(EINVAL, "engine %s: unknown flags 0x%x", d.name, d.flags);
+	if (d.ops->size >= offsetof(struct udma_engine_ops, run) + sizeof(void *) && d.ops->run &&
+	    !(d.flags & UDMA_ENGINE_INLINE))
+		return udma_fail_null(EINVAL, "engine %s: run() without UDMA_ENGINE_INLINE", d.name);
 	e = zalloc_lines(sizeof(*e)); /* aligned as its type says: its counts sit on lines of their own */
 	if (!e)
 		return udma_fail_null(ENOMEM, "out of memory");
@@ -170,37 +203,52 @@ static uint64_t estimate(const struct udma_engine *e, enum udma_func f, uint64_t
 }
 
 /*
- * The learned size threshold: per function and size class, the bytes
- * touched below which the cpu engine wins outright, because its estimate
- * (touched / its speed) is under the hand-over overhead of every other
- * engine that performs the function, and an engine's estimate is never
- * below its overhead. Requests under it skip the estimates (0: no such
- * size, as when another engine runs inline too). Recomputed when speeds or
- * overheads are learned and when engines come and go; read relaxed, as the
- * estimates are.
+ * The learned size threshold: per function and size class, the fastest
+ * inline engine, and the bytes touched below which it wins outright,
+ * because its estimate (touched / its speed) is under the hand-over
+ * overhead of every engine that does not run inline, and an engine's
+ * estimate is never below its overhead. Requests under it skip the
+ * estimates (0: no such size). Recomputed when speeds or overheads are
+ * learned and when engines come and go; read relaxed, as the estimates are:
+ * a reader that sees an engine with another's threshold still gets a valid
+ * engine.
  */
+static struct udma_engine *inline_eng[UDMA_FUNC_COUNT][SIZE_CLASSES];
 static uint64_t inline_below[UDMA_FUNC_COUNT][SIZE_CLASSES];
+
+static uint64_t speed_of(const struct udma_engine *e, enum udma_func f, unsigned c)
+{
+	return __atomic_load_n(&e->speed[f][c], __ATOMIC_RELAXED) * e->lanes;
+}
 
 static void threshold_update(enum udma_func f)
 {
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
-	struct udma_engine *cpu = cpu_engine();
-	double over = 1e30; /* no other engine: the cpu engine takes everything */
+	double over = 1e30; /* no engine to hand over to: the inline one takes everything */
 
 	for (unsigned i = 0; s && i < s->n; i++) {
 		const struct udma_engine *e = s->e[i];
-		if (e == cpu || !(e->desc.funcs & (1u << f)))
+		if (!(e->desc.funcs & (1u << f)) || (e->desc.flags & UDMA_ENGINE_INLINE))
 			continue;
-		double o = (e->desc.flags & UDMA_ENGINE_INLINE) ? 0 : (double)__atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
+		double o = (double)__atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 		over = o < over ? o : over;
 	}
 	for (unsigned c = 0; c < SIZE_CLASSES; c++) {
-		double below = cpu ? over * (double)__atomic_load_n(&cpu->speed[f][c], __ATOMIC_RELAXED) / 1e9 : 0;
+		struct udma_engine *best = NULL;
+		for (unsigned i = 0; s && i < s->n; i++) {
+			struct udma_engine *e = s->e[i];
+			if ((e->desc.funcs & (1u << f)) && (e->desc.flags & UDMA_ENGINE_INLINE) &&
+			    !__atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE) &&
+			    (!best || speed_of(e, f, c) > speed_of(best, f, c)))
+				best = e;
+		}
+		double below = best ? over * (double)speed_of(best, f, c) / 1e9 : 0;
+		__atomic_store_n(&inline_eng[f][c], best, __ATOMIC_RELAXED);
 		__atomic_store_n(&inline_below[f][c], below < 1e18 ? (uint64_t)below : (uint64_t)1e18, __ATOMIC_RELAXED);
 	}
 }
 
-void engines_changed(void)
+static void engines_changed(void)
 {
 	for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
 		threshold_update((enum udma_func)f);
@@ -235,10 +283,11 @@ static int takes_all(struct udma_engine *e, const struct slot *sl)
 struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 				  const struct udma_engine *exclude)
 {
-	struct udma_engine *cpu = cpu_engine();
-	if ((!sl || !sl->foreign) && cpu != exclude &&
-	    touched < __atomic_load_n(&inline_below[f][size_class(touched)], __ATOMIC_RELAXED))
-		return cpu;
+	unsigned c = size_class(touched);
+	struct udma_engine *fast = __atomic_load_n(&inline_eng[f][c], __ATOMIC_RELAXED);
+	if (fast && (!sl || !sl->foreign) && fast != exclude &&
+	    touched < __atomic_load_n(&inline_below[f][c], __ATOMIC_RELAXED))
+		return fast;
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	struct udma_engine *best = NULL;
 	uint64_t best_ns = UINT64_MAX;
@@ -253,7 +302,7 @@ struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const stru
 		 * every byte twice more through a blocking pull/push. */
 		int direct = !sl || !sl->foreign || takes_all(e, sl);
 		/* its hand-over latency alone loses: skip the division (small works,
-		 * where the cpu engine, registered first, is already the answer) */
+		 * where an inline engine is already the answer) */
 		if (direct <= best_direct && !(e->desc.flags & UDMA_ENGINE_INLINE) &&
 		    __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED) >= best_ns)
 			continue;
@@ -275,7 +324,7 @@ void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uin
 		uint64_t old = __atomic_load_n(sp, __ATOMIC_RELAXED);
 		/* EWMA, 1/8 weight: a few measurements move it, one outlier does not */
 		__atomic_store_n(sp, old - old / 8 + sample / 8, __ATOMIC_RELAXED);
-		if (e == cpu_engine())
+		if (e->desc.flags & UDMA_ENGINE_INLINE)
 			threshold_update(f);
 	}
 	if (latency_ns > exec_ns && !(e->desc.flags & UDMA_ENGINE_INLINE)) {
@@ -302,8 +351,8 @@ int udma_engine_unregister(struct udma_engine *e)
 
 	if (!e)
 		return udma_fail(EINVAL, "NULL engine");
-	if (e == cpu_engine())
-		return udma_fail(EPERM, "the cpu engine is always present");
+	if (e->desc.flags & UDMA_ENGINE_PERMANENT)
+		return udma_fail(EPERM, "engine %s is permanent", e->name);
 	pthread_mutex_lock(&eng_lock);
 	if (__atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE)) {
 		pthread_mutex_unlock(&eng_lock);
@@ -379,6 +428,12 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 		rc = fn(&info, arg);
 	}
 	return rc;
+}
+
+/* The built-in engines that are always there, registered at load. */
+__attribute__((constructor)) static void engines_builtin(void)
+{
+	builtin_cpu_register();
 }
 
 __attribute__((destructor)) static void engines_release(void)

@@ -6,8 +6,9 @@
 #include <pthread.h>
 #include <udma/backend.h>
 
+#include "../core/clock.h"
 #include "../core/log.h"
-#include "../domain/iov.h"
+#include "../core/iov.h"
 
 #define SIZE_CLASSES 8
 
@@ -25,7 +26,6 @@ struct udma_engine {
 	struct udma_engine_desc desc;
 	struct udma_engine_ops ops;
 	uint32_t lanes;
-	int untracked;            /* the cpu engine: sessions run its works themselves (run_here), no in-flight counts */
 	int leaving;              /* atomic: no new work; unregister in progress or done */
 	/* Works (and bytes touched) handed over, and finished (or handed back
 	 * at unregister): in flight = handed - finished. Two cache lines, so the
@@ -125,19 +125,14 @@ UDMA_HIDDEN int engine_accepts(struct udma_engine *e, struct udma_domain *d);
 UDMA_HIDDEN void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
 			      uint64_t latency_ns);
 UDMA_HIDDEN void engines_poll(void);
-/* The engine set or the cpu engine changed: recompute the inline thresholds. */
-UDMA_HIDDEN void engines_changed(void);
-UDMA_HIDDEN uint64_t mover_now_ns(void);
+
+/* backends/cpu */
+UDMA_HIDDEN void builtin_cpu_register(void);
 
 /* session.c */
 /* Hand the work to an engine: first (if given and not leaving), the
  * session's own, or the scheduler's choice other than exclude. */
 UDMA_HIDDEN int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude);
 UDMA_HIDDEN void slot_complete(struct slot *sl, int status);
-
-/* backends */
-UDMA_HIDDEN struct udma_engine *cpu_engine(void);
-/* Perform one work in this thread (timing one in 64 into exec_ns); its status. */
-UDMA_HIDDEN int cpu_run(struct udma_work *w);
 
 #endif

@@ -6,6 +6,7 @@
  * delivery of completions by callback, by waiting, or through the session's
  * MPSC completion queue in POLL mode.
  */
+#include <assert.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -611,26 +612,47 @@ static int finish_bounce(struct slot *sl, int status)
 /* ---- dispatch and completion ---------------------------------------------------------- */
 
 static MOVER_TLS unsigned sample_tick;
-static MOVER_TLS unsigned untracked_done;
+/* Works a permanent engine ran in this thread, added to its count in batches
+ * (no shared line written per work). */
+static MOVER_TLS struct udma_engine *tl_ran_on;
+static MOVER_TLS unsigned tl_ran;
 
-/*
- * Perform the work on the cpu engine, here and now; its status. Called
- * directly, not through the engine's submit, which would only call back
- * into udma_engine_done. The engine learns from the works cpu_run() times
- * and counts the works per thread, added in batches (no shared line
- * written per work).
- */
-static int run_here(struct udma_engine *cpu, struct slot *sl)
+/* A permanent inline engine's works run here, through run(), uncounted in
+ * flight: nothing to hand over, and unregister never waits for it. */
+static int runs_here(const struct udma_engine *e)
 {
-	sl->req.engine = cpu->name;
-	int status = cpu_run(&sl->work);
+	return e->ops.run && (e->desc.flags & UDMA_ENGINE_PERMANENT);
+}
+
+/* Perform the work on such an engine, here and now; its status. */
+static int run_here(struct udma_engine *e, struct slot *sl)
+{
+	assert(runs_here(e));
+	sl->req.engine = e->name;
+	int status = e->ops.run(e, &sl->work);
 	if (sl->work.exec_ns)
-		engine_learn(cpu, sl->work.func, sl->touched, sl->work.exec_ns, 0);
-	if (++untracked_done == 64) {
-		__atomic_add_fetch(&cpu->finished.n, untracked_done, __ATOMIC_RELAXED);
-		untracked_done = 0;
+		engine_learn(e, sl->work.func, sl->touched, sl->work.exec_ns, 0);
+	if (tl_ran_on != e) {
+		if (tl_ran_on)
+			__atomic_add_fetch(&tl_ran_on->finished.n, tl_ran, __ATOMIC_RELAXED);
+		tl_ran_on = e;
+		tl_ran = 0;
+	}
+	if (++tl_ran == 64) {
+		__atomic_add_fetch(&e->finished.n, tl_ran, __ATOMIC_RELAXED);
+		tl_ran = 0;
 	}
 	return status;
+}
+
+/* Hand one work to e: its run() (finished at once) or its submit(). */
+static int hand_over(struct udma_engine *e, struct udma_work *w)
+{
+	if (e->ops.run) {
+		udma_engine_done(w, e->ops.run(e, w));
+		return 1;
+	}
+	return e->ops.submit(e, &w, 1);
 }
 
 int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude)
@@ -653,7 +675,7 @@ int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_
 			if (err)
 				return err;
 		}
-		if (e->untracked) {
+		if (runs_here(e)) {
 			slot_complete(sl, run_here(e, sl));
 			return 0;
 		}
@@ -668,9 +690,8 @@ int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_
 		__atomic_add_fetch(&e->handed.bytes, sl->touched, __ATOMIC_RELAXED);
 		__atomic_store_n(&sl->engine, e, __ATOMIC_RELEASE); /* waiters peek at it */
 		sl->req.engine = e->name;
-		sl->t_submit = !(e->desc.flags & UDMA_ENGINE_INLINE) && !(++sample_tick & 15) ? mover_now_ns() : 0;
-		struct udma_work *wp = w;
-		int n = e->ops.submit(e, &wp, 1);
+		sl->t_submit = !(e->desc.flags & UDMA_ENGINE_INLINE) && !(++sample_tick & 15) ? clock_now_ns() : 0;
+		int n = hand_over(e, w);
 		if (n == 1)
 			return 0; /* the work may be complete already: sl is not ours now */
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
@@ -782,13 +803,19 @@ void slot_complete(struct slot *sl, int status)
 	}
 }
 
+int udma_work_polled(const struct udma_work *w)
+{
+	const struct udma_req *r = w ? w->req : NULL;
+	return r && r->session->mode == UDMA_COMPL_POLL && !(r->flags & UDMA_REQ_WAIT);
+}
+
 void udma_engine_done(struct udma_work *w, int status)
 {
 	struct slot *sl = (struct slot *)w->req;
 	struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_RELAXED);
 
 	if (e) {
-		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
+		uint64_t lat = sl->t_submit ? clock_now_ns() - sl->t_submit : 0;
 		if (w->exec_ns || lat)
 			engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
@@ -829,10 +856,9 @@ int udma_submit(struct udma_req *req)
 	if (driver && !sl->foreign)
 		e = s->pinned ? s->pinned : engine_choose(s->func, sl->touched, sl, NULL);
 	count_submit(s, driver, 1);
-	if (e && e->untracked) {
-		/* The cpu engine, driven from the session's own thread: nothing
-		 * to hand over, bounce or guard (measured: 6 ns a request less
-		 * than the way through slot_dispatch and slot_complete) */
+	if (e && runs_here(e)) {
+		/* A permanent inline engine, driven from the session's own
+		 * thread: nothing to hand over, bounce or guard */
 		req->status = run_here(e, sl);
 		complete_own(sl);
 	} else {
@@ -896,11 +922,11 @@ int udma_req_wait(struct udma_req *req)
 		__atomic_store_n(&ncpu_cached, ncpu, __ATOMIC_RELAXED);
 	}
 	const struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_ACQUIRE);
-	uint64_t spin_until = e && e->lanes < ncpu ? mover_now_ns() + 50000 : 0;
+	uint64_t spin_until = e && e->lanes < ncpu ? clock_now_ns() + 50000 : 0;
 	for (unsigned spins = 0; !udma_req_is_done(req); spins++) {
 		if (s->mode == UDMA_COMPL_POLL && udma_session_poll(s, UINT_MAX))
 			continue;
-		if (spins < 64 || (spin_until && ((spins & 255) || mover_now_ns() < spin_until))) {
+		if (spins < 64 || (spin_until && ((spins & 255) || clock_now_ns() < spin_until))) {
 			__builtin_ia32_pause();
 			continue;
 		}

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
-#include "../core/log.h"
+#include "log.h"
 
 /* Sum of lengths; -EINVAL for NULL with cnt > 0, cnt 0, or overflow. */
 UDMA_HIDDEN int iov_total(const struct iovec *iov, uint32_t cnt, size_t *total);

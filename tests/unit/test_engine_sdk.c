@@ -1,0 +1,176 @@
+/*
+ * An engine written the way docs/design.md ("Writing an engine") says: only
+ * <udma/udma.h> and <udma/backend.h>, linked against the shared library.
+ * "fastcopy" runs copies inline through run(), declared far faster than the
+ * cpu engine: the scheduler must pick it for copies (the learned inline
+ * threshold follows the fastest inline engine, not "the cpu engine"), keep
+ * the cpu engine for other functions, and go back to cpu once it leaves.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <udma/udma.h>
+#include <udma/backend.h>
+
+static unsigned ran, submitted;
+
+static int fc_run(struct udma_engine *e, struct udma_work *w)
+{
+	ran++;
+	return udma_cpu_execute(w);
+}
+
+static int fc_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		submitted++;
+		udma_engine_done(w[i], udma_cpu_execute(w[i]));
+	}
+	return (int)n;
+}
+
+static const struct udma_engine_ops fc_ops = { .size = sizeof(fc_ops), .submit = fc_submit, .run = fc_run };
+
+static struct udma_engine *fastcopy(void)
+{
+	struct udma_engine_desc d = {
+		.size = sizeof(d), .name = "fastcopy", .speed = 1ull << 40, .funcs = 1u << UDMA_FUNC_COPY,
+		.flags = UDMA_ENGINE_INLINE, .ops = &fc_ops,
+	};
+	return udma_engine_register(&d);
+}
+
+/* A far-away copy engine (works handed to a thread): something to hand over to. */
+static struct udma_engine *far_away(void)
+{
+	struct udma_error_opts o = { .size = sizeof(o), .name = "far-away", .speed = 1ull << 40, .delay_us = 1,
+				     .funcs = 1u << UDMA_FUNC_COPY };
+	return udma_error_engine_create(&o);
+}
+
+static const char *copy_on(struct udma_session *s, size_t len)
+{
+	char *a = malloc(len), *b = malloc(len);
+	struct udma_req *r = udma_req_alloc(s);
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(r);
+	for (size_t i = 0; i < len; i++)
+		a[i] = (char)(i * 7 + 1);
+	r->flags = UDMA_REQ_WAIT;
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, len } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, len } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(r->status, 0);
+	assert_memory_equal(a, b, len);
+	const char *eng = r->engine;
+	udma_req_free(r);
+	free(a);
+	free(b);
+	return eng;
+}
+
+static const char *zero_on(struct udma_session *s, size_t len)
+{
+	char *b = malloc(len);
+	struct udma_req *r = udma_req_alloc(s);
+
+	assert_non_null(b);
+	memset(b, 1, len);
+	r->flags = UDMA_REQ_WAIT;
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, len } };
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(r->status, 0);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(b[i], 0);
+	const char *eng = r->engine;
+	udma_req_free(r);
+	free(b);
+	return eng;
+}
+
+/* "Inline engines get an optional synchronous operation in the engine ops ...
+ * the learned inline threshold works for any inline engine." */
+static void test_second_inline_engine_chosen(void **state)
+{
+	struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_POLL };
+	struct udma_session *cp = udma_session_create(UDMA_FUNC_COPY, &so);
+	struct udma_session *z = udma_session_create(UDMA_FUNC_ZERO, &so);
+	struct udma_engine *far = far_away(), *fc;
+
+	assert_non_null(cp);
+	assert_non_null(z);
+	assert_non_null(far);
+	/* without fastcopy: 64 KiB is past the cpu engine's threshold (it would
+	 * take 8 us at its declared 8 GB/s, the far engine's hand-over 1 us) */
+	assert_string_equal(copy_on(cp, 64 << 10), "far-away");
+	assert_string_equal(copy_on(cp, 64), "cpu");
+
+	fc = fastcopy();
+	assert_non_null(fc);
+	ran = submitted = 0;
+	/* with it: small and 64 KiB copies stay inline, on the fastest inline engine */
+	assert_string_equal(copy_on(cp, 64), "fastcopy");
+	assert_string_equal(copy_on(cp, 64 << 10), "fastcopy");
+	assert_int_equal(ran + submitted, 2);
+	assert_true(ran >= 1); /* the session's own path calls run(), not submit() */
+	/* other functions are not its own */
+	assert_string_equal(zero_on(z, 64), "cpu");
+
+	assert_int_equal(udma_engine_unregister(fc), 0);
+	assert_string_equal(copy_on(cp, 64), "cpu");
+	assert_int_equal(udma_engine_unregister(far), 0);
+	assert_int_equal(udma_session_destroy(cp), 0);
+	assert_int_equal(udma_session_destroy(z), 0);
+}
+
+/* The cpu engine is registered like any engine: permanent, inline, with run(). */
+static int find_cpu(const struct udma_engine_info *i, void *arg)
+{
+	if (strcmp(i->name, "cpu"))
+		return 0;
+	*(uint32_t *)arg = i->flags;
+	return 1;
+}
+
+static void test_cpu_is_an_ordinary_engine(void **state)
+{
+	uint32_t flags = 0;
+	assert_int_equal(udma_engine_foreach(find_cpu, &flags), 1);
+	assert_int_equal(flags, UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT);
+}
+
+/* run() is for inline engines only; unknown flags are refused. */
+static void test_registration_rules(void **state)
+{
+	struct udma_engine_desc d = {
+		.size = sizeof(d), .name = "bad", .speed = 1, .funcs = 1u << UDMA_FUNC_COPY, .ops = &fc_ops,
+	};
+	assert_null(udma_engine_register(&d));
+	assert_int_equal(errno, EINVAL);
+	d.flags = UDMA_ENGINE_INLINE | 0x80;
+	assert_null(udma_engine_register(&d));
+	assert_int_equal(errno, EINVAL);
+	/* a permanent engine stays */
+	d.flags = UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT;
+	d.name = "stays";
+	struct udma_engine *e = udma_engine_register(&d);
+	assert_non_null(e);
+	assert_int_equal(udma_engine_unregister(e), -EPERM);
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_cpu_is_an_ordinary_engine),
+		cmocka_unit_test(test_second_inline_engine_chosen),
+		cmocka_unit_test(test_registration_rules),
+	};
+	return cmocka_run_group_tests(t, NULL, NULL);
+}
