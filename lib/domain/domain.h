@@ -6,38 +6,47 @@
 #include <pthread.h>
 #include <udma/domain.h>
 
-#include "../core/log.h"
-#include "../memory/iova.h"
-#include "../memory/region.h"
-#include "../memory/page_refs.h"
-#include "../memory/stream_set.h"
-#include "../memory/xmap.h"
 #include "../core/iov.h"
+#include "../core/log.h"
 
-/* Device-domain state: tables, IOVA space, regions. */
-struct device_state {
-	enum udma_addr_mode mode;
-	int vfio_fd;              /* IOMMU mode with a real container, else -1 */
-	struct xmap fwd;          /* VA -> device address */
-	struct xmap rev;          /* device address -> VA (PA and IOMMU modes) */
-	struct iova_space iova;   /* IOMMU mode */
-	struct region_set regions;
-	struct stream_set streams;
-	struct page_refs stream_pages; /* PA mode: pages pinned streaming mappings cover */
-	int pa_aliases;           /* PA mode: a physical page has been entered at two VAs */
-};
-
-struct shm_state {
-	char *base;   /* this process's mapping */
-	size_t size;
-	int fd;
-	int readonly; /* this mapping */
-	int sealed;   /* F_SEAL_FUTURE_WRITE applied: only read-only exports */
+/*
+ * What a kind of domain is: one table per kind (system, device, shm,
+ * process, remote, custom), so that code common to all kinds never asks
+ * which kind it holds. A kind's state lives in a struct of its own that
+ * begins with struct udma_domain (device_domain, shm_domain, ...).
+ * Adding a kind: its enum value in <udma/domain.h>, and a file that
+ * defines its table and a creator calling domain_init() with it
+ * (docs/design.md, "Adding a domain kind").
+ */
+struct domain_kind {
+	enum udma_domain_kind kind;
+	/* The built-in operations, or NULL: the creator's own (custom). */
+	const struct udma_domain_ops *ops;
+	/* Its addresses are this process's VAs as they are (system). */
+	int local_is_va;
+	/* Optional: append this process's views of iov (d's addresses) to out;
+	 * write: they will be written. Kinds without one are bounced, or taken
+	 * as they are by engines that accept them. */
+	int (*local_view)(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write, struct iovbuf *out);
+	/* Optional: this process's VA pieces -> d's addresses. */
+	int (*from_local)(struct udma_domain *d, const struct iovbuf *va, struct iovbuf *out);
+	/* Optional: translate src's local address into d (remote: the fabric
+	 * knows which of its exports cover it). */
+	int (*xlate_in)(struct udma_domain *src, void *addr, size_t len, struct udma_domain *d,
+			struct udma_xlate_result *result);
+	/* Optional, for kinds without a local view that a system call reaches
+	 * (process): move bytes between local iovecs and d's addresses. */
+	int (*access)(struct udma_domain *d, const struct iovec *local, size_t lcnt, const struct iovec *iov,
+		      size_t cnt, int write);
+	/* Optional: mark d dead for destroy under d->lock, or refuse (-EBUSY
+	 * while memory is in it, -EALREADY if dead). Default: mark it dead. */
+	int (*retire)(struct udma_domain *d);
+	/* Optional: release the kind's state; the registry frees d after. */
+	void (*fini)(struct udma_domain *d);
 };
 
 struct udma_domain {
-	/* every domain */
-	enum udma_domain_kind kind;
+	const struct domain_kind *k;
 	enum udma_dev_type dev_type;
 	char id[UDMA_DOMAIN_ID_MAX + 1];
 	struct udma_domain_ctx *ctx;  /* copy, or NULL */
@@ -49,47 +58,27 @@ struct udma_domain {
 	int dead;                     /* destroyed: out of iteration, ops -ENODEV */
 	struct udma_domain *next, *prev; /* registry, under the registry lock */
 	pthread_mutex_t lock;         /* serialises changes to the kind's state */
-
-	/* the kind's own state */
-	struct device_state dev;
-	struct shm_state shm;
-	pid_t pid;
-	/* remote (fabric) domains: lib/fabric's state, released by remote_fini
-	 * from domain_free(); remote_xlate_in translates a local address of a
-	 * built-in domain into this remote domain (system -> remote) */
-	void *remote;
-	void (*remote_fini)(struct udma_domain *d);
-	int (*remote_xlate_in)(struct udma_domain *src, void *addr, size_t len, struct udma_domain *dst,
-			       struct udma_xlate_result *result);
 };
 
-/* Default IOVA window of the emulated IOMMU: 64 GiB .. 1 TiB, far from
- * where Linux places mmaps and the heap, so a stray VA does not look like
- * a live IOVA, and below 40 bits as narrow IOMMUs need. */
-#define UDMA_IOVA_DEFAULT_BASE (64ull << 30)
-#define UDMA_IOVA_DEFAULT_SIZE ((1ull << 40) - UDMA_IOVA_DEFAULT_BASE)
-
 /* registry.c */
-/* Fill the common part and check the id. */
-UDMA_HIDDEN int domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev_type type,
+/* Fill the common part of a zeroed domain of kind k and check the id. */
+UDMA_HIDDEN int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type,
 			    const char *id);
 /* Make d visible to iteration, holding the creator's reference. */
 UDMA_HIDDEN void domain_publish(struct udma_domain *d);
 /* Free a domain that was never published. */
 UDMA_HIDDEN void domain_free(struct udma_domain *d);
 
-/* Kind hooks. device_retire: -EBUSY while memory is in the domain,
- * -EALREADY if dead, else marks it dead under its lock so nothing new gets in. */
-UDMA_HIDDEN int device_retire(struct udma_domain *d);
-UDMA_HIDDEN void device_fini(struct udma_domain *d);
-UDMA_HIDDEN void shm_fini(struct udma_domain *d);
-
-/* local.c: the built-in operations, on local views of domain addresses. */
+/* local.c: the built-in operations, on local views of domain addresses,
+ * shared by the kinds that have them (system, device, shm). */
 UDMA_HIDDEN extern const struct udma_domain_ops builtin_ops;
-UDMA_HIDDEN extern const struct udma_domain_ops process_ops;
-/* Append local (this process's) views of iov in d to out; write: it will be written. */
+/* Append local (this process's) views of iov in d to out (-ENOTSUP without one). */
 UDMA_HIDDEN int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 				  struct iovbuf *out);
+/* Move bytes between local iovecs and a domain without a local view that
+ * a system call reaches (-ENOTSUP for others). */
+UDMA_HIDDEN int domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt,
+			      const struct iovec *iov, size_t cnt, int write);
 
 /* Built-in operations complete inline: call cb only when returning 0, as the contract says. */
 static inline int op_done(udma_done_fn cb, void *arg, int err)
@@ -98,12 +87,5 @@ static inline int op_done(udma_done_fn cb, void *arg, int err)
 		cb(arg, 0);
 	return err;
 }
-
-/* process.c */
-UDMA_HIDDEN int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote,
-			   size_t rcnt, int write);
-
-UDMA_HIDDEN int vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len);
-UDMA_HIDDEN int vfio_unmap(int fd, uint64_t iova, uint64_t len);
 
 #endif

@@ -1,91 +1,37 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The operations of the built-in domains (system, device, shm). Each turns
- * domain addresses into local views (this process's VAs), then copies or
- * zeroes with memcpy/memset, and completes before returning.
+ * The operations of the built-in domains with local views (system, device,
+ * shm). Each turns domain addresses into local views (this process's VAs)
+ * through the kind's table, then copies or zeroes with memcpy/memset, and
+ * completes before returning.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <udma/memory.h>
 
 #include "domain.h"
 
 int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 		      struct iovbuf *out)
 {
-	int err = 0;
+	if (!d->k->local_view)
+		return udma_fail(ENOTSUP, "domain %s has no local view", d->id);
+	return d->k->local_view(d, iov, cnt, write, out);
+}
 
-	for (uint32_t i = 0; i < cnt && !err; i++) {
-		uint64_t a = (uintptr_t)iov[i].iov_base;
-		size_t len = iov[i].iov_len;
-		if (!len)
-			continue;
-		switch (d->kind) {
-		case UDMA_KIND_SYSTEM:
-			if (!a)
-				return udma_fail(EFAULT, "NULL address in the system domain");
-			err = iovbuf_push(out, iov[i].iov_base, len);
-			break;
-		case UDMA_KIND_DEVICE:
-			while (len && !err) { /* a device range may be several local pieces */
-				size_t piece = len;
-				void *va = udma_iova_to_va(d, a, &piece);
-				if (!va)
-					return udma_fail(EFAULT, "device address 0x%llx is not mapped in %s",
-							 (unsigned long long)a, d->id);
-				err = iovbuf_push(out, va, piece);
-				a += piece, len -= piece;
-			}
-			break;
-		case UDMA_KIND_SHM:
-			if (a > d->shm.size || len > d->shm.size - a)
-				return udma_fail(ERANGE, "[%llu, +%zu) is outside segment %s of %zu bytes",
-						 (unsigned long long)a, len, d->id, d->shm.size);
-			if (write && d->shm.readonly)
-				return udma_fail(EACCES, "segment %s is mapped read-only here", d->id);
-			err = iovbuf_push(out, d->shm.base + a, len);
-			break;
-		default:
-			return udma_fail(ENOTSUP, "domain %s has no local view", d->id);
-		}
-	}
-	return err;
+int domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt, const struct iovec *iov,
+		  size_t cnt, int write)
+{
+	if (!d->k->access)
+		return udma_fail(ENOTSUP, "domain %s is not reached by a system call", d->id);
+	return d->k->access(d, local, lcnt, iov, cnt, write);
 }
 
 /* VA pieces -> dst's address space. */
 static int from_local(struct udma_domain *dst, const struct iovbuf *l, struct iovbuf *out)
 {
-	int err = 0;
-
-	for (size_t i = 0; i < l->n && !err; i++) {
-		uint64_t va = (uintptr_t)l->v[i].iov_base;
-		size_t len = l->v[i].iov_len;
-		switch (dst->kind) {
-		case UDMA_KIND_SYSTEM:
-			err = iovbuf_push(out, l->v[i].iov_base, len);
-			break;
-		case UDMA_KIND_DEVICE:
-			while (len && !err) { /* split where device addresses are discontiguous */
-				size_t piece = len;
-				uint64_t io = udma_va_to_iova(dst, (void *)(uintptr_t)va, &piece);
-				if (io == UDMA_BAD_IOVA)
-					return udma_fail(EFAULT, "%p is not registered in %s", (void *)(uintptr_t)va, dst->id);
-				err = iovbuf_push(out, (void *)(uintptr_t)io, piece);
-				va += piece, len -= piece;
-			}
-			break;
-		case UDMA_KIND_SHM: {
-			uint64_t base = (uintptr_t)dst->shm.base;
-			if (va < base || va - base > dst->shm.size || len > dst->shm.size - (va - base))
-				return udma_fail(EFAULT, "%p is not inside segment %s", (void *)(uintptr_t)va, dst->id);
-			err = iovbuf_push(out, (void *)(uintptr_t)(va - base), len);
-			break;
-		}
-		default:
-			return udma_fail(ENOTSUP, "cannot translate into domain %s", dst->id);
-		}
-	}
-	return err;
+	if (!dst->k->from_local)
+		return udma_fail(ENOTSUP, "cannot translate into domain %s", dst->id);
+	return dst->k->from_local(dst, l, out);
 }
 
 /* Results with several iovs live in a per-thread array until the thread's next translation. */
@@ -129,8 +75,8 @@ static int b_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 	struct iovbuf l, o;
 	int err;
 
-	if (dst->kind == UDMA_KIND_REMOTE && dst->remote_xlate_in) /* lib/fabric knows its exports */
-		return dst->remote_xlate_in(src, addr, len, dst, result);
+	if (dst->k->xlate_in)
+		return dst->k->xlate_in(src, addr, len, dst, result);
 	iovbuf_init(&l);
 	iovbuf_init(&o);
 	err = domain_local_view(src, &in, 1, 0, &l);
@@ -187,7 +133,7 @@ static int b_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 	return op_done(cb, cb_arg, err);
 }
 
-/* dst is built-in (local view); src is built-in or a process. */
+/* dst has a local view; src has one too, or is reached by a system call. */
 static int b_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
 		      struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		      struct udma_xlate_result *src_xlate, udma_done_fn cb, void *cb_arg)
@@ -198,8 +144,8 @@ static int b_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	iovbuf_init(&dv);
 	iovbuf_init(&sv);
 	err = domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
-	if (!err && src->kind == UDMA_KIND_PROCESS)
-		err = process_rw(src->pid, dv.v, dv.n, src_iov, src_cnt, 0);
+	if (!err && !src->k->local_view)
+		err = domain_access(src, dv.v, dv.n, src_iov, src_cnt, 0);
 	else if (!err && !(err = domain_local_view(src, src_iov, src_cnt, 0, &sv)))
 		iov_copy(dv.v, dv.n, sv.v, sv.n);
 	iovbuf_fini(&dv);

@@ -150,8 +150,9 @@ int udma_domain_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *d
 	if (dst && dst->builtin && !src->builtin)
 		return udma_fail(ENOTSUP, "built-in %s cannot take data from custom domain %s (pull it first)",
 				 dst->id, src->id);
-	if (dst && src->kind == UDMA_KIND_PROCESS && dst->kind == UDMA_KIND_PROCESS)
-		return udma_fail(ENOTSUP, "process to process: pull into local memory first");
+	if (dst && src->k->access && dst->k->access)
+		return udma_fail(ENOTSUP, "%s to %s: both are reached by system calls, pull into local memory first",
+				 src->id, dst->id);
 	if ((err = enter(dst)))
 		return err;
 	udma_transfer_fn fn = __atomic_load_n(&dst->ops.transfer, __ATOMIC_ACQUIRE);

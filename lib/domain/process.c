@@ -7,17 +7,31 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "../core/check.h"
 #include "domain.h"
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024
 #endif
 
+struct process_domain {
+	struct udma_domain d; /* first: the registry frees the whole */
+	pid_t pid;
+};
+
+static const struct domain_kind process_kind;
+
+static pid_t pid_of(const struct udma_domain *d)
+{
+	UDMA_ASSERT(d->k == &process_kind);
+	return ((const struct process_domain *)d)->pid;
+}
+
 /*
  * Move bytes between local and remote iovecs, pairing equal-sized pieces,
  * at most IOV_MAX pairs a call (the kernel's limit per array).
  */
-int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote, size_t rcnt,
+static int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote, size_t rcnt,
 	       int write)
 {
 	static __thread struct iovec lv[IOV_MAX], rv[IOV_MAX];
@@ -61,13 +75,13 @@ static int p_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 static int p_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		  struct iovec *dst_iov, uint32_t dst_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return op_done(cb, cb_arg, process_rw(src->pid, dst_iov, dst_cnt, src_iov, src_cnt, 0));
+	return op_done(cb, cb_arg, process_rw(pid_of(src), dst_iov, dst_cnt, src_iov, src_cnt, 0));
 }
 
 static int p_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
 		  struct iovec *src_iov, uint32_t src_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return op_done(cb, cb_arg, process_rw(dst->pid, src_iov, src_cnt, dst_iov, dst_cnt, 1));
+	return op_done(cb, cb_arg, process_rw(pid_of(dst), src_iov, src_cnt, dst_iov, dst_cnt, 1));
 }
 
 static int p_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt, udma_done_fn cb,
@@ -81,7 +95,7 @@ static int p_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 		for (size_t off = 0; off < iov[i].iov_len && !err; off += sizeof(zeros)) {
 			size_t n = iov[i].iov_len - off < sizeof(zeros) ? iov[i].iov_len - off : sizeof(zeros);
 			struct iovec l = { (void *)zeros, n }, r = { (char *)iov[i].iov_base + off, n };
-			err = process_rw(d->pid, &l, 1, &r, 1, 1);
+			err = process_rw(pid_of(d), &l, 1, &r, 1, 1);
 		}
 	return op_done(cb, cb_arg, err);
 }
@@ -97,7 +111,7 @@ static int p_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	iovbuf_init(&sv);
 	err = domain_local_view(src, src_iov, src_cnt, 0, &sv);
 	if (!err)
-		err = process_rw(dst->pid, sv.v, sv.n, dst_iov, dst_cnt, 1);
+		err = process_rw(pid_of(dst), sv.v, sv.n, dst_iov, dst_cnt, 1);
 	iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
@@ -106,7 +120,7 @@ static void p_invalidate(struct udma_domain *d, void *ctx, struct iovec *iov, ui
 {
 }
 
-const struct udma_domain_ops process_ops = {
+static const struct udma_domain_ops process_ops = {
 	.size = sizeof(struct udma_domain_ops),
 	.translate = p_translate,
 	.pull = p_pull,
@@ -116,10 +130,22 @@ const struct udma_domain_ops process_ops = {
 	.invalidate = p_invalidate,
 };
 
+static int process_access(struct udma_domain *d, const struct iovec *local, size_t lcnt, const struct iovec *iov,
+			  size_t cnt, int write)
+{
+	return process_rw(pid_of(d), local, lcnt, iov, cnt, write);
+}
+
+static const struct domain_kind process_kind = {
+	.kind = UDMA_KIND_PROCESS,
+	.ops = &process_ops,
+	.access = process_access,
+};
+
 struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 {
 	char name[32];
-	struct udma_domain *d;
+	struct process_domain *p;
 	int err;
 
 	if (pid <= 0)
@@ -127,22 +153,20 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return udma_fail_null(ESRCH, "no process %d", (int)pid);
 	snprintf(name, sizeof(name), "pid-%d", (int)pid);
-	d = calloc(1, sizeof(*d));
-	if (!d)
+	p = calloc(1, sizeof(*p));
+	if (!p)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_PROCESS, UDMA_DEV_DMA, id ? id : name);
+	err = domain_init(&p->d, &process_kind, UDMA_DEV_DMA, id ? id : name);
 	if (err) {
-		free(d);
+		free(p);
 		return udma_fail_null(-err, "bad id");
 	}
-	d->pid = pid;
-	d->ops = process_ops;
-	d->builtin = 1;
-	domain_publish(d);
-	return d;
+	p->pid = pid;
+	domain_publish(&p->d);
+	return &p->d;
 }
 
 pid_t udma_process_domain_pid(struct udma_domain *d)
 {
-	return d && d->kind == UDMA_KIND_PROCESS ? d->pid : -1;
+	return d && d->k == &process_kind ? pid_of(d) : -1;
 }

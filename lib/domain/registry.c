@@ -23,7 +23,7 @@ static int type_valid(enum udma_dev_type t)
 	       (t >= UDMA_DEV_VENDOR_START && t <= UDMA_DEV_VENDOR_END);
 }
 
-int domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev_type type, const char *id)
+int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type, const char *id)
 {
 	if (!id || !*id)
 		return udma_fail(EINVAL, "domain id is %s", id ? "empty" : "NULL");
@@ -31,11 +31,13 @@ int domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev
 		return udma_fail(EINVAL, "domain id longer than %d bytes", UDMA_DOMAIN_ID_MAX);
 	if (!type_valid(type))
 		return udma_fail(EINVAL, "unknown DMA device type %d", (int)type);
-	d->kind = kind;
+	d->k = k;
 	d->dev_type = type;
 	strcpy(d->id, id);
-	d->dev.vfio_fd = -1;
-	d->shm.fd = -1;
+	if (k->ops) {
+		d->ops = *k->ops;
+		d->builtin = 1;
+	}
 	pthread_mutex_init(&d->lock, NULL);
 	return 0;
 }
@@ -52,25 +54,13 @@ void domain_publish(struct udma_domain *d)
 		reg_head = d;
 	reg_tail = d;
 	pthread_mutex_unlock(&reg_lock);
-	udma_dbg("domain %s (kind %d, type %d) created", d->id, (int)d->kind, (int)d->dev_type);
+	udma_dbg("domain %s (kind %d, type %d) created", d->id, (int)d->k->kind, (int)d->dev_type);
 }
 
 void domain_free(struct udma_domain *d)
 {
-	switch (d->kind) {
-	case UDMA_KIND_DEVICE:
-		device_fini(d);
-		break;
-	case UDMA_KIND_SHM:
-		shm_fini(d);
-		break;
-	case UDMA_KIND_REMOTE:
-		if (d->remote_fini)
-			d->remote_fini(d);
-		break;
-	default:
-		break;
-	}
+	if (d->k->fini)
+		d->k->fini(d);
 	free(d->ctx);
 	free(d->user_ctx);
 	pthread_mutex_destroy(&d->lock);
@@ -155,12 +145,12 @@ int udma_domain_destroy(struct udma_domain *d)
 		return udma_fail(EPERM, "the system domain cannot be destroyed");
 	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
 		return udma_fail(EINVAL, "domain %s was already destroyed", d->id);
-	if (d->kind == UDMA_KIND_DEVICE) {
-		int err = device_retire(d);
+	if (d->k->retire) {
+		int err = d->k->retire(d);
 		if (err == -EALREADY)
 			return udma_fail(EINVAL, "domain %s was already destroyed", d->id);
 		if (err)
-			return udma_fail(EBUSY, "domain %s still has memory allocated, registered or mapped", d->id);
+			return udma_fail(-err, "domain %s still has memory allocated, registered or mapped", d->id);
 	} else if (__atomic_exchange_n(&d->dead, 1, __ATOMIC_ACQ_REL)) {
 		return udma_fail(EINVAL, "domain %s was already destroyed", d->id);
 	}
@@ -169,6 +159,9 @@ int udma_domain_destroy(struct udma_domain *d)
 }
 
 /* ---- custom domains -------------------------------------------------------- */
+
+/* Custom domains: the creator's operations; no local view. */
+static const struct domain_kind custom_kind = { .kind = UDMA_KIND_CUSTOM };
 
 int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *uo)
 {
@@ -189,7 +182,7 @@ int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return udma_fail(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_CUSTOM, o.dev_type, o.id);
+	err = domain_init(d, &custom_kind, o.dev_type, o.id);
 	if (err) {
 		free(d);
 		return err;
@@ -253,7 +246,7 @@ enum udma_dev_type udma_domain_dev_type(const struct udma_domain *d)
 
 enum udma_domain_kind udma_domain_kind(const struct udma_domain *d)
 {
-	return d ? d->kind : UDMA_KIND_CUSTOM;
+	return d ? d->k->kind : UDMA_KIND_CUSTOM;
 }
 
 struct udma_domain_ctx *udma_domain_ctx(struct udma_domain *d)
@@ -276,11 +269,40 @@ struct udma_domain *udma_system_domain(void)
 	return &system_domain;
 }
 
+/* Addresses are this process's VAs. */
+static int system_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write, struct iovbuf *out)
+{
+	int err = 0;
+
+	for (uint32_t i = 0; i < cnt && !err; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		if (!iov[i].iov_base)
+			return udma_fail(EFAULT, "NULL address in the system domain");
+		err = iovbuf_push(out, iov[i].iov_base, iov[i].iov_len);
+	}
+	return err;
+}
+
+static int system_from_local(struct udma_domain *d, const struct iovbuf *va, struct iovbuf *out)
+{
+	int err = 0;
+	for (size_t i = 0; i < va->n && !err; i++)
+		err = iovbuf_push(out, va->v[i].iov_base, va->v[i].iov_len);
+	return err;
+}
+
+static const struct domain_kind system_kind = {
+	.kind = UDMA_KIND_SYSTEM,
+	.ops = &builtin_ops,
+	.local_is_va = 1,
+	.local_view = system_view,
+	.from_local = system_from_local,
+};
+
 /* Exists from load and comes first in iteration. Never freed (refs never reach 0). */
 __attribute__((constructor)) static void system_domain_init(void)
 {
-	domain_init(&system_domain, UDMA_KIND_SYSTEM, UDMA_DEV_DMA, "system");
-	system_domain.ops = builtin_ops;
-	system_domain.builtin = 1;
+	domain_init(&system_domain, &system_kind, UDMA_DEV_DMA, "system");
 	domain_publish(&system_domain);
 }

@@ -40,40 +40,103 @@ struct shm_wire {
 	char id[UDMA_DOMAIN_ID_MAX + 1];
 };
 
-void shm_fini(struct udma_domain *d)
+struct shm_domain {
+	struct udma_domain d; /* first: the registry frees the whole */
+	char *base;   /* this process's mapping */
+	size_t size;
+	int fd;
+	int readonly; /* this mapping */
+	int sealed;   /* F_SEAL_FUTURE_WRITE applied: only read-only exports */
+};
+
+static const struct domain_kind shm_kind;
+
+/* The segment of d, or NULL when d is not a shared-memory domain. */
+static struct shm_domain *shm_of(struct udma_domain *d)
 {
-	if (d->shm.base)
-		munmap(d->shm.base, d->shm.size);
-	if (d->shm.fd >= 0)
-		close(d->shm.fd);
+	return d && d->k == &shm_kind ? (struct shm_domain *)d : NULL;
 }
+
+static void shm_fini(struct udma_domain *d)
+{
+	struct shm_domain *m = shm_of(d);
+	if (m->base)
+		munmap(m->base, m->size);
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+/* Offsets in the segment -> this process's mapping. */
+static int shm_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write, struct iovbuf *out)
+{
+	struct shm_domain *m = shm_of(d);
+	int err = 0;
+
+	for (uint32_t i = 0; i < cnt && !err; i++) {
+		uint64_t a = (uintptr_t)iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+		if (!len)
+			continue;
+		if (a > m->size || len > m->size - a)
+			return udma_fail(ERANGE, "[%llu, +%zu) is outside segment %s of %zu bytes",
+					 (unsigned long long)a, len, d->id, m->size);
+		if (write && m->readonly)
+			return udma_fail(EACCES, "segment %s is mapped read-only here", d->id);
+		err = iovbuf_push(out, m->base + a, len);
+	}
+	return err;
+}
+
+static int shm_from_local(struct udma_domain *d, const struct iovbuf *va, struct iovbuf *out)
+{
+	struct shm_domain *m = shm_of(d);
+	uint64_t base = (uintptr_t)m->base;
+	int err = 0;
+
+	for (size_t i = 0; i < va->n && !err; i++) {
+		uint64_t a = (uintptr_t)va->v[i].iov_base;
+		size_t len = va->v[i].iov_len;
+		if (a < base || a - base > m->size || len > m->size - (a - base))
+			return udma_fail(EFAULT, "%p is not inside segment %s", va->v[i].iov_base, d->id);
+		err = iovbuf_push(out, (void *)(uintptr_t)(a - base), len);
+	}
+	return err;
+}
+
+static const struct domain_kind shm_kind = {
+	.kind = UDMA_KIND_SHM,
+	.ops = &builtin_ops,
+	.local_view = shm_view,
+	.from_local = shm_from_local,
+	.fini = shm_fini,
+};
 
 static struct udma_domain *shm_new(const char *id, int fd, size_t size, int readonly)
 {
-	struct udma_domain *d = calloc(1, sizeof(*d));
+	struct shm_domain *m = calloc(1, sizeof(*m));
+	struct udma_domain *d = &m->d;
 	int err;
 
-	if (!d)
+	if (!m)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_SHM, UDMA_DEV_DMA, id);
+	m->fd = -1;
+	err = domain_init(d, &shm_kind, UDMA_DEV_DMA, id);
 	if (err) {
-		free(d);
+		free(m);
 		return udma_fail_null(-err, "bad id");
 	}
-	d->shm.base = mmap(NULL, size, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
-	if (d->shm.base == MAP_FAILED) {
+	m->base = mmap(NULL, size, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
+	if (m->base == MAP_FAILED) {
 		err = errno;
-		d->shm.base = NULL;
+		m->base = NULL;
 		domain_free(d);
 		return udma_fail_null(err == EACCES || err == EPERM ? EACCES : ENOMEM, "mmap of segment %s: %s", id,
 				      strerror(err));
 	}
-	d->shm.size = size;
-	d->shm.fd = fd;
-	d->shm.readonly = readonly;
-	d->shm.sealed = readonly; /* a read-only import came from a sealed segment */
-	d->ops = builtin_ops;
-	d->builtin = 1;
+	m->size = size;
+	m->fd = fd;
+	m->readonly = readonly;
+	m->sealed = readonly; /* a read-only import came from a sealed segment */
 	domain_publish(d);
 	return d;
 }
@@ -106,16 +169,18 @@ struct udma_domain *udma_shm_create(const char *id, size_t size, uint32_t flags)
 
 void *udma_shm_base(struct udma_domain *d, size_t *size)
 {
-	if (!d || d->kind != UDMA_KIND_SHM)
+	struct shm_domain *m = shm_of(d);
+	if (!m)
 		return udma_fail_null(EINVAL, "not a shared-memory domain");
 	if (size)
-		*size = d->shm.size;
-	return d->shm.base;
+		*size = m->size;
+	return m->base;
 }
 
 int udma_shm_readonly(struct udma_domain *d)
 {
-	return d && d->kind == UDMA_KIND_SHM ? d->shm.readonly : udma_fail(EINVAL, "not a shared-memory domain");
+	struct shm_domain *m = shm_of(d);
+	return m ? m->readonly : udma_fail(EINVAL, "not a shared-memory domain");
 }
 
 int udma_shm_export(struct udma_domain *d, int sock, int readonly)
@@ -124,37 +189,38 @@ int udma_shm_export(struct udma_domain *d, int sock, int readonly)
 	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { &w, sizeof(w) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct shm_domain *m = shm_of(d);
 	int fd, err = 0;
 
-	if (!d || d->kind != UDMA_KIND_SHM)
+	if (!m)
 		return udma_fail(EINVAL, "not a shared-memory domain");
 	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
 		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
 	pthread_mutex_lock(&d->lock);
-	if (!readonly && (d->shm.readonly || d->shm.sealed)) {
+	if (!readonly && (m->readonly || m->sealed)) {
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(EPERM, "segment %s can only be exported read-only now", d->id);
 	}
-	if (readonly && !d->shm.sealed) {
-		if (fcntl(d->shm.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0)
+	if (readonly && !m->sealed) {
+		if (fcntl(m->fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0)
 			err = udma_fail(errno == EINVAL ? ENOTSUP : errno,
 					"cannot seal segment %s against writes (Linux >= 5.1 needed): %s", d->id,
 					strerror(errno));
 		else
-			d->shm.sealed = 1;
+			m->sealed = 1;
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (err)
 		return err;
-	fd = d->shm.fd;
+	fd = m->fd;
 	if (readonly) { /* a read-only file description of the same segment */
 		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", d->shm.fd);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->fd);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return udma_fail(errno, "reopening segment %s read-only: %s", d->id, strerror(errno));
 	}
-	w.size = d->shm.size;
+	w.size = m->size;
 	memcpy(w.id, d->id, sizeof(w.id));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;

@@ -24,12 +24,20 @@
 /* A local buffer of zeros, for memzero (writable memory: FI_MR_LOCAL providers register it). */
 static char zeros[64 << 10];
 
+/* A remote domain: a peer's region. */
+struct remote_domain {
+	struct udma_domain d; /* first: the registry frees the whole */
+	struct fab_remote *rm;
+};
+
+static const struct domain_kind remote_kind;
+
 struct fab_remote *fab_remote_of(struct udma_domain *d, struct udma_fabric *fab)
 {
-	if (!d || d->kind != UDMA_KIND_REMOTE || !d->remote)
+	if (!d || d->k != &remote_kind)
 		return NULL;
-	struct fab_remote *rm = d->remote;
-	return !fab || rm->fab == fab ? rm : NULL;
+	struct fab_remote *rm = ((struct remote_domain *)d)->rm;
+	return rm && (!fab || rm->fab == fab) ? rm : NULL;
 }
 
 int fab_remote_check(const struct fab_remote *rm, const struct iovec *iov, uint32_t cnt, int write)
@@ -249,14 +257,14 @@ static int r_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 
 	if (err)
 		return err;
-	if (src->kind == UDMA_KIND_CUSTOM)
+	if (!src->builtin)
 		return udma_fail(ENOTSUP, "transfer from custom domain %s: pull it into local memory first", src->id);
 	if (srm && (err = fab_remote_check(srm, src_iov, src_cnt, 0)))
 		return err;
 	struct rop *o = rop_new(dst, rm, cb, cb_arg);
 	if (!o)
 		return -errno;
-	if (src->kind == UDMA_KIND_SYSTEM || src->kind == UDMA_KIND_DEVICE || src->kind == UDMA_KIND_SHM) {
+	if (src->k->local_view) {
 		iovbuf_init(&sv);
 		err = domain_local_view(src, src_iov, src_cnt, 0, &sv);
 		if (!err) /* pieces keep the addresses, not the array */
@@ -272,8 +280,8 @@ static int r_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	if (!o->staging)
 		return rop_run(o, udma_fail(ENOMEM, "no staging buffer of %zu bytes", total));
 	struct iovec l = { o->staging, total };
-	if (src->kind == UDMA_KIND_PROCESS) {
-		err = process_rw(src->pid, &l, 1, src_iov, src_cnt, 0);
+	if (!srm) { /* reached by a system call */
+		err = domain_access(src, &l, 1, src_iov, src_cnt, 0);
 		if (!err)
 			err = fab_req_add_pairs(&o->r, 1, &l, 1, rm, dst_iov, dst_cnt);
 		return rop_run(o, err);
@@ -298,7 +306,7 @@ static int r_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 	struct fab_remote *rm = fab_remote_of(src, NULL);
 	uint64_t off = (uintptr_t)addr;
 
-	if (dst->kind != UDMA_KIND_REMOTE)
+	if (dst->k != &remote_kind)
 		return udma_fail(ENOTSUP, "remote memory (%s) has no address in domain %s", src->id, dst->id);
 	if (off > rm->desc.len || len > rm->desc.len - off)
 		return udma_fail(ERANGE, "[%llu, +%zu) is outside the remote region of %llu bytes",
@@ -366,15 +374,25 @@ static const struct udma_domain_ops remote_ops = {
 
 static void remote_fini(struct udma_domain *d)
 {
-	struct fab_remote *rm = d->remote;
+	struct remote_domain *r = (struct remote_domain *)d;
 
-	__atomic_sub_fetch(&rm->fab->imports, 1, __ATOMIC_RELEASE);
-	free(rm);
-	d->remote = NULL;
+	if (!r->rm)
+		return;
+	__atomic_sub_fetch(&r->rm->fab->imports, 1, __ATOMIC_RELEASE);
+	free(r->rm);
+	r->rm = NULL;
 }
+
+static const struct domain_kind remote_kind = {
+	.kind = UDMA_KIND_REMOTE,
+	.ops = &remote_ops,
+	.xlate_in = r_xlate_in,
+	.fini = remote_fini,
+};
 
 struct udma_domain *udma_fabric_import(struct udma_fabric *fab, const struct udma_fabric_desc *desc, const char *id)
 {
+	struct remote_domain *r;
 	struct udma_domain *d;
 	struct fab_remote *rm;
 	char name[40];
@@ -388,15 +406,16 @@ struct udma_domain *udma_fabric_import(struct udma_fabric *fab, const struct udm
 		return udma_fail_null(EPROTO, "descriptor address format %u, fabric %s uses %u", desc->addr_format,
 				      fab->prov, fab->addr_format);
 	snprintf(name, sizeof(name), "remote-%016llx", (unsigned long long)desc->key);
-	d = calloc(1, sizeof(*d));
+	r = calloc(1, sizeof(*r));
 	rm = calloc(1, sizeof(*rm));
-	if (!d || !rm) {
-		free(d);
+	if (!r || !rm) {
+		free(r);
 		free(rm);
 		return udma_fail_null(ENOMEM, "out of memory");
 	}
-	if ((err = domain_init(d, UDMA_KIND_REMOTE, UDMA_DEV_RDMA, id ? id : name))) {
-		free(d);
+	d = &r->d;
+	if ((err = domain_init(d, &remote_kind, UDMA_DEV_RDMA, id ? id : name))) {
+		free(r);
 		free(rm);
 		return udma_fail_null(-err, "bad id");
 	}
@@ -409,11 +428,7 @@ struct udma_domain *udma_fabric_import(struct udma_fabric *fab, const struct udm
 		return NULL;
 	}
 	__atomic_add_fetch(&fab->imports, 1, __ATOMIC_ACQ_REL);
-	d->remote = rm;
-	d->remote_fini = remote_fini;
-	d->remote_xlate_in = r_xlate_in;
-	d->ops = remote_ops;
-	d->builtin = 1;
+	r->rm = rm;
 	domain_publish(d);
 	return d;
 }

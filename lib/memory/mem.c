@@ -12,7 +12,6 @@
 #define PAGE SPAN_PAGE
 
 /* Memory lives in device domains only. */
-#define is_device(d) ((d) && (d)->kind == UDMA_KIND_DEVICE)
 #define MAX_BYTES (1ull << 46) /* 64 TiB: more than any machine has; larger is a bug */
 
 static uint64_t pdown(uint64_t x) { return x & ~(PAGE - 1); }
@@ -36,8 +35,8 @@ static void mem_describe(struct udma_domain *d, const struct region *r, struct u
 
 	out->va = (void *)r->user_va;
 	out->iova = r->iova + (r->user_va - r->start);
-	if (d->dev.mode == UDMA_ADDR_PA) /* per-page addresses: ask the table */
-		out->iova = xmap_get1(&d->dev.fwd, r->user_va, &left);
+	if (dev_of(d)->mode == UDMA_ADDR_PA) /* per-page addresses: ask the table */
+		out->iova = xmap_get1(&dev_of(d)->fwd, r->user_va, &left);
 	out->len = r->kind == REGION_ALLOC ? r->end - r->start : r->user_len;
 	out->page_size = r->kind == REGION_ALLOC ? r->map.page_size : PAGE;
 	out->fd = r->kind == REGION_ALLOC ? r->map.fd : -1;
@@ -60,7 +59,7 @@ static int page_sizes(const struct udma_domain *d, uint32_t flags, size_t size, 
 		ps[n++] = OS_PAGE_2M;
 		if (!fallback)
 			return n;
-	} else if (d->dev.mode == UDMA_ADDR_PA) {
+	} else if (dev_of(d)->mode == UDMA_ADDR_PA) {
 		/* PA mode wants pages that stay put and are contiguous: hugepages if
 		 * any are free, else pinned 4 KiB pages. */
 		ps[n++] = OS_PAGE_2M;
@@ -98,10 +97,10 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 		node = o.numa_node;
 	}
 	int want_phys = (o.flags & UDMA_MEM_PHYS_CONTIG) ||
-			((o.flags & UDMA_MEM_CONTIG) && d->dev.mode == UDMA_ADDR_PA);
+			((o.flags & UDMA_MEM_CONTIG) && dev_of(d)->mode == UDMA_ADDR_PA);
 	if (want_phys && (err = os_pa_probe(NULL, 0)))
 		return udma_fail(-err, "physical contiguity cannot be checked: no access to physical addresses");
-	int pin = (o.flags & UDMA_MEM_PINNED) || d->dev.mode == UDMA_ADDR_PA;
+	int pin = (o.flags & UDMA_MEM_PINNED) || dev_of(d)->mode == UDMA_ADDR_PA;
 
 	n = page_sizes(d, o.flags, size, ps);
 	for (int i = 0; i < n; i++) {
@@ -145,7 +144,7 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;
-		err = region_insert(&d->dev.regions, &r);
+		err = region_insert(&dev_of(d)->regions, &r);
 		if (err)
 			span_unmap(d, r.start, r.map.len, 1, &sd);
 	}
@@ -170,20 +169,20 @@ int udma_mem_free(struct udma_domain *d, void *va, size_t len)
 	if (!is_device(d) || !va)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL pointer");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->dev.regions, (uintptr_t)va);
+	long i = region_find(&dev_of(d)->regions, (uintptr_t)va);
 	struct region r;
 
-	if (i < 0 || d->dev.regions.r[i].kind != REGION_ALLOC || d->dev.regions.r[i].user_va != (uintptr_t)va) {
+	if (i < 0 || dev_of(d)->regions.r[i].kind != REGION_ALLOC || dev_of(d)->regions.r[i].user_va != (uintptr_t)va) {
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(EINVAL, "%p is not an allocation of %s (foreign pointer or double free)", va, d->id);
 	}
-	r = d->dev.regions.r[i];
+	r = dev_of(d)->regions.r[i];
 	if (len != r.user_len && len != r.end - r.start) {
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(EINVAL, "size %zu does not match the allocation at %p (%zu bytes)", len, va,
 				 r.user_len);
 	}
-	region_remove(&d->dev.regions, (size_t)i);
+	region_remove(&dev_of(d)->regions, (size_t)i);
 	struct span_dev sd = region_span(&r);
 	span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	pthread_mutex_unlock(&d->lock);
@@ -214,11 +213,11 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
 	}
-	if (region_overlaps(&d->dev.regions, r.start, r.end)) {
+	if (region_overlaps(&dev_of(d)->regions, r.start, r.end)) {
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->id);
 	}
-	if (d->dev.mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
+	if (dev_of(d)->mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
 		/* the caller's, maybe shared: span_map marks its private pages */
 		if ((err = os_pin((void *)r.start, r.end - r.start, 0))) {
 			pthread_mutex_unlock(&d->lock);
@@ -232,7 +231,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;
-		err = region_insert(&d->dev.regions, &r);
+		err = region_insert(&dev_of(d)->regions, &r);
 		if (err)
 			span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	}
@@ -249,20 +248,20 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 	if (!is_device(d) || !va || !len)
 		return udma_fail(EINVAL, "bad arguments");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->dev.regions, (uintptr_t)va);
+	long i = region_find(&dev_of(d)->regions, (uintptr_t)va);
 	int err = 0;
 
 	if (i < 0) {
 		err = udma_fail(ENOENT, "nothing registered at %p in %s", va, d->id);
-	} else if (d->dev.regions.r[i].kind != REGION_REGISTERED) {
+	} else if (dev_of(d)->regions.r[i].kind != REGION_REGISTERED) {
 		err = udma_fail(EINVAL, "%p is an allocation; free it instead", va);
-	} else if (d->dev.regions.r[i].user_va != (uintptr_t)va || d->dev.regions.r[i].user_len != len) {
+	} else if (dev_of(d)->regions.r[i].user_va != (uintptr_t)va || dev_of(d)->regions.r[i].user_len != len) {
 		err = udma_fail(ERANGE, "[%p, +%zu) is not exactly the registration [%p, +%zu)", va, len,
-				(void *)d->dev.regions.r[i].user_va, d->dev.regions.r[i].user_len);
+				(void *)dev_of(d)->regions.r[i].user_va, dev_of(d)->regions.r[i].user_len);
 	} else {
-		struct region r = d->dev.regions.r[i];
+		struct region r = dev_of(d)->regions.r[i];
 		struct span_dev sd = region_span(&r);
-		region_remove(&d->dev.regions, (size_t)i);
+		region_remove(&dev_of(d)->regions, (size_t)i);
 		span_unmap(d, r.start, r.end - r.start, 1, &sd);
 		if (r.locked) /* what overlapping streaming mappings need stays pinned */
 			span_unpin(d, r.start, r.end - r.start);
@@ -276,9 +275,9 @@ int udma_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out)
 	if (!is_device(d) || !out)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->dev.regions, (uintptr_t)va);
+	long i = region_find(&dev_of(d)->regions, (uintptr_t)va);
 	if (i >= 0)
-		mem_describe(d, &d->dev.regions.r[i], out);
+		mem_describe(d, &dev_of(d)->regions.r[i], out);
 	pthread_mutex_unlock(&d->lock);
 	return i < 0 ? udma_fail(ENOENT, "%p is not in %s", va, d->id) : 0;
 }
@@ -289,7 +288,7 @@ uint64_t udma_va_to_iova(struct udma_domain *d, const void *va, size_t *len)
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
 	}
-	uint64_t r = xmap_get(&d->dev.fwd, (uintptr_t)va, len);
+	uint64_t r = xmap_get(&dev_of(d)->fwd, (uintptr_t)va, len);
 	if (__builtin_expect(r == UINT64_MAX, 0)) {
 		udma_dbg("%p is not registered in %s", va, d->id);
 		if (len)
@@ -305,7 +304,7 @@ uint64_t udma_va_to_iova(struct udma_domain *d, const void *va, size_t *len)
  * looked for in them all. */
 static void *stream_lookup(struct udma_domain *d, uint64_t iova, size_t *len)
 {
-	const struct stream_set *ss = &d->dev.streams;
+	const struct stream_set *ss = &dev_of(d)->streams;
 	void *va = NULL;
 
 	pthread_mutex_lock(&d->lock);
@@ -329,15 +328,15 @@ void *udma_iova_to_va(struct udma_domain *d, uint64_t iova, size_t *len)
 		errno = EINVAL;
 		return NULL;
 	}
-	const struct xmap *m = d->dev.mode == UDMA_ADDR_VA ? &d->dev.fwd : &d->dev.rev;
+	const struct xmap *m = dev_of(d)->mode == UDMA_ADDR_VA ? &dev_of(d)->fwd : &dev_of(d)->rev;
 	uint64_t r = xmap_get(m, iova, len);
 	if (__builtin_expect(r != UINT64_MAX, 1))
 		return (void *)(uintptr_t)r;
-	void *va = d->dev.mode == UDMA_ADDR_VA ? stream_lookup(d, iova, len) : NULL;
+	void *va = dev_of(d)->mode == UDMA_ADDR_VA ? stream_lookup(d, iova, len) : NULL;
 	if (va)
 		return va;
 	udma_warn("device address 0x%llx is not mapped in %s (%s mode)%s", (unsigned long long)iova, d->id,
-		  udma_mode_name(d->dev.mode), d->dev.mode == UDMA_ADDR_IOMMU ? ": a VA passed where an IOVA is due?" : "");
+		  udma_mode_name(dev_of(d)->mode), dev_of(d)->mode == UDMA_ADDR_IOMMU ? ": a VA passed where an IOVA is due?" : "");
 	if (len)
 		*len = 0;
 	errno = EFAULT;

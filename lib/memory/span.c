@@ -8,14 +8,14 @@
  * mapping of the same physical page (PA mode aliases) keeps its own. */
 static void rev_clear(struct udma_domain *d, uint64_t dev, uint64_t len, uint64_t va)
 {
-	if (d->dev.mode != UDMA_ADDR_PA) {
-		xmap_clear(&d->dev.rev, dev, len);
+	if (dev_of(d)->mode != UDMA_ADDR_PA) {
+		xmap_clear(&dev_of(d)->rev, dev, len);
 		return;
 	}
 	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
 		uint64_t left = 0;
-		if (xmap_get1(&d->dev.rev, dev + off, &left) == va + off)
-			xmap_clear(&d->dev.rev, dev + off, SPAN_PAGE);
+		if (xmap_get1(&dev_of(d)->rev, dev + off, &left) == va + off)
+			xmap_clear(&dev_of(d)->rev, dev + off, SPAN_PAGE);
 	}
 }
 
@@ -36,20 +36,20 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 		size_t j = i + 1;
 		while (j < n && pa[j] == pa[j - 1] + SPAN_PAGE)
 			j++;
-		for (size_t k = i; k < j && !d->dev.pa_aliases; k++) {
-			uint64_t left, was = xmap_get1(&d->dev.rev, pa[k], &left);
-			d->dev.pa_aliases = was != UINT64_MAX && was != start + k * SPAN_PAGE;
+		for (size_t k = i; k < j && !dev_of(d)->pa_aliases; k++) {
+			uint64_t left, was = xmap_get1(&dev_of(d)->rev, pa[k], &left);
+			dev_of(d)->pa_aliases = was != UINT64_MAX && was != start + k * SPAN_PAGE;
 		}
-		err = xmap_set(&d->dev.rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
+		err = xmap_set(&dev_of(d)->rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
 		if (!err && fwd)
-			err = xmap_set(&d->dev.fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
+			err = xmap_set(&dev_of(d)->fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
 		i = j;
 	}
 	if (err) {
 		for (size_t k = 0; k < i; k++)
 			rev_clear(d, pa[k], SPAN_PAGE, start + k * SPAN_PAGE);
 		if (fwd)
-			xmap_clear(&d->dev.fwd, start, len);
+			xmap_clear(&dev_of(d)->fwd, start, len);
 	} else {
 		out->iova = pa[0];
 		out->contiguous = pa[n - 1] == pa[0] + len - SPAN_PAGE;
@@ -63,23 +63,23 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 {
 	/* 2 MiB-aligned IOVAs for large spans keep reverse lookups on the fast path. */
 	uint64_t align = len >= XMAP_HUGE ? XMAP_HUGE : SPAN_PAGE, iova;
-	int err = iova_alloc(&d->dev.iova, len, align, &iova);
+	int err = iova_alloc(&dev_of(d)->iova, len, align, &iova);
 
 	if (err)
 		return udma_fail(-err, "no room for 0x%llx bytes in the IOVA window of %s",
 				 (unsigned long long)len, d->id);
-	err = xmap_set(&d->dev.rev, iova, len, start);
+	err = xmap_set(&dev_of(d)->rev, iova, len, start);
 	if (!err && fwd)
-		err = xmap_set(&d->dev.fwd, start, len, iova);
-	if (!err && d->dev.vfio_fd >= 0) {
-		err = vfio_map(d->dev.vfio_fd, start, iova, len);
+		err = xmap_set(&dev_of(d)->fwd, start, len, iova);
+	if (!err && dev_of(d)->vfio_fd >= 0) {
+		err = vfio_map(dev_of(d)->vfio_fd, start, iova, len);
 		out->vfio_mapped = !err;
 	}
 	if (err) {
 		if (fwd)
-			xmap_clear(&d->dev.fwd, start, len);
-		xmap_clear(&d->dev.rev, iova, len);
-		iova_free(&d->dev.iova, iova, len);
+			xmap_clear(&dev_of(d)->fwd, start, len);
+		xmap_clear(&dev_of(d)->rev, iova, len);
+		iova_free(&dev_of(d)->iova, iova, len);
 		return err;
 	}
 	out->iova = iova;
@@ -92,11 +92,11 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int m
 	     struct span_dev *out)
 {
 	*out = (struct span_dev){ .contiguous = 1 };
-	switch (d->dev.mode) {
+	switch (dev_of(d)->mode) {
 	case UDMA_ADDR_VA: {
-		int err = fwd ? xmap_set(&d->dev.fwd, start, len, start) : 0;
+		int err = fwd ? xmap_set(&dev_of(d)->fwd, start, len, start) : 0;
 		if (err) /* a table allocation failed half-way: take back what was set */
-			xmap_clear(&d->dev.fwd, start, len);
+			xmap_clear(&dev_of(d)->fwd, start, len);
 		out->iova = start;
 		return err;
 	}
@@ -112,13 +112,13 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int m
 static void rev_enter(struct udma_domain *d, uint64_t pa, uint64_t len, uint64_t va, int if_missing)
 {
 	if (!if_missing) {
-		xmap_set(&d->dev.rev, pa, len, va);
+		xmap_set(&dev_of(d)->rev, pa, len, va);
 		return;
 	}
 	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
 		uint64_t left;
-		if (xmap_get1(&d->dev.rev, pa + off, &left) == UINT64_MAX)
-			xmap_set(&d->dev.rev, pa + off, SPAN_PAGE, va + off);
+		if (xmap_get1(&dev_of(d)->rev, pa + off, &left) == UINT64_MAX)
+			xmap_set(&dev_of(d)->rev, pa + off, SPAN_PAGE, va + off);
 	}
 }
 
@@ -136,13 +136,13 @@ static void rev_put_missing(const struct page_ref *r, void *d)
 static void regions_rev(struct udma_domain *d, uint64_t start, uint64_t end, int if_missing)
 {
 	/* only regions overlapping the span: a binary search, then a short walk */
-	for (size_t i = region_first_ending_after(&d->dev.regions, start);
-	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
-		const struct region *r = &d->dev.regions.r[i];
+	for (size_t i = region_first_ending_after(&dev_of(d)->regions, start);
+	     i < dev_of(d)->regions.n && dev_of(d)->regions.r[i].start < end; i++) {
+		const struct region *r = &dev_of(d)->regions.r[i];
 		uint64_t a = r->start > start ? r->start : start, b = r->end < end ? r->end : end;
 		for (uint64_t va = a; va < b;) {
 			size_t run = b - va;
-			uint64_t pa = xmap_get(&d->dev.fwd, va, &run);
+			uint64_t pa = xmap_get(&dev_of(d)->fwd, va, &run);
 			if (pa == UINT64_MAX)
 				run = SPAN_PAGE;
 			else
@@ -164,10 +164,10 @@ static void regions_rev(struct udma_domain *d, uint64_t start, uint64_t end, int
 static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 {
 	regions_rev(d, start, start + len, 0);
-	page_refs_each(&d->dev.stream_pages, start, start + len, rev_put, d);
-	if (d->dev.pa_aliases) {
+	page_refs_each(&dev_of(d)->stream_pages, start, start + len, rev_put, d);
+	if (dev_of(d)->pa_aliases) {
 		regions_rev(d, 0, UINT64_MAX, 1);
-		page_refs_each(&d->dev.stream_pages, 0, UINT64_MAX, rev_put_missing, d);
+		page_refs_each(&dev_of(d)->stream_pages, 0, UINT64_MAX, rev_put_missing, d);
 	}
 }
 
@@ -210,11 +210,11 @@ static size_t covers(struct udma_domain *d, uint64_t start, uint64_t end, struct
 {
 	struct covers cv = { v, 0, cap, start, end };
 
-	for (size_t i = region_first_ending_after(&d->dev.regions, start);
-	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++)
-		if (d->dev.regions.r[i].locked)
-			cv.n = cover_add(v, cv.n, cap, d->dev.regions.r[i].start, d->dev.regions.r[i].end, start, end);
-	page_refs_each(&d->dev.stream_pages, start, end, cover_page, &cv); /* pinned streaming mappings */
+	for (size_t i = region_first_ending_after(&dev_of(d)->regions, start);
+	     i < dev_of(d)->regions.n && dev_of(d)->regions.r[i].start < end; i++)
+		if (dev_of(d)->regions.r[i].locked)
+			cv.n = cover_add(v, cv.n, cap, dev_of(d)->regions.r[i].start, dev_of(d)->regions.r[i].end, start, end);
+	page_refs_each(&dev_of(d)->stream_pages, start, end, cover_page, &cv); /* pinned streaming mappings */
 	return cv.n;
 }
 
@@ -250,14 +250,14 @@ void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 
 void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
 {
-	switch (d->dev.mode) {
+	switch (dev_of(d)->mode) {
 	case UDMA_ADDR_VA:
 		break;
 	case UDMA_ADDR_IOMMU:
 		if (sd->vfio_mapped)
-			vfio_unmap(d->dev.vfio_fd, sd->iova, sd->iova_len);
-		xmap_clear(&d->dev.rev, sd->iova, sd->iova_len);
-		iova_free(&d->dev.iova, sd->iova, sd->iova_len);
+			vfio_unmap(dev_of(d)->vfio_fd, sd->iova, sd->iova_len);
+		xmap_clear(&dev_of(d)->rev, sd->iova, sd->iova_len);
+		iova_free(&dev_of(d)->iova, sd->iova, sd->iova_len);
 		break;
 	case UDMA_ADDR_PA:
 		if (!fwd) { /* streaming spans are physically contiguous */
@@ -267,7 +267,7 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 		}
 		for (uint64_t off = 0; off < len;) {
 			size_t run = len - off;
-			uint64_t pa = xmap_get(&d->dev.fwd, start + off, &run);
+			uint64_t pa = xmap_get(&dev_of(d)->fwd, start + off, &run);
 			if (pa == UINT64_MAX) {
 				run = SPAN_PAGE;
 			} else {
@@ -275,10 +275,10 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 			}
 			off += run;
 		}
-		xmap_clear(&d->dev.fwd, start, len);
+		xmap_clear(&dev_of(d)->fwd, start, len);
 		pa_rev_repair(d, start, len);
 		return;
 	}
 	if (fwd)
-		xmap_clear(&d->dev.fwd, start, len);
+		xmap_clear(&dev_of(d)->fwd, start, len);
 }

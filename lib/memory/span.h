@@ -3,7 +3,7 @@
 #ifndef UDMA_LIB_SPAN_H
 #define UDMA_LIB_SPAN_H
 
-#include "../domain/domain.h"
+#include "device.h"
 
 #define SPAN_PAGE 4096ull
 

@@ -23,26 +23,26 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 	uint64_t iova;
 	int err, locked = 0;
 
-	if (!d || d->kind != UDMA_KIND_DEVICE || !va || !len || v + len < v || (unsigned)dir > UDMA_DIR_FROM_DEVICE) {
+	if (!d || !is_device(d) || !va || !len || v + len < v || (unsigned)dir > UDMA_DIR_FROM_DEVICE) {
 		udma_dbg("bad arguments (domain %p, va %p, len %zu, dir %d)", (void *)d, va, len, (int)dir);
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
 	}
 	pthread_mutex_lock(&d->lock);
-	s = d->dead ? NULL : stream_set_reserve(&d->dev.streams);
+	s = d->dead ? NULL : stream_set_reserve(&dev_of(d)->streams);
 	if (!s) {
 		err = d->dead ? -ENODEV : -ENOMEM;
 		goto fail;
 	}
 	*s = (struct stream_map){ .va = v, .len = len };
 	/* Memory already in the domain, contiguous for len: its own address. */
-	s->iova = xmap_get(&d->dev.fwd, v, &have);
+	s->iova = xmap_get(&dev_of(d)->fwd, v, &have);
 	if (s->iova == UINT64_MAX || have < len) {
 		s->span_start = v & ~(SPAN_PAGE - 1);
 		s->span_len = ((v + len + SPAN_PAGE - 1) & ~(SPAN_PAGE - 1)) - s->span_start;
 		err = s->span_start + s->span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
 		      : !os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
-		if (!err && d->dev.mode == UDMA_ADDR_PA) {
+		if (!err && dev_of(d)->mode == UDMA_ADDR_PA) {
 			err = os_pin((void *)s->span_start, s->span_len, 0); /* span_map marks the private pages */
 			locked = !err;
 			if (!err)
@@ -55,7 +55,7 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 			err = -ENOMEM; /* PA mode: the device needs one physical range */
 		}
 		if (!err && locked &&
-		    (err = page_refs_add(&d->dev.stream_pages, s->span_start, sd.iova, s->span_len / SPAN_PAGE)))
+		    (err = page_refs_add(&dev_of(d)->stream_pages, s->span_start, sd.iova, s->span_len / SPAN_PAGE)))
 			span_unmap(d, s->span_start, s->span_len, 0, &sd);
 		if (err) {
 			if (locked) /* s is not in the set yet */
@@ -68,7 +68,7 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		s->iova = sd.iova + (v - s->span_start);
 	}
 	iova = s->iova; /* s moves once the lock is let go */
-	stream_set_commit(&d->dev.streams);
+	stream_set_commit(&dev_of(d)->streams);
 	pthread_mutex_unlock(&d->lock);
 	return iova;
 fail:
@@ -81,11 +81,11 @@ fail:
 /* End streaming mapping i. Under d->lock. */
 static void stream_end(struct udma_domain *d, size_t i)
 {
-	struct stream_map s = d->dev.streams.v[i];
+	struct stream_map s = dev_of(d)->streams.v[i];
 
-	stream_set_remove(&d->dev.streams, i);
+	stream_set_remove(&dev_of(d)->streams, i);
 	if (s.locked) /* first: what follows asks which of its pages others still cover */
-		page_refs_drop(&d->dev.stream_pages, s.span_start, s.span_len / SPAN_PAGE);
+		page_refs_drop(&dev_of(d)->stream_pages, s.span_start, s.span_len / SPAN_PAGE);
 	if (s.span_len) {
 		struct span_dev sd = stream_span(&s);
 		sd.iova = s.iova - (s.va - s.span_start);
@@ -97,10 +97,10 @@ static void stream_end(struct udma_domain *d, size_t i)
 
 int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)
 {
-	if (!d || d->kind != UDMA_KIND_DEVICE)
+	if (!d || !is_device(d))
 		return udma_fail(EINVAL, "NULL or non-device domain");
 	pthread_mutex_lock(&d->lock);
-	long i = len ? stream_set_find(&d->dev.streams, iova, len) : -1;
+	long i = len ? stream_set_find(&dev_of(d)->streams, iova, len) : -1;
 	if (i >= 0)
 		stream_end(d, (size_t)i);
 	pthread_mutex_unlock(&d->lock);
@@ -113,11 +113,11 @@ int udma_unmap_all(struct udma_domain *d)
 {
 	int n = 0;
 
-	if (!d || d->kind != UDMA_KIND_DEVICE)
+	if (!d || !is_device(d))
 		return udma_fail(EINVAL, "NULL or non-device domain");
 	pthread_mutex_lock(&d->lock);
-	while (d->dev.streams.n) {
-		stream_end(d, d->dev.streams.n - 1);
+	while (dev_of(d)->streams.n) {
+		stream_end(d, dev_of(d)->streams.n - 1);
 		n++;
 	}
 	pthread_mutex_unlock(&d->lock);

@@ -6,7 +6,6 @@
  * delivery of completions by callback, by waiting, or through the session's
  * MPSC completion queue in POLL mode.
  */
-#include <assert.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
+#include "../core/check.h"
 #include "../domain/domain.h"
 #include "mover.h"
 
@@ -393,14 +393,14 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 			return udma_fail(EINVAL, "domain buffer without a domain");
 		if ((err = iov_total(b->dom.iov, b->dom.cnt, len)))
 			return err;
-		if (d->kind == UDMA_KIND_SYSTEM) {
+		if (d->k->local_is_va) {
 			if ((err = local_pieces_ok(b->dom.iov, b->dom.cnt)))
 				return err;
 			*iov = b->dom.iov;
 			*cnt = b->dom.cnt;
 			return 0;
 		}
-		if (d->kind == UDMA_KIND_DEVICE || d->kind == UDMA_KIND_SHM) { /* a local view */
+		if (d->k->local_view) {
 			struct iovbuf *v = ext_buf(sl, which);
 			if (!v)
 				return -ENOMEM;
@@ -627,7 +627,7 @@ static int runs_here(const struct udma_engine *e)
 /* Perform the work on such an engine, here and now; its status. */
 static int run_here(struct udma_engine *e, struct slot *sl)
 {
-	assert(runs_here(e));
+	UDMA_ASSERT(runs_here(e));
 	sl->req.engine = e->name;
 	int status = e->ops.run(e, &sl->work);
 	if (sl->work.exec_ns)

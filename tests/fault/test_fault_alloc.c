@@ -19,7 +19,7 @@
 #include <linux/dma-mapping.h>
 #include <dev/dmover/dmovervar.h>
 #include "common.h"
-#include "domain/domain.h"
+#include "memory/device.h"
 #include "fault.h"
 #include "seed_hw_bzero.h"
 
@@ -182,12 +182,12 @@ static int teardown_domain(struct ctx *c)
 	struct udma_domain *d = c->d;
 	int rc = 0;
 
-	if (d->dev.regions.n || d->dev.streams.n)
-		rc = broken(c, "%zu regions and %zu streaming mappings left in the domain", d->dev.regions.n,
-			    d->dev.streams.n);
-	else if (d->dev.mode == UDMA_ADDR_IOMMU && iova_free_bytes(&d->dev.iova) != d->dev.iova.size)
+	if (dev_of(d)->regions.n || dev_of(d)->streams.n)
+		rc = broken(c, "%zu regions and %zu streaming mappings left in the domain", dev_of(d)->regions.n,
+			    dev_of(d)->streams.n);
+	else if (dev_of(d)->mode == UDMA_ADDR_IOMMU && iova_free_bytes(&dev_of(d)->iova) != dev_of(d)->iova.size)
 		rc = broken(c, "%llu bytes of the IOVA window lost",
-			    (unsigned long long)(d->dev.iova.size - iova_free_bytes(&d->dev.iova)));
+			    (unsigned long long)(dev_of(d)->iova.size - iova_free_bytes(&dev_of(d)->iova)));
 	else if ((rc = udma_domain_destroy(d)))
 		rc = broken(c, "destroy: %d", rc);
 	c->d = NULL;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Device domains: creation, destruction, address-mode discovery. */
+/* Device domains: the kind's table, creation, destruction, address-mode discovery. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,9 +7,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/vfio.h>
+#include <udma/memory.h>
 
-#include "../memory/os.h"
-#include "domain.h"
+#include "device.h"
+#include "os.h"
 
 static const char *const mode_names[] = { "va", "pa", "iommu" };
 
@@ -43,9 +44,85 @@ int udma_mode_probe(enum udma_addr_mode mode, char *why, size_t whylen)
 	return -EINVAL;
 }
 
+/* -EBUSY while memory is in the domain, -EALREADY if dead, else marks it
+ * dead under its lock so nothing new gets in. */
+static int device_retire(struct udma_domain *d)
+{
+	int busy;
+
+	pthread_mutex_lock(&d->lock);
+	busy = d->dead ? -EALREADY : dev_of(d)->regions.n || dev_of(d)->streams.n ? -EBUSY : 0;
+	if (!busy) /* under the lock: no allocation can slip in after the check */
+		__atomic_store_n(&d->dead, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
+	return busy;
+}
+
+static void device_fini(struct udma_domain *d)
+{
+	struct device_state *s = dev_of(d);
+	xmap_fini(&s->fwd);
+	xmap_fini(&s->rev);
+	iova_space_fini(&s->iova);
+	region_set_fini(&s->regions);
+	stream_set_fini(&s->streams);
+	page_refs_fini(&s->stream_pages);
+}
+
+/* Device addresses -> this process's VAs (a device range may be several pieces). */
+static int device_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write, struct iovbuf *out)
+{
+	int err = 0;
+
+	for (uint32_t i = 0; i < cnt && !err; i++) {
+		uint64_t a = (uintptr_t)iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+		while (len && !err) {
+			size_t piece = len;
+			void *va = udma_iova_to_va(d, a, &piece);
+			if (!va)
+				return udma_fail(EFAULT, "device address 0x%llx is not mapped in %s",
+						 (unsigned long long)a, d->id);
+			err = iovbuf_push(out, va, piece);
+			a += piece, len -= piece;
+		}
+	}
+	return err;
+}
+
+/* VA pieces -> device addresses, split where they are discontiguous. */
+static int device_from_local(struct udma_domain *d, const struct iovbuf *l, struct iovbuf *out)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < l->n && !err; i++) {
+		uint64_t va = (uintptr_t)l->v[i].iov_base;
+		size_t len = l->v[i].iov_len;
+		while (len && !err) {
+			size_t piece = len;
+			uint64_t io = udma_va_to_iova(d, (void *)(uintptr_t)va, &piece);
+			if (io == UDMA_BAD_IOVA)
+				return udma_fail(EFAULT, "%p is not registered in %s", (void *)(uintptr_t)va, d->id);
+			err = iovbuf_push(out, (void *)(uintptr_t)io, piece);
+			va += piece, len -= piece;
+		}
+	}
+	return err;
+}
+
+const struct domain_kind device_kind = {
+	.kind = UDMA_KIND_DEVICE,
+	.ops = &builtin_ops,
+	.local_view = device_view,
+	.from_local = device_from_local,
+	.retire = device_retire,
+	.fini = device_fini,
+};
+
 struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uopts)
 {
 	struct udma_device_opts o = { .size = sizeof(o), .mode = UDMA_ADDR_VA, .vfio_container_fd = -1 };
+	struct device_domain *dd;
 	struct udma_domain *d;
 	char why[128], name[64];
 	int err;
@@ -81,23 +158,22 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	if (!o.name)
 		snprintf(name, sizeof(name), "dev-%s", udma_mode_name(o.mode));
 
-	d = calloc(1, sizeof(*d));
-	if (!d)
+	dd = calloc(1, sizeof(*dd));
+	if (!dd)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_DEVICE, UDMA_DEV_DMA, name);
+	d = &dd->d;
+	err = domain_init(d, &device_kind, UDMA_DEV_DMA, name);
 	if (err) {
-		free(d);
+		free(dd);
 		return udma_fail_null(-err, "bad domain name");
 	}
-	d->dev.mode = o.mode;
-	d->dev.vfio_fd = o.mode == UDMA_ADDR_IOMMU ? o.vfio_container_fd : -1;
-	d->ops = builtin_ops;
-	d->builtin = 1;
-	err = xmap_init(&d->dev.fwd);
+	dd->dev.mode = o.mode;
+	dd->dev.vfio_fd = o.mode == UDMA_ADDR_IOMMU ? o.vfio_container_fd : -1;
+	err = xmap_init(&dev_of(d)->fwd);
 	if (!err)
-		err = xmap_init(&d->dev.rev);
+		err = xmap_init(&dev_of(d)->rev);
 	if (!err && o.mode == UDMA_ADDR_IOMMU)
-		err = iova_space_init(&d->dev.iova, o.iova_base, o.iova_size);
+		err = iova_space_init(&dev_of(d)->iova, o.iova_base, o.iova_size);
 	if (err) {
 		domain_free(d);
 		return udma_fail_null(-err, "cannot set up translation tables");
@@ -106,29 +182,7 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	return d;
 }
 
-int device_retire(struct udma_domain *d)
-{
-	int busy;
-
-	pthread_mutex_lock(&d->lock);
-	busy = d->dead ? -EALREADY : d->dev.regions.n || d->dev.streams.n ? -EBUSY : 0;
-	if (!busy) /* under the lock: no allocation can slip in after the check */
-		__atomic_store_n(&d->dead, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&d->lock);
-	return busy;
-}
-
-void device_fini(struct udma_domain *d)
-{
-	xmap_fini(&d->dev.fwd);
-	xmap_fini(&d->dev.rev);
-	iova_space_fini(&d->dev.iova);
-	region_set_fini(&d->dev.regions);
-	stream_set_fini(&d->dev.streams);
-	page_refs_fini(&d->dev.stream_pages);
-}
-
 enum udma_addr_mode udma_domain_mode(const struct udma_domain *d)
 {
-	return d && d->kind == UDMA_KIND_DEVICE ? d->dev.mode : UDMA_ADDR_VA;
+	return is_device(d) ? dev_of(d)->mode : UDMA_ADDR_VA;
 }

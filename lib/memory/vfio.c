@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 #include <linux/vfio.h>
 
-#include "domain.h"
+#include "device.h"
 
 int vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len)
 {
