@@ -17,78 +17,21 @@
 #include <unistd.h>
 #include <udma/backend.h>
 
+#include "ring.h"
+
 #define BATCH 16
 #define BATCH_BYTES (256u << 10) /* stop taking works past this: big works spread over workers */
 #define SPINS 2000
 
-struct cell {
-	uint64_t seq;
-	struct udma_work *w;
-};
-
 struct threads {
-	struct cell *ring;
-	uint64_t mask;
-	char pad0[64];
-	uint64_t enq; /* producers' position */
-	char pad1[64];
-	uint64_t deq; /* consumers' position */
-	char pad2[64];
-	uint32_t wake_word; /* futex */
+	struct ring ring;
+	uint32_t wake_word __attribute__((aligned(64))); /* futex */
 	int sleepers;
 	int stop;
 	unsigned nworkers;
 	pthread_t *workers;
 	struct udma_engine *engine;
 };
-
-static int ring_put(struct threads *t, struct udma_work *w)
-{
-	uint64_t pos = __atomic_load_n(&t->enq, __ATOMIC_RELAXED);
-	for (;;) {
-		struct cell *c = &t->ring[pos & t->mask];
-		/* acquire: the consumer's release of this cell */
-		uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
-		int64_t dif = (int64_t)(seq - pos);
-		if (dif == 0) {
-			if (__atomic_compare_exchange_n(&t->enq, &pos, pos + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-				c->w = w;
-				__atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE); /* publish w */
-				return 1;
-			}
-		} else if (dif < 0) {
-			return 0; /* full */
-		} else {
-			pos = __atomic_load_n(&t->enq, __ATOMIC_RELAXED);
-		}
-	}
-}
-
-static struct udma_work *ring_get(struct threads *t)
-{
-	uint64_t pos = __atomic_load_n(&t->deq, __ATOMIC_RELAXED);
-	for (;;) {
-		struct cell *c = &t->ring[pos & t->mask];
-		uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
-		int64_t dif = (int64_t)(seq - (pos + 1));
-		if (dif == 0) {
-			if (__atomic_compare_exchange_n(&t->deq, &pos, pos + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-				struct udma_work *w = c->w;
-				__atomic_store_n(&c->seq, pos + t->mask + 1, __ATOMIC_RELEASE); /* cell free */
-				return w;
-			}
-		} else if (dif < 0) {
-			return NULL; /* empty */
-		} else {
-			pos = __atomic_load_n(&t->deq, __ATOMIC_RELAXED);
-		}
-	}
-}
-
-static int ring_empty(struct threads *t)
-{
-	return __atomic_load_n(&t->enq, __ATOMIC_ACQUIRE) == __atomic_load_n(&t->deq, __ATOMIC_ACQUIRE);
-}
 
 static void *worker(void *arg)
 {
@@ -99,7 +42,7 @@ static void *worker(void *arg)
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
 		unsigned n = 0;
 		size_t bytes = 0;
-		while (n < BATCH && bytes < BATCH_BYTES && (batch[n] = ring_get(t)))
+		while (n < BATCH && bytes < BATCH_BYTES && (batch[n] = ring_get(&t->ring)))
 			bytes += batch[n++]->len;
 		for (unsigned i = 0; i < n; i++) {
 			/* one work in 16 timed, for the scheduler: a clock read costs
@@ -113,14 +56,14 @@ static void *worker(void *arg)
 		}
 		if (n)
 			continue;
-		for (unsigned s = 0; s < SPINS && ring_empty(t) && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED); s++)
+		for (unsigned s = 0; s < SPINS && ring_empty(&t->ring) && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED); s++)
 			__builtin_ia32_pause();
-		if (!ring_empty(t))
+		if (!ring_empty(&t->ring))
 			continue;
 		uint32_t word = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
 		/* seq_cst with the submitter: it enqueues then reads sleepers; we count ourselves then re-check */
 		__atomic_add_fetch(&t->sleepers, 1, __ATOMIC_SEQ_CST);
-		if (ring_empty(t) && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST))
+		if (ring_empty(&t->ring) && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST))
 			syscall(SYS_futex, &t->wake_word, FUTEX_WAIT_PRIVATE, word, NULL, NULL, 0);
 		__atomic_sub_fetch(&t->sleepers, 1, __ATOMIC_SEQ_CST);
 	}
@@ -138,10 +81,10 @@ static int th_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 	struct threads *t = udma_engine_priv(e);
 	unsigned i = 0;
 
-	while (i < n && ring_put(t, w[i]))
+	while (i < n && ring_put(&t->ring, w[i]))
 		i++;
 	if (i && __atomic_load_n(&t->sleepers, __ATOMIC_SEQ_CST))
-		wake(t, i > 1 || __atomic_load_n(&t->enq, __ATOMIC_RELAXED) - __atomic_load_n(&t->deq, __ATOMIC_RELAXED) > 1);
+		wake(t, i > 1 || ring_count(&t->ring) > 1);
 	return (int)i;
 }
 
@@ -150,7 +93,7 @@ static int th_reclaim(struct udma_engine *e, struct udma_work **w, unsigned max)
 	struct threads *t = udma_engine_priv(e);
 	unsigned n = 0;
 
-	while (n < max && (w[n] = ring_get(t)))
+	while (n < max && (w[n] = ring_get(&t->ring)))
 		n++;
 	return (int)n;
 }
@@ -162,7 +105,7 @@ static void th_stop(struct threads *t, unsigned started)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(t->workers[i], NULL);
 	free(t->workers);
-	free(t->ring);
+	ring_fini(&t->ring);
 	free(t);
 }
 
@@ -196,16 +139,15 @@ struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *u
 		o.ring = 1024;
 	if (o.workers > 256 || o.ring < 2 || (o.ring & (o.ring - 1)) || o.ring > (1u << 24))
 		return udma_engine_fail_null(EINVAL, "workers %u (1..256) or ring %u (power of two, 2..2^24)", o.workers, o.ring);
-	t = calloc(1, sizeof(*t));
-	if (!t || !(t->ring = calloc(o.ring, sizeof(*t->ring))) || !(t->workers = calloc(o.workers, sizeof(pthread_t)))) {
+	t = aligned_alloc(64, sizeof(*t));
+	if (t)
+		*t = (struct threads){ .nworkers = 0 };
+	if (!t || ring_init(&t->ring, o.ring) || !(t->workers = calloc(o.workers, sizeof(pthread_t)))) {
 		if (t)
-			free(t->ring);
+			ring_fini(&t->ring);
 		free(t);
 		return udma_engine_fail_null(ENOMEM, "out of memory");
 	}
-	t->mask = o.ring - 1;
-	for (uint64_t i = 0; i < o.ring; i++)
-		t->ring[i].seq = i;
 	t->nworkers = o.workers;
 	for (; started < o.workers; started++)
 		if (pthread_create(&t->workers[started], NULL, worker, t))

@@ -7,6 +7,7 @@
 #include <udma/backend.h>
 
 #include "../core/clock.h"
+#include "../core/mpsc.h"
 #include "../core/log.h"
 #include "../core/iov.h"
 
@@ -58,10 +59,6 @@ struct slot_ext {
 
 enum slot_state { SLOT_FREE = 0, SLOT_OWNED = 1, SLOT_INFLIGHT = 2, SLOT_QUEUED = 3 };
 
-struct cq_node {
-	struct cq_node *next;
-};
-
 struct slot {
 	struct udma_req req; /* first: a request pointer is a slot pointer */
 	struct udma_work work;
@@ -77,7 +74,7 @@ struct slot {
 	int foreign;           /* some buffer is in a domain without a local view */
 	uint32_t index;
 	uint32_t free_next;    /* index + 1 of the next free slot, 0 = none */
-	struct cq_node cq;
+	struct mpsc_node cq;
 };
 
 struct udma_session {
@@ -94,9 +91,9 @@ struct udma_session {
 	 * nsub/ndone (its thread only: relaxed loads and stores); other threads
 	 * count theirs in the atomic nsub_x/ndone_x. */
 	unsigned nsub, ndone;
-	struct cq_node *cq_head;     /* the consumer's end of the completion queue */
+	struct mpsc_node *cq_head;     /* the consumer's end of the completion queue */
 	/* completions the driver made itself, inside its submit or poll (POLL mode) */
-	struct cq_node *lq_head, *lq_tail;
+	struct mpsc_node *lq_head, *lq_tail;
 	/* The completers' lines: written by engine threads, so apart from the
 	 * driver's (a worker's completion does not evict the driver's counters). */
 	unsigned nsub_x __attribute__((aligned(64)));
@@ -105,8 +102,8 @@ struct udma_session {
 	uint32_t wake;               /* futex: bumped when a waiter may have something to see */
 	unsigned waiters;            /* atomic: threads asleep on wake */
 	/* completion queue (POLL mode): Vyukov's intrusive MPSC list */
-	struct cq_node *cq_tail;
-	struct cq_node cq_stub;
+	struct mpsc_node *cq_tail;
+	struct mpsc_node cq_stub;
 };
 
 static inline void engine_count(struct engine_count *c, uint64_t bytes)

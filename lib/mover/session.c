@@ -17,51 +17,26 @@
 
 #include "../core/alloc.h"
 #include "../core/check.h"
+#include "../core/mpsc.h"
+#include "../core/tstack.h"
 #include "../domain/domain.h"
 #include "mover.h"
 
-/* ---- the completion queue: Vyukov's intrusive MPSC list ------------------------ */
+/* ---- completion queues --------------------------------------------------------- */
 
-static void cq_init(struct udma_session *s)
+/* The completers' queue (POLL mode): lib/core/mpsc.h, head on the driver's line. */
+static void cq_push(struct udma_session *s, struct mpsc_node *n)
 {
-	s->cq_stub.next = NULL;
-	s->cq_head = s->cq_tail = &s->cq_stub;
+	mpsc_push(&s->cq_tail, n);
 }
 
-static void cq_push(struct udma_session *s, struct cq_node *n)
+static struct mpsc_node *cq_pop(struct udma_session *s)
 {
-	__atomic_store_n(&n->next, NULL, __ATOMIC_RELAXED);
-	/* acq_rel: our node's contents before it becomes reachable */
-	struct cq_node *prev = __atomic_exchange_n(&s->cq_tail, n, __ATOMIC_ACQ_REL);
-	__atomic_store_n(&prev->next, n, __ATOMIC_RELEASE);
-}
-
-static struct cq_node *cq_pop(struct udma_session *s)
-{
-	struct cq_node *head = s->cq_head, *next = __atomic_load_n(&head->next, __ATOMIC_ACQUIRE);
-
-	if (head == &s->cq_stub) {
-		if (!next)
-			return NULL;
-		s->cq_head = head = next;
-		next = __atomic_load_n(&head->next, __ATOMIC_ACQUIRE);
-	}
-	if (next) {
-		s->cq_head = next;
-		return head;
-	}
-	if (head != __atomic_load_n(&s->cq_tail, __ATOMIC_ACQUIRE))
-		return NULL; /* a producer is between its two steps: next poll */
-	cq_push(s, &s->cq_stub);
-	next = __atomic_load_n(&head->next, __ATOMIC_ACQUIRE);
-	if (!next)
-		return NULL;
-	s->cq_head = next;
-	return head;
+	return mpsc_pop(&s->cq_head, &s->cq_tail, &s->cq_stub);
 }
 
 /* The driver's own completion queue: plain pointers, its thread only. */
-static void lq_push(struct udma_session *s, struct cq_node *n)
+static void lq_push(struct udma_session *s, struct mpsc_node *n)
 {
 	n->next = NULL;
 	if (s->lq_tail)
@@ -71,9 +46,9 @@ static void lq_push(struct udma_session *s, struct cq_node *n)
 	s->lq_tail = n;
 }
 
-static struct cq_node *lq_pop(struct udma_session *s)
+static struct mpsc_node *lq_pop(struct udma_session *s)
 {
-	struct cq_node *n = s->lq_head;
+	struct mpsc_node *n = s->lq_head;
 	if (n && !(s->lq_head = n->next))
 		s->lq_tail = NULL;
 	return n;
@@ -121,41 +96,20 @@ static int pool_solo(const struct udma_session *s)
 	return s->mode == UDMA_COMPL_POLL && !s->shared;
 }
 
+#define SLOTS(s) (s)->slots, sizeof(struct slot), offsetof(struct slot, free_next)
+
 static struct slot *pool_pop(struct udma_session *s)
 {
-	uint64_t h = __atomic_load_n(&s->free_head, __ATOMIC_ACQUIRE);
-	if (pool_solo(s)) {
-		uint32_t idx1 = (uint32_t)h;
-		if (!idx1)
-			return NULL;
-		struct slot *sl = &s->slots[idx1 - 1];
-		__atomic_store_n(&s->free_head, (h & ~0xffffffffull) | sl->free_next, __ATOMIC_RELAXED);
-		return sl;
-	}
-	for (;;) {
-		uint32_t idx1 = (uint32_t)h;
-		if (!idx1)
-			return NULL;
-		struct slot *sl = &s->slots[idx1 - 1];
-		uint64_t nh = (((h >> 32) + 1) << 32) | __atomic_load_n(&sl->free_next, __ATOMIC_RELAXED);
-		/* the tag makes a stale head fail the CAS (ABA) */
-		if (__atomic_compare_exchange_n(&s->free_head, &h, nh, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return sl;
-	}
+	int64_t i = pool_solo(s) ? tstack_pop_solo(&s->free_head, SLOTS(s)) : tstack_pop(&s->free_head, SLOTS(s));
+	return i < 0 ? NULL : &s->slots[i];
 }
 
 static void pool_push(struct udma_session *s, struct slot *sl)
 {
-	uint64_t h = __atomic_load_n(&s->free_head, __ATOMIC_RELAXED), nh;
-	if (pool_solo(s)) {
-		sl->free_next = (uint32_t)h;
-		__atomic_store_n(&s->free_head, (h & ~0xffffffffull) | (sl->index + 1), __ATOMIC_RELAXED);
-		return;
-	}
-	do {
-		__atomic_store_n(&sl->free_next, (uint32_t)h, __ATOMIC_RELAXED);
-		nh = (((h >> 32) + 1) << 32) | (sl->index + 1);
-	} while (!__atomic_compare_exchange_n(&s->free_head, &h, nh, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	if (pool_solo(s))
+		tstack_push_solo(&s->free_head, SLOTS(s), sl->index);
+	else
+		tstack_push(&s->free_head, SLOTS(s), sl->index);
 }
 
 static struct slot *slot_of(struct udma_req *req)
@@ -218,7 +172,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 		s->slots[i].index = i;
 		pool_push(s, &s->slots[i]);
 	}
-	cq_init(s);
+	mpsc_init(&s->cq_head, &s->cq_tail, &s->cq_stub);
 	return s;
 }
 
@@ -880,7 +834,7 @@ int udma_submit(struct udma_req *req)
 
 int udma_session_poll(struct udma_session *s, unsigned max)
 {
-	struct cq_node *n;
+	struct mpsc_node *n;
 	int done = 0;
 
 	if (!s)
