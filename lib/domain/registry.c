@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/check.h"
 #include "domain.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -106,9 +107,10 @@ void udma_domain_put(struct udma_domain *d)
 	domain_free(d);
 }
 
-/* First live domain from d on whose id matches; takes a reference. Under reg_lock. */
+/* First live domain from d on whose id matches; takes a reference. */
 static struct udma_domain *scan(struct udma_domain *d, const char *id)
 {
+	UDMA_ASSERT_LOCKED(&reg_lock);
 	for (; d; d = d->next) {
 		if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE) || (id && strcmp(d->id, id)))
 			continue;

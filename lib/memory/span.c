@@ -91,6 +91,7 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
 	     struct span_dev *out)
 {
+	UDMA_ASSERT_LOCKED(&d->lock);
 	*out = (struct span_dev){ .contiguous = 1 };
 	switch (dev_of(d)->mode) {
 	case UDMA_ADDR_VA: {
@@ -220,6 +221,7 @@ static size_t covers(struct udma_domain *d, uint64_t start, uint64_t end, struct
 
 void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 {
+	UDMA_ASSERT_LOCKED(&d->lock);
 	uint64_t end = start + len;
 	struct cover stack[16], *v = stack;
 	size_t n = covers(d, start, end, v, 16);
@@ -250,6 +252,7 @@ void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 
 void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
 {
+	UDMA_ASSERT_LOCKED(&d->lock);
 	switch (dev_of(d)->mode) {
 	case UDMA_ADDR_VA:
 		break;

@@ -78,9 +78,10 @@ fail:
 	return UDMA_BAD_IOVA;
 }
 
-/* End streaming mapping i. Under d->lock. */
+/* End streaming mapping i. */
 static void stream_end(struct udma_domain *d, size_t i)
 {
+	UDMA_ASSERT_LOCKED(&d->lock);
 	struct stream_map s = dev_of(d)->streams.v[i];
 
 	stream_set_remove(&dev_of(d)->streams, i);

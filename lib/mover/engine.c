@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "../core/alloc.h"
+#include "../core/check.h"
 #include "../core/clock.h"
 #include "mover.h"
 
@@ -83,9 +84,10 @@ static unsigned size_class(uint64_t bytes)
 	return c < SIZE_CLASSES - 1 ? c : SIZE_CLASSES - 1;
 }
 
-/* Replace the published set; the old one is kept (readers may hold it). Under eng_lock. */
+/* Replace the published set; the old one is kept (readers may hold it). */
 static int publish(struct udma_engine *add, struct udma_engine *drop)
 {
+	UDMA_ASSERT_LOCKED(&eng_lock);
 	struct engine_set *old = cur_set;
 	unsigned n = old ? old->n : 0;
 	struct engine_set *s = malloc(sizeof(*s) + (n + 1) * sizeof(s->e[0]));
