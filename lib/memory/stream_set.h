@@ -44,7 +44,7 @@ UDMA_HIDDEN void stream_set_index(struct stream_set *s, size_t i);
  * Where to build one more mapping (NULL: out of memory); it counts once
  * committed, and nothing else may touch the set in between. Built in place
  * because a copy of a struct the caller has just written reads it back
- * wider than it was stored (a store-forwarding stall, 5 ns a map).
+ * wider than it was stored (a store-forwarding stall on every map).
  */
 static inline struct stream_map *stream_set_reserve(struct stream_set *s)
 {

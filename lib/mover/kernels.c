@@ -72,8 +72,7 @@ static void xor_portable(char *dst, char *const *src, unsigned n, size_t len)
  * destination, as ISA-L's xor_gen takes them. Callers build v in place,
  * pointer by pointer: a copy of a pointer array (gcc makes one a memcpy)
  * is read back by narrower loads than it was written with, and each such
- * read waits for the store to retire (a store-forwarding stall: 20 ns of
- * a 1 KiB xor8, measured).
+ * read waits for the store to retire (a store-forwarding stall).
  */
 static void xor_chunk(void **v, unsigned n, size_t len)
 {
