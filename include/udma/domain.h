@@ -273,7 +273,10 @@ UDMA_API int udma_shm_readonly(struct udma_domain *d);
  */
 UDMA_API int udma_shm_export(struct udma_domain *d, int sock, int readonly);
 /* Receive a segment sent by udma_shm_export(); waits at most timeout_ms
- * (-1: forever). NULL + errno: ETIMEDOUT, ECONNRESET (peer gone), EPROTO. */
+ * (-1: forever). NULL + errno: EBADF (sock < 0), ETIMEDOUT, ECONNRESET (peer
+ * gone), EPROTO (a malformed header, or an fd that is not a memfd sealed
+ * against shrinking — and against writes, for a read-only segment — which
+ * its sender could truncate under us). */
 UDMA_API struct udma_domain *udma_shm_import(int sock, int timeout_ms);
 
 /* ---- process domains ---------------------------------------------------- */
@@ -282,7 +285,9 @@ UDMA_API struct udma_domain *udma_shm_import(int sock, int timeout_ms);
  * transfer go through process_vm_readv/writev, split at IOV_MAX; errors
  * -EPERM (no ptrace permission), -ESRCH (process gone), -EFAULT (bad or
  * partly unmapped remote range). Translation is not possible (-ENOTSUP).
- * NULL + errno ESRCH if pid does not exist.
+ * The domain holds the process itself (a pidfd), not its pid: once that
+ * process has exited every operation is -ESRCH, even when the pid has gone
+ * to another process. NULL + errno ESRCH if pid does not exist.
  */
 UDMA_API struct udma_domain *udma_process_domain_create(pid_t pid, const char *id);
 UDMA_API pid_t udma_process_domain_pid(struct udma_domain *d);

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Process domains: another process's memory through process_vm_readv/writev. */
+/*
+ * Process domains: another process's memory through process_vm_readv/writev.
+ * The domain holds a pidfd for the process it was created for: every access
+ * checks it before and after the system call, so once that process has
+ * exited every operation is -ESRCH, and a new process given the same pid is
+ * never read or written through the domain.
+ */
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "../core/check.h"
 #include "domain.h"
@@ -14,9 +23,14 @@
 #define IOV_MAX 1024
 #endif
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
 struct process_domain {
 	struct udma_domain d; /* first: the registry frees the whole */
 	pid_t pid;
+	int pidfd;            /* readable once the process has exited */
 };
 
 static const struct domain_kind process_kind;
@@ -31,7 +45,14 @@ static pid_t pid_of(const struct udma_domain *d)
  * Move bytes between local and remote iovecs, pairing equal-sized pieces,
  * at most IOV_MAX pairs a call (the kernel's limit per array).
  */
-static int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote, size_t rcnt,
+/* The process this domain was made for has exited (its pid may be another's now). */
+static int process_gone(const struct udma_domain *d)
+{
+	struct pollfd p = { .fd = ((const struct process_domain *)d)->pidfd, .events = POLLIN };
+	return poll(&p, 1, 0) != 0; /* an error counts as gone: touch nothing */
+}
+
+static int process_rw_pid(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote, size_t rcnt,
 	       int write)
 {
 	static __thread struct iovec lv[IOV_MAX], rv[IOV_MAX];
@@ -66,6 +87,19 @@ static int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const s
 	return 0;
 }
 
+/* The same on domain d, never on a process other than the one it was made for. */
+static int process_rw(const struct udma_domain *d, const struct iovec *local, size_t lcnt,
+		      const struct iovec *remote, size_t rcnt, int write)
+{
+	if (process_gone(d))
+		return udma_fail(ESRCH, "process %d of domain %s has exited", (int)pid_of(d), d->id);
+	int err = process_rw_pid(pid_of(d), local, lcnt, remote, rcnt, write);
+	/* it may have exited during the call, and its pid gone to another */
+	if (process_gone(d))
+		return udma_fail(ESRCH, "process %d of domain %s exited during the transfer", (int)pid_of(d), d->id);
+	return err;
+}
+
 static int p_translate(struct udma_domain *src, void *src_ctx, struct udma_domain *dst,
 		       struct udma_xlate_ctx *dst_ctx, void *addr, size_t len, struct udma_xlate_result *result)
 {
@@ -75,13 +109,13 @@ static int p_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 static int p_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		  struct iovec *dst_iov, uint32_t dst_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return op_done(cb, cb_arg, process_rw(pid_of(src), dst_iov, dst_cnt, src_iov, src_cnt, 0));
+	return op_done(cb, cb_arg, process_rw(src, dst_iov, dst_cnt, src_iov, src_cnt, 0));
 }
 
 static int p_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
 		  struct iovec *src_iov, uint32_t src_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return op_done(cb, cb_arg, process_rw(pid_of(dst), src_iov, src_cnt, dst_iov, dst_cnt, 1));
+	return op_done(cb, cb_arg, process_rw(dst, src_iov, src_cnt, dst_iov, dst_cnt, 1));
 }
 
 static int p_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt, udma_done_fn cb,
@@ -95,7 +129,7 @@ static int p_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 		for (size_t off = 0; off < iov[i].iov_len && !err; off += sizeof(zeros)) {
 			size_t n = iov[i].iov_len - off < sizeof(zeros) ? iov[i].iov_len - off : sizeof(zeros);
 			struct iovec l = { (void *)zeros, n }, r = { (char *)iov[i].iov_base + off, n };
-			err = process_rw(pid_of(d), &l, 1, &r, 1, 1);
+			err = process_rw(d, &l, 1, &r, 1, 1);
 		}
 	return op_done(cb, cb_arg, err);
 }
@@ -111,7 +145,7 @@ static int p_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	iovbuf_init(&sv);
 	err = domain_local_view(src, src_iov, src_cnt, 0, &sv);
 	if (!err)
-		err = process_rw(pid_of(dst), sv.v, sv.n, dst_iov, dst_cnt, 1);
+		err = process_rw(dst, sv.v, sv.n, dst_iov, dst_cnt, 1);
 	iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
@@ -133,13 +167,21 @@ static const struct udma_domain_ops process_ops = {
 static int process_access(struct udma_domain *d, const struct iovec *local, size_t lcnt, const struct iovec *iov,
 			  size_t cnt, int write)
 {
-	return process_rw(pid_of(d), local, lcnt, iov, cnt, write);
+	return process_rw(d, local, lcnt, iov, cnt, write);
+}
+
+static void process_fini(struct udma_domain *d)
+{
+	struct process_domain *p = (struct process_domain *)d;
+	if (p->pidfd >= 0)
+		close(p->pidfd);
 }
 
 static const struct domain_kind process_kind = {
 	.kind = UDMA_KIND_PROCESS,
 	.ops = &process_ops,
 	.access = process_access,
+	.fini = process_fini,
 };
 
 struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
@@ -150,8 +192,6 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 
 	if (pid <= 0)
 		return udma_fail_null(EINVAL, "bad pid %d", (int)pid);
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return udma_fail_null(ESRCH, "no process %d", (int)pid);
 	snprintf(name, sizeof(name), "pid-%d", (int)pid);
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -162,6 +202,13 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 		return udma_fail_null(-err, "bad id");
 	}
 	p->pid = pid;
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p->pidfd < 0) {
+		err = errno;
+		domain_free(&p->d);
+		return udma_fail_null(err, err == ESRCH ? "no process %d" : "pidfd_open(%d): %s (Linux >= 5.3 needed)",
+				      (int)pid, strerror(err));
+	}
 	domain_publish(&p->d);
 	return &p->d;
 }

@@ -241,9 +241,11 @@ struct udma_domain *udma_shm_import(int sock, int timeout_ms)
 	struct iovec iov = { &w, sizeof(w) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
 	struct pollfd p = { .fd = sock, .events = POLLIN };
-	int fd = -1, r;
+	int fd = -1, r, seals;
 	struct stat st;
 
+	if (sock < 0)
+		return udma_fail_null(EBADF, "socket %d is not a file descriptor", sock);
 	r = poll(&p, 1, timeout_ms);
 	if (r == 0)
 		return udma_fail_null(ETIMEDOUT, "no segment within %d ms", timeout_ms);
@@ -273,6 +275,10 @@ struct udma_domain *udma_shm_import(int sock, int timeout_ms)
 			  : w.version != SHM_VERSION ? "unknown version" : w.readonly > 1 ? "bad flags"
 			  : !memchr(w.id, 0, sizeof(w.id)) || !w.id[0] ? "bad id"
 			  : fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != w.size || !w.size ? "size mismatch"
+			  /* unsealed, the exporter could shrink it under us: SIGBUS */
+			  : (seals = fcntl(fd, F_GET_SEALS)) < 0 ? "not a sealable memfd"
+			  : !(seals & F_SEAL_SHRINK) ? "segment not sealed against shrinking"
+			  : w.readonly && !(seals & F_SEAL_FUTURE_WRITE) ? "read-only segment not sealed against writes"
 			  : NULL;
 	/* The fd's own access mode wins over what the header claims. */
 	if (!bad && !w.readonly && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY)
