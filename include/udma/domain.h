@@ -19,6 +19,13 @@
  * (udma_domain_get/first/next) is put; operations on a destroyed domain
  * return -ENODEV. The system domain cannot be destroyed.
  *
+ * Stale handles: udma_domain_destroy() and the six operations (translate,
+ * pull, push, transfer, memzero, invalidate) check the handle against the
+ * live domains first, so a second destroy, or an operation on a domain
+ * that is destroyed and already freed, returns -EINVAL (-ENODEV while some
+ * reference keeps it). The fast paths do not check (translation, memory,
+ * getters, get/put): calling them with a freed domain is undefined.
+ *
  * Device-domain address modes:
  *   VA     the device address is the process virtual address (SVA, or an
  *          IOMMU programmed 1:1). Always available.
@@ -79,7 +86,7 @@ UDMA_API struct udma_domain *udma_device_domain_create(const struct udma_device_
  * Destroy a domain: it leaves iteration at once and is freed when the last
  * reference is put. -EBUSY (and the domain stays usable) while memory is
  * still allocated, registered or stream-mapped in it; -EPERM for the system
- * domain; -EINVAL for NULL or a domain already destroyed.
+ * domain; -EINVAL for NULL or a domain already destroyed (freed or not).
  */
 UDMA_API int udma_domain_destroy(struct udma_domain *d);
 

@@ -142,7 +142,10 @@ struct udma_session_opts {
  * func, or the named engine is not registered or cannot), ENOMEM.
  */
 UDMA_API struct udma_session *udma_session_create(enum udma_func func, const struct udma_session_opts *opts);
-/* -EBUSY (and nothing changes) while requests are in flight; -EINVAL for NULL. */
+/* -EBUSY (and nothing changes) while requests are in flight; -EINVAL for
+ * NULL or a session already destroyed (checked against the live sessions).
+ * Every other call on a destroyed session is undefined: the request path
+ * does not check. */
 UDMA_API int udma_session_destroy(struct udma_session *s);
 UDMA_API enum udma_func udma_session_func(const struct udma_session *s);
 UDMA_API int udma_session_ninputs(const struct udma_session *s);

@@ -64,8 +64,12 @@ struct udma_domain {
 /* Fill the common part of a zeroed domain of kind k and check the id. */
 UDMA_HIDDEN int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type,
 			    const char *id);
-/* Make d visible to iteration, holding the creator's reference. */
-UDMA_HIDDEN void domain_publish(struct udma_domain *d);
+/* Make d visible to iteration, holding the creator's reference. 0 or
+ * -ENOMEM (then d is not published: domain_free() it). */
+UDMA_HIDDEN int domain_publish(struct udma_domain *d);
+/* Take a reference on a live domain for one operation: -EINVAL if d is not
+ * a domain (never created, or freed), -ENODEV if destroyed. */
+UDMA_HIDDEN int domain_enter(struct udma_domain *d);
 /* Free a domain that was never published. */
 UDMA_HIDDEN void domain_free(struct udma_domain *d);
 

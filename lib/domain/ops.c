@@ -9,15 +9,13 @@
 
 #include "domain.h"
 
-/* Take a reference for one operation; -ENODEV if d is destroyed. */
+/* Take a reference for one operation: -EINVAL for NULL or a handle that is
+ * no domain (freed), -ENODEV if d is destroyed. */
 static int enter(struct udma_domain *d)
 {
 	if (!d)
 		return udma_fail(EINVAL, "NULL domain");
-	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
-		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
-	udma_domain_get(d);
-	return 0;
+	return domain_enter(d);
 }
 
 /*

@@ -209,7 +209,11 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 		return udma_fail_null(err, err == ESRCH ? "no process %d" : "pidfd_open(%d): %s (Linux >= 5.3 needed)",
 				      (int)pid, strerror(err));
 	}
-	domain_publish(&p->d);
+	if (domain_publish(&p->d)) {
+		domain_free(&p->d);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return &p->d;
 }
 

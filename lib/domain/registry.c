@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include "../core/check.h"
+#include "../core/ptrset.h"
 #include "domain.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct udma_domain *reg_head, *reg_tail;
+static struct ptrset reg_live; /* every domain not yet freed: handles to check */
 static struct udma_domain system_domain;
 
 static int type_valid(enum udma_dev_type t)
@@ -43,10 +45,14 @@ int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_de
 	return 0;
 }
 
-void domain_publish(struct udma_domain *d)
+int domain_publish(struct udma_domain *d)
 {
 	d->refs = 1;
 	pthread_mutex_lock(&reg_lock);
+	if (ptrset_add(&reg_live, d)) {
+		pthread_mutex_unlock(&reg_lock);
+		return udma_fail(ENOMEM, "out of memory");
+	}
 	d->prev = reg_tail;
 	d->next = NULL;
 	if (reg_tail)
@@ -56,6 +62,7 @@ void domain_publish(struct udma_domain *d)
 	reg_tail = d;
 	pthread_mutex_unlock(&reg_lock);
 	udma_dbg("domain %s (kind %d, type %d) created", d->id, (int)d->k->kind, (int)d->dev_type);
+	return 0;
 }
 
 void domain_free(struct udma_domain *d)
@@ -102,6 +109,7 @@ void udma_domain_put(struct udma_domain *d)
 		d->next->prev = d->prev;
 	else
 		reg_tail = d->prev;
+	ptrset_del(&reg_live, d);
 	pthread_mutex_unlock(&reg_lock);
 	udma_dbg("domain %s freed", d->id);
 	domain_free(d);
@@ -139,25 +147,43 @@ struct udma_domain *udma_domain_next(struct udma_domain *prev, const char *id)
 	return d;
 }
 
+int domain_enter(struct udma_domain *d)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	if (!ptrset_has(&reg_live, d))
+		err = udma_fail(EINVAL, "%p is not a domain (never created, or destroyed and freed)", (void *)d);
+	else if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
+		err = udma_fail(ENODEV, "domain %s is destroyed", d->id);
+	else
+		udma_domain_get(d);
+	pthread_mutex_unlock(&reg_lock);
+	return err;
+}
+
 int udma_domain_destroy(struct udma_domain *d)
 {
 	if (!d)
 		return udma_fail(EINVAL, "NULL domain");
 	if (d == &system_domain)
 		return udma_fail(EPERM, "the system domain cannot be destroyed");
-	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
-		return udma_fail(EINVAL, "domain %s was already destroyed", d->id);
+	int err = domain_enter(d); /* a reference while we look: d cannot be freed under us */
+	if (err)
+		return err == -ENODEV ? udma_fail(EINVAL, "domain %s was already destroyed", d->id) : err;
 	if (d->k->retire) {
-		int err = d->k->retire(d);
+		err = d->k->retire(d);
 		if (err == -EALREADY)
-			return udma_fail(EINVAL, "domain %s was already destroyed", d->id);
-		if (err)
-			return udma_fail(-err, "domain %s still has memory allocated, registered or mapped", d->id);
+			err = udma_fail(EINVAL, "domain %s was already destroyed", d->id);
+		else if (err)
+			err = udma_fail(-err, "domain %s still has memory allocated, registered or mapped", d->id);
 	} else if (__atomic_exchange_n(&d->dead, 1, __ATOMIC_ACQ_REL)) {
-		return udma_fail(EINVAL, "domain %s was already destroyed", d->id);
+		err = udma_fail(EINVAL, "domain %s was already destroyed", d->id);
 	}
-	udma_domain_put(d); /* the creator's reference */
-	return 0;
+	if (!err)
+		udma_domain_put(d); /* the creator's reference */
+	udma_domain_put(d); /* ours */
+	return err;
 }
 
 /* ---- custom domains -------------------------------------------------------- */
@@ -208,7 +234,8 @@ int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *
 	if (o.ops)
 		memcpy(&d->ops, o.ops, o.ops->size < sizeof(d->ops) ? o.ops->size : sizeof(d->ops));
 	d->ops.size = sizeof(d->ops);
-	domain_publish(d);
+	if (domain_publish(d))
+		goto nomem;
 	*out = d;
 	return 0;
 nomem:
@@ -306,5 +333,5 @@ static const struct domain_kind system_kind = {
 __attribute__((constructor)) static void system_domain_init(void)
 {
 	domain_init(&system_domain, &system_kind, UDMA_DEV_DMA, "system");
-	domain_publish(&system_domain);
+	(void)domain_publish(&system_domain); /* without memory at load it is still there, just unlisted */
 }

@@ -137,7 +137,12 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	m->fd = fd;
 	m->readonly = readonly;
 	m->sealed = readonly; /* a read-only import came from a sealed segment */
-	domain_publish(d);
+	if (domain_publish(d)) {
+		m->fd = -1; /* the caller's to close */
+		domain_free(d);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return d;
 }
 

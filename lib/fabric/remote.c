@@ -429,7 +429,11 @@ struct udma_domain *udma_fabric_import(struct udma_fabric *fab, const struct udm
 	}
 	__atomic_add_fetch(&fab->imports, 1, __ATOMIC_ACQ_REL);
 	r->rm = rm;
-	domain_publish(d);
+	if (domain_publish(d)) {
+		domain_free(d); /* remote_fini gives the import back */
+		errno = ENOMEM;
+		return NULL;
+	}
 	return d;
 }
 

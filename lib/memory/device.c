@@ -178,7 +178,11 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 		domain_free(d);
 		return udma_fail_null(-err, "cannot set up translation tables");
 	}
-	domain_publish(d);
+	if (domain_publish(d)) {
+		domain_free(d);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return d;
 }
 

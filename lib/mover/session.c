@@ -18,6 +18,7 @@
 #include "../core/alloc.h"
 #include "../core/check.h"
 #include "../core/mpsc.h"
+#include "../core/ptrset.h"
 #include "../core/tstack.h"
 #include "../domain/domain.h"
 #include "mover.h"
@@ -126,6 +127,10 @@ static struct slot *slot_of(struct udma_req *req)
 
 /* ---- sessions ------------------------------------------------------------------- */
 
+/* Sessions not yet destroyed: a second destroy is refused, not a use after free. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ptrset live;
+
 struct udma_session *udma_session_create(enum udma_func func, const struct udma_session_opts *uo)
 {
 	struct udma_session_opts o = { .size = sizeof(o) };
@@ -173,6 +178,14 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 		pool_push(s, &s->slots[i]);
 	}
 	mpsc_init(&s->cq_head, &s->cq_tail, &s->cq_stub);
+	pthread_mutex_lock(&live_lock);
+	int err = ptrset_add(&live, s);
+	pthread_mutex_unlock(&live_lock);
+	if (err) {
+		free(s->slots);
+		free(s);
+		return udma_fail_null(ENOMEM, "out of memory");
+	}
 	return s;
 }
 
@@ -180,7 +193,13 @@ int udma_session_destroy(struct udma_session *s)
 {
 	if (!s)
 		return udma_fail(EINVAL, "NULL session");
-	unsigned n = udma_session_inflight(s);
+	pthread_mutex_lock(&live_lock);
+	unsigned n = ptrset_has(&live, s) ? udma_session_inflight(s) : UINT_MAX;
+	if (!n)
+		ptrset_del(&live, s);
+	pthread_mutex_unlock(&live_lock);
+	if (n == UINT_MAX)
+		return udma_fail(EINVAL, "%p is not a session (never created, or destroyed)", (void *)s);
 	if (n)
 		return udma_fail(EBUSY, "session has %u requests in flight", n);
 	/* a completer may still be on its way out (waking waiters): a few instructions */
