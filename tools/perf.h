@@ -94,7 +94,6 @@ struct perf_ctx {
 	char why[256];            /* the first failure */
 	/* progress line */
 	unsigned point, points;
-	double t_start;
 };
 
 /* Set by SIGINT, SIGTERM and SIGHUP (perf.c): every loop stops. */
