@@ -3,14 +3,10 @@
 #ifndef UDMA_TOOLS_CMD_H
 #define UDMA_TOOLS_CMD_H
 
-#include <stdio.h>
-
 /* Each takes argv[0] = its own name; returns the exit status (2: bad usage). */
 int cmd_info(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
-#ifdef UDMA_HAVE_FABRIC_CMD
-int udma_cmd_fabric(int argc, char **argv); /* tools/fabric_cmd.c */
-#endif
+int cmd_fabric(int argc, char **argv); /* fabric_cmd.c */
 
 #endif

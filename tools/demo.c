@@ -3,10 +3,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <udma/udma.h>
 
 #include "cmd.h"
+#include "util.h"
 
 static int demo_usage(FILE *f, int status)
 {
@@ -23,14 +23,6 @@ static int demo_usage(FILE *f, int status)
 
 /* Keeps the timed lookups from being optimised away. */
 static volatile uint64_t demo_sink;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static int demo_mode(enum udma_addr_mode mode)
 {
@@ -55,10 +47,10 @@ static int demo_mode(enum udma_addr_mode mode)
 	uint64_t iova = udma_va_to_iova(d, m.va, &len);
 	void *back = udma_iova_to_va(d, iova, NULL);
 	const int n = 1000000;
-	double t0 = now_ns();
+	uint64_t t0 = tool_now_ns();
 	for (int i = 0; i < n; i++)
 		demo_sink += udma_va_to_iova(d, (char *)m.va + ((i * 4160u) & (m.len - 1)), NULL);
-	double ns = (now_ns() - t0) / n;
+	double ns = (double)(tool_now_ns() - t0) / n;
 	printf("%-6s %zu KiB at va %p  iova 0x%llx  pages %zu KiB  contiguous %zu KiB  round trip %s  lookup %.1f ns\n",
 	       udma_mode_name(mode), m.len >> 10, m.va, (unsigned long long)iova, m.page_size >> 10, len >> 10,
 	       back == m.va ? "ok" : "WRONG", ns);

@@ -13,15 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <isa-l.h>
+#include <rdma/fabric.h>
 #include <udma/backend.h>
 #include <udma/udma.h>
 
 #include "cmd.h"
 #include "perf.h"
-
-#ifdef UDMA_HAVE_LIBFABRIC
-#include <rdma/fabric.h>
-#endif
 
 static int info_usage(FILE *f, int status)
 {
@@ -209,8 +206,8 @@ static void calibrate(const char *engine, enum udma_func f)
 		return;
 	mem = calloc((size_t)nin + 1, 2u << 20);
 	for (size_t i = 0; mem && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		uint64_t end = perf_clock_ns() + 3000000; /* 3 ms a size */
-		while (perf_clock_ns() < end) {
+		uint64_t end = tool_now_ns() + 3000000; /* 3 ms a size */
+		while (tool_now_ns() < end) {
 			struct udma_req *r = udma_req_alloc(s);
 			if (!r)
 				break;
@@ -264,12 +261,8 @@ static void versions(void)
 	       UDMA_VERSION_MINOR, UDMA_VERSION_PATCH);
 	printf("  ISA-L     %d.%d.%d (XOR and CRC-32C kernels)\n", ISAL_MAJOR_VERSION, ISAL_MINOR_VERSION,
 	       ISAL_PATCH_VERSION);
-#ifdef UDMA_HAVE_LIBFABRIC
 	uint32_t v = fi_version();
 	printf("  libfabric %u.%u (fi_version)\n", FI_MAJOR(v), FI_MINOR(v));
-#else
-	printf("  libfabric missing: not found when udma was configured\n");
-#endif
 	const char *dv = perf_dpdk_version();
 	if (dv)
 		printf("  DPDK      %s (the peers of udma perf --peers)\n", strncmp(dv, "DPDK ", 5) ? dv : dv + 5);

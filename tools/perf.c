@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `udma perf`: the command line, the progress line, and the run: workload,
- * then the table, JSON and plot. The workloads live in perf_*.c.
+ * `udma perf`: the command line, checked whole before any work, then the
+ * run: the workload (perf_mover.c, perf_pool.c, perf_translate.c,
+ * perf_domain.c, each with its own table or JSON), the machine's load and
+ * the plot.
  */
-#include <ctype.h>
-#include <errno.h>
+#include <assert.h>
 #include <getopt.h>
-#include <math.h>
-#include <pthread.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "perf.h"
-
-volatile sig_atomic_t perf_interrupted;
 
 static const char perf_usage_text[] =
 	"usage: udma perf [WORKLOAD] [options]\n"
@@ -32,7 +30,8 @@ static const char perf_usage_text[] =
 	"  -f, --func NAME      zero, fill8 (fill), fill64, copy (default), xor2..xor16,\n"
 	"                       crc32c (iscsi-crc32c), copy-crc32c, compare\n"
 	"  -s, --size SIZES     bytes per request: N, A..B (powers of two), A..BxF (factor F),\n"
-	"                       or a comma list; K, M, G suffixes (default 4K)\n"
+	"                       or a comma list; K, M, G suffixes, KiB, or a bare B\n"
+	"                       (default 4K; pool: 256, at least 1, with -y 16)\n"
 	"  -q, --depth N        requests in flight per thread (default 32; pool: blocks held, 1)\n"
 	"  -t, --threads N      client threads, one session each (default 1)\n"
 	"  -e, --engine LIST    comma list of: cpu, threads[:WORKERS], auto (the scheduler\n"
@@ -46,7 +45,8 @@ static const char perf_usage_text[] =
 	"  -p, --peers          the same workload on glibc, ISA-L, DPDK dma_skeleton\n"
 	"                       (pool: DPDK rte_mempool; translate: DPDK); a peer that\n"
 	"                       cannot run is listed as missing, with the reason\n"
-	"      --lat-every N    time 1 request in N for the latency columns (default 8; 0: none)\n"
+	"      --lat-every N    time 1 request in N for the latency columns (default 8; 0: none);\n"
+	"                       latency includes queueing behind the row's depth of requests\n"
 	"\n"
 	"Output:\n"
 	"  -j, --json           JSON on stdout instead of the table (schema udma-perf/1)\n"
@@ -57,8 +57,9 @@ static const char perf_usage_text[] =
 	"Translation: --cpu N (pin; default the last allowed CPU), --rep-ms MS (one\n"
 	"  repetition, default 20).  DPDK: --no-huge (EAL without hugepages).\n"
 	"\n"
-	"Exit status: 0; 1 if an engine failed or a result was wrong (the reason on\n"
-	"stderr); 2 for a bad command line; 130 if interrupted.\n";
+	"Exit status: 0; 1 if an engine failed, a result was wrong or stdout could not\n"
+	"be written (the reason on stderr); 2 for a bad command line, before any work;\n"
+	"130 if interrupted (SIGINT, SIGTERM, SIGHUP).\n";
 
 static int perf_usage(FILE *f, int status)
 {
@@ -79,63 +80,35 @@ static int bad(const char *fmt, ...)
 	return 2;
 }
 
-double perf_now(void)
-{
-	return (double)perf_clock_ns() * 1e-9;
-}
+/* ---- values ------------------------------------------------------------------------ */
 
-const char *perf_size_str(size_t n, char *buf, size_t len)
+/* One item of -s: A, A..B or A..BxF. */
+static int parse_size_item(const char *tok, struct perf_opts *o)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB" };
-	unsigned u = 0;
+	unsigned long long f = 2;
+	const char *p;
+	size_t a, b;
 
-	while (u < 3 && n >= 1024 && !(n & 1023)) {
-		n >>= 10;
-		u++;
+	if (tool_parse_size_at(tok, PERF_MAX_SIZE, &p, &a))
+		return bad("bad size '%s': want a number up to 256M, with K, M or G", tok);
+	if (!*p) {
+		if (o->nsizes == PERF_MAX_SIZES)
+			return bad("more than %d sizes", PERF_MAX_SIZES);
+		o->sizes[o->nsizes++] = a;
+		return 0;
 	}
-	snprintf(buf, len, "%zu %s", n, unit[u]);
-	return buf;
-}
-
-/* ---- parsing --------------------------------------------------------------------- */
-
-static int parse_uint(const char *s, unsigned long long lo, unsigned long long hi, unsigned long long *out)
-{
-	char *end;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* "4096", "4K", "4k", "4KiB", "1M", "1G"; *end past what was used. */
-static int parse_size1(const char *s, const char **end, size_t *out)
-{
-	char *e;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &e, 10);
-	unsigned shift = 0;
-	switch (toupper((unsigned char)*e)) {
-	case 'K': shift = 10; e++; break;
-	case 'M': shift = 20; e++; break;
-	case 'G': shift = 30; e++; break;
+	if (p[0] != '.' || p[1] != '.' || tool_parse_size_at(p + 2, PERF_MAX_SIZE, &p, &b) ||
+	    (*p && (*p != 'x' || tool_parse_uint(p + 1, 2, 1024, &f))))
+		return bad("bad size range '%s': want A..B or A..BxF (F from 2 to 1024), up to 256M", tok);
+	if (!a || a > b)
+		return bad("bad size range '%s': want 0 < A <= B", tok);
+	for (size_t s = a; s <= b; s *= f) {
+		if (o->nsizes == PERF_MAX_SIZES)
+			return bad("size range '%s' gives more than %d sizes", tok, PERF_MAX_SIZES);
+		o->sizes[o->nsizes++] = s;
+		if (s > PERF_MAX_SIZE / f)
+			break;
 	}
-	if (shift && e[0] == 'i' && e[1] == 'B')
-		e += 2;
-	else if (*e == 'B')
-		e++;
-	if (errno || v > (PERF_MAX_SIZE >> shift))
-		return -1;
-	*out = (size_t)(v << shift);
-	*end = e;
 	return 0;
 }
 
@@ -144,43 +117,44 @@ static int parse_sizes(const char *arg, struct perf_opts *o)
 	char *copy = strdup(arg), *save = NULL;
 	int rc = 0;
 
+	if (!copy)
+		return bad("out of memory");
 	o->nsizes = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-		const char *p;
-		size_t a, b;
-		if (parse_size1(tok, &p, &a)) {
-			rc = bad("bad size '%s': want a number up to 256M, with K, M or G", tok);
-			break;
-		}
-		if (!*p) {
-			if (o->nsizes == PERF_MAX_SIZES)
-				rc = bad("more than %d sizes", PERF_MAX_SIZES);
-			else
-				o->sizes[o->nsizes++] = a;
-			continue;
-		}
-		unsigned long long f = 2;
-		if (p[0] != '.' || p[1] != '.' || parse_size1(p + 2, &p, &b) ||
-		    (*p && (*p != 'x' || parse_uint(p + 1, 2, 1024, &f)))) {
-			rc = bad("bad size range '%s': want A..B or A..BxF (F from 2 to 1024), up to 256M", tok);
-			break;
-		}
-		if (!a || a > b) {
-			rc = bad("bad size range '%s': want 0 < A <= B", tok);
-			break;
-		}
-		for (size_t s = a; s <= b; s *= f) {
-			if (o->nsizes == PERF_MAX_SIZES) {
-				rc = bad("size range '%s' gives more than %d sizes", tok, PERF_MAX_SIZES);
-				break;
-			}
-			o->sizes[o->nsizes++] = s;
-			if (s > PERF_MAX_SIZE / f)
-				break;
-		}
-	}
+	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
+		rc = parse_size_item(tok, o);
 	if (!rc && !o->nsizes)
 		rc = bad("no sizes in '%s'", arg);
+	free(copy);
+	return rc;
+}
+
+/* error[:corrupt=N][:fail=N][:delay=US] */
+static int parse_error_engine(const char *tok, struct perf_engine *e)
+{
+	char *copy = strdup(tok + 5), *save = NULL;
+	unsigned long long v;
+	int rc = 0;
+
+	if (!copy)
+		return bad("out of memory");
+	e->kind = ENG_ERROR;
+	e->err.size = sizeof(e->err);
+	for (char *kv = strtok_r(copy, ":", &save); kv && !rc; kv = strtok_r(NULL, ":", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || tool_parse_uint(eq + 1, 0, 1000000000, &v)) {
+			rc = bad("bad engine '%s': error takes corrupt=N, fail=N, delay=US", tok);
+			break;
+		}
+		*eq = 0;
+		if (!strcmp(kv, "corrupt"))
+			e->err.corrupt_every = (uint32_t)v;
+		else if (!strcmp(kv, "fail"))
+			e->err.fail_every = (uint32_t)v;
+		else if (!strcmp(kv, "delay"))
+			e->err.delay_us = (uint32_t)v;
+		else
+			rc = bad("bad engine '%s': unknown setting '%s' (corrupt, fail, delay)", tok, kv);
+	}
 	free(copy);
 	return rc;
 }
@@ -201,34 +175,13 @@ static int parse_engine(const char *tok, struct perf_opts *o)
 	} else if (!strncmp(tok, "threads", 7) && (!tok[7] || tok[7] == ':')) {
 		e->kind = ENG_THREADS;
 		e->workers = 1;
-		if (tok[7] && parse_uint(tok + 8, 1, 64, &v))
+		if (tok[7] && tool_parse_uint(tok + 8, 1, 64, &v))
 			return bad("bad engine '%s': threads:WORKERS with 1 to 64 workers", tok);
 		if (tok[7])
 			e->workers = (unsigned)v;
 	} else if (!strncmp(tok, "error", 5) && (!tok[5] || tok[5] == ':')) {
-		e->kind = ENG_ERROR;
-		e->err.size = sizeof(e->err);
-		char *copy = strdup(tok + 5), *save = NULL;
-		int rc = 0;
-		for (char *kv = strtok_r(copy, ":", &save); kv && !rc; kv = strtok_r(NULL, ":", &save)) {
-			char *eq = strchr(kv, '=');
-			if (!eq || parse_uint(eq + 1, 0, 1000000000, &v)) {
-				rc = bad("bad engine '%s': error takes corrupt=N, fail=N, delay=US", tok);
-				break;
-			}
-			*eq = 0;
-			if (!strcmp(kv, "corrupt"))
-				e->err.corrupt_every = (uint32_t)v;
-			else if (!strcmp(kv, "fail"))
-				e->err.fail_every = (uint32_t)v;
-			else if (!strcmp(kv, "delay"))
-				e->err.delay_us = (uint32_t)v;
-			else
-				rc = bad("bad engine '%s': unknown setting '%s' (corrupt, fail, delay)", tok, kv);
-		}
-		free(copy);
-		if (rc)
-			return rc;
+		if (parse_error_engine(tok, e))
+			return 2;
 	} else {
 		return bad("unknown engine '%s': cpu, threads[:N], auto or error[:...]", tok);
 	}
@@ -250,6 +203,8 @@ static int parse_engines(const char *arg, struct perf_opts *o)
 	char *copy = strdup(arg), *save = NULL;
 	int rc = 0, n = 0;
 
+	if (!copy)
+		return bad("out of memory");
 	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save), n++)
 		rc = parse_engine(tok, o);
 	free(copy);
@@ -257,6 +212,31 @@ static int parse_engines(const char *arg, struct perf_opts *o)
 		rc = bad("no engine in '%s'", arg);
 	return rc;
 }
+
+static int parse_func(const char *arg, struct perf_opts *o)
+{
+	const char *name = !strcmp(arg, "crc32c") ? "iscsi-crc32c" : !strcmp(arg, "fill") ? "fill8" : arg;
+
+	if (udma_func_by_name(name, &o->func))
+		return bad("unknown function '%s': zero, fill8, fill64, copy, xor2..xor16, crc32c, copy-crc32c, "
+			   "compare", arg);
+	return 0;
+}
+
+static int parse_mode(const char *arg, struct perf_opts *o)
+{
+	if (!strcmp(arg, "poll"))
+		o->mode = MODE_POLL;
+	else if (!strcmp(arg, "callback") || !strcmp(arg, "cb"))
+		o->mode = MODE_CALLBACK;
+	else if (!strcmp(arg, "wait"))
+		o->mode = MODE_WAIT;
+	else
+		return bad("bad --mode '%s': poll, callback or wait", arg);
+	return 0;
+}
+
+/* ---- the command line ------------------------------------------------------------------ */
 
 /* Options, as bits: which apply to which workload. */
 enum {
@@ -280,41 +260,128 @@ static const unsigned allowed[] = {
 
 static const char *const workload_opt[] = { "movers", "--pool", "--translate", "--domain" };
 
-static int parse(int argc, char **argv, struct perf_opts *o)
-{
-	enum { L_MARKDOWN = 256, L_LAT, L_PROGRESS, L_NOPROGRESS, L_POOL, L_TRANSLATE, L_DOMAIN, L_CPU, L_REPS,
-	       L_REPMS, L_NOHUGE };
-	static const struct option longs[] = {
-		{ "func", required_argument, NULL, 'f' },
-		{ "size", required_argument, NULL, 's' },
-		{ "depth", required_argument, NULL, 'q' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "engine", required_argument, NULL, 'e' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "verify", no_argument, NULL, 'y' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "peers", no_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "plot", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "markdown", no_argument, NULL, L_MARKDOWN },
-		{ "lat-every", required_argument, NULL, L_LAT },
-		{ "progress", no_argument, NULL, L_PROGRESS },
-		{ "no-progress", no_argument, NULL, L_NOPROGRESS },
-		{ "pool", no_argument, NULL, L_POOL },
-		{ "translate", no_argument, NULL, L_TRANSLATE },
-		{ "domain", no_argument, NULL, L_DOMAIN },
-		{ "cpu", required_argument, NULL, L_CPU },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "rep-ms", required_argument, NULL, L_REPMS },
-		{ "no-huge", no_argument, NULL, L_NOHUGE },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned given = 0;
-	int c, workloads = 0;
-	unsigned long long v;
-	char *end;
+enum { L_MARKDOWN = 256, L_LAT, L_PROGRESS, L_NOPROGRESS, L_POOL, L_TRANSLATE, L_DOMAIN, L_CPU, L_REPMS, L_NOHUGE };
 
+static const struct option longs[] = {
+	{ "func", required_argument, NULL, 'f' },
+	{ "size", required_argument, NULL, 's' },
+	{ "depth", required_argument, NULL, 'q' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "engine", required_argument, NULL, 'e' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "verify", no_argument, NULL, 'y' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "peers", no_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "plot", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "markdown", no_argument, NULL, L_MARKDOWN },
+	{ "lat-every", required_argument, NULL, L_LAT },
+	{ "progress", no_argument, NULL, L_PROGRESS },
+	{ "no-progress", no_argument, NULL, L_NOPROGRESS },
+	{ "pool", no_argument, NULL, L_POOL },
+	{ "translate", no_argument, NULL, L_TRANSLATE },
+	{ "domain", no_argument, NULL, L_DOMAIN },
+	{ "cpu", required_argument, NULL, L_CPU },
+	{ "reps", required_argument, NULL, 'r' },
+	{ "rep-ms", required_argument, NULL, L_REPMS },
+	{ "no-huge", no_argument, NULL, L_NOHUGE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What the command line said, beyond the options themselves. */
+struct given {
+	unsigned opts;  /* O_* */
+	int workloads;  /* --pool, --translate, --domain seen */
+};
+
+/* An option that takes no value: 1 if c is one (set), else 0. */
+static int flag_option(int c, struct perf_opts *o, struct given *g)
+{
+	switch (c) {
+	case 'y': o->verify = 1; g->opts |= O_VERIFY; return 1;
+	case 'p': o->peers = 1; g->opts |= O_PEERS; return 1;
+	case 'j': o->json = 1; return 1;
+	case L_MARKDOWN: o->markdown = 1; return 1;
+	case L_PROGRESS: o->progress = 1; return 1;
+	case L_NOPROGRESS: o->progress = 0; return 1;
+	case L_POOL: o->workload = W_POOL; g->workloads++; return 1;
+	case L_TRANSLATE: o->workload = W_TRANSLATE; g->workloads++; return 1;
+	case L_DOMAIN: o->workload = W_DOMAIN; g->workloads++; return 1;
+	case L_NOHUGE: o->no_huge = 1; g->opts |= O_NOHUGE; return 1;
+	default: return 0;
+	}
+}
+
+/* An option with a value: 0, or the exit status (2). */
+static int value_option(int c, const char *arg, struct perf_opts *o, struct given *g)
+{
+	unsigned long long v;
+
+	switch (c) {
+	case 'f':
+		g->opts |= O_FUNC;
+		return parse_func(arg, o);
+	case 's':
+		g->opts |= O_SIZE;
+		return parse_sizes(arg, o);
+	case 'e':
+		g->opts |= O_ENGINE;
+		return parse_engines(arg, o);
+	case 'm':
+		g->opts |= O_MODE;
+		return parse_mode(arg, o);
+	case 'o':
+		g->opts |= O_PLOT;
+		o->plot = arg;
+		return 0;
+	case 'q':
+		g->opts |= O_DEPTH;
+		if (tool_parse_uint(arg, 1, 65536, &v))
+			return bad("bad --depth '%s': want 1 to 65536", arg);
+		o->depth = (unsigned)v;
+		return 0;
+	case 't':
+		g->opts |= O_THREADS;
+		if (tool_parse_uint(arg, 1, PERF_MAX_THREADS, &v))
+			return bad("bad --threads '%s': want 1 to %d", arg, PERF_MAX_THREADS);
+		o->threads = (unsigned)v;
+		return 0;
+	case 'd':
+		g->opts |= O_DUR;
+		if (tool_parse_double(arg, 0.001, 3600, &o->duration))
+			return bad("bad --duration '%s': want seconds from 0.001 to 3600", arg);
+		return 0;
+	case L_LAT:
+		g->opts |= O_LAT;
+		if (tool_parse_uint(arg, 0, 1000000, &v))
+			return bad("bad --lat-every '%s': want 0 (none) to 1000000", arg);
+		o->lat_every = (unsigned)v;
+		return 0;
+	case L_CPU:
+		g->opts |= O_CPU;
+		if (tool_parse_uint(arg, 0, CPU_SETSIZE - 1, &v))
+			return bad("bad --cpu '%s': want 0 to %d", arg, CPU_SETSIZE - 1);
+		o->cpu = (int)v;
+		return 0;
+	case 'r':
+		g->opts |= O_REPS;
+		if (tool_parse_uint(arg, 1, 101, &v))
+			return bad("bad --reps '%s': want 1 to 101", arg);
+		o->reps = (int)v;
+		return 0;
+	case L_REPMS:
+		g->opts |= O_REPMS;
+		if (tool_parse_double(arg, 0.1, 10000, &o->rep_ms))
+			return bad("bad --rep-ms '%s': want 0.1 to 10000", arg);
+		return 0;
+	}
+	assert(!"an option getopt_long() knows and this switch does not");
+	return 2;
+}
+
+static void defaults(struct perf_opts *o)
+{
 	memset(o, 0, sizeof(*o));
 	o->func = UDMA_FUNC_COPY;
 	o->sizes[0] = 4096;
@@ -326,405 +393,76 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 	o->cpu = -1;
 	o->reps = 11;
 	o->rep_ms = 20;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:s:q:t:e:d:ym:pjo:r:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'f': {
-			const char *name = !strcmp(optarg, "crc32c") ? "iscsi-crc32c" : !strcmp(optarg, "fill") ? "fill8"
-															: optarg;
-			if (udma_func_by_name(name, &o->func))
-				return bad("unknown function '%s': zero, fill8, fill64, copy, xor2..xor16, crc32c, "
-					   "copy-crc32c, compare", optarg);
-			given |= O_FUNC;
-			break;
-		}
-		case 's':
-			if (parse_sizes(optarg, o))
-				return 2;
-			given |= O_SIZE;
-			break;
-		case 'q':
-			if (parse_uint(optarg, 1, 65536, &v))
-				return bad("bad --depth '%s': want 1 to 65536", optarg);
-			o->depth = (unsigned)v;
-			given |= O_DEPTH;
-			break;
-		case 't':
-			if (parse_uint(optarg, 1, PERF_MAX_THREADS, &v))
-				return bad("bad --threads '%s': want 1 to %d", optarg, PERF_MAX_THREADS);
-			o->threads = (unsigned)v;
-			given |= O_THREADS;
-			break;
-		case 'e':
-			if (parse_engines(optarg, o))
-				return 2;
-			given |= O_ENGINE;
-			break;
-		case 'd':
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(o->duration >= 0.001 && o->duration <= 3600))
-				return bad("bad --duration '%s': want seconds from 0.001 to 3600", optarg);
-			given |= O_DUR;
-			break;
-		case 'y':
-			o->verify = 1;
-			given |= O_VERIFY;
-			break;
-		case 'm':
-			if (!strcmp(optarg, "poll"))
-				o->mode = MODE_POLL;
-			else if (!strcmp(optarg, "callback") || !strcmp(optarg, "cb"))
-				o->mode = MODE_CALLBACK;
-			else if (!strcmp(optarg, "wait"))
-				o->mode = MODE_WAIT;
-			else
-				return bad("bad --mode '%s': poll, callback or wait", optarg);
-			given |= O_MODE;
-			break;
-		case 'p':
-			o->peers = 1;
-			given |= O_PEERS;
-			break;
-		case 'j':
-			o->json = 1;
-			break;
-		case 'o': {
-			const char *dot = strrchr(optarg, '.');
-			if (!dot || (strcmp(dot, ".png") && strcmp(dot, ".svg")))
-				return bad("bad --plot '%s': the file name ends in .png or .svg", optarg);
-			o->plot = optarg;
-			given |= O_PLOT;
-			break;
-		}
-		case 'h':
-			return perf_usage(stdout, 0) - 1; /* -1: done, exit 0 */
-		case L_MARKDOWN:
-			o->markdown = 1;
-			break;
-		case L_LAT:
-			if (parse_uint(optarg, 0, 1000000, &v))
-				return bad("bad --lat-every '%s': want 0 (none) to 1000000", optarg);
-			o->lat_every = (unsigned)v;
-			given |= O_LAT;
-			break;
-		case L_PROGRESS:
-			o->progress = 1;
-			break;
-		case L_NOPROGRESS:
-			o->progress = 0;
-			break;
-		case L_POOL:
-			o->workload = W_POOL;
-			workloads++;
-			break;
-		case L_TRANSLATE:
-			o->workload = W_TRANSLATE;
-			workloads++;
-			break;
-		case L_DOMAIN:
-			o->workload = W_DOMAIN;
-			workloads++;
-			break;
-		case L_CPU:
-			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &v))
-				return bad("bad --cpu '%s': want 0 to %d", optarg, CPU_SETSIZE - 1);
-			o->cpu = (int)v;
-			given |= O_CPU;
-			break;
-		case 'r':
-			if (parse_uint(optarg, 1, 101, &v))
-				return bad("bad --reps '%s': want 1 to 101", optarg);
-			o->reps = (int)v;
-			given |= O_REPS;
-			break;
-		case L_REPMS:
-			errno = 0;
-			o->rep_ms = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(o->rep_ms >= 0.1 && o->rep_ms <= 10000))
-				return bad("bad --rep-ms '%s': want 0.1 to 10000", optarg);
-			given |= O_REPMS;
-			break;
-		case L_NOHUGE:
-			o->no_huge = 1;
-			given |= O_NOHUGE;
-			break;
-		case ':':
-			return bad("%s needs a value", argv[optind - 1]);
-		default:
-			return bad("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return bad("unexpected argument '%s'", argv[optind]);
-	if (workloads > 1)
+}
+
+/* What no single option shows: options against each other and the
+ * workload, and what would fail only once the work began. */
+static int check(struct perf_opts *o, const struct given *g)
+{
+	unsigned extra = g->opts & ~allowed[o->workload];
+	char why[PATH_MAX + 64];
+	cpu_set_t mine;
+
+	if (g->workloads > 1)
 		return bad("give one of --pool, --translate, --domain");
 	if (o->json && o->markdown)
 		return bad("--json and --markdown exclude each other");
-	unsigned extra = given & ~allowed[o->workload];
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
+	if (o->plot && perf_plot_check(o->plot, why, sizeof(why)))
+		return bad("bad --plot '%s': %s", o->plot, why);
+	for (unsigned i = 0; o->workload == W_POOL && (g->opts & O_SIZE) && i < o->nsizes; i++)
+		if (o->sizes[i] < (o->verify ? 16 : 1))
+			return bad("bad --size %zu for --pool: blocks of at least %d bytes%s", o->sizes[i],
+				   o->verify ? 16 : 1, o->verify ? " (-y stamps 16 bytes in each)" : "");
+	if (o->cpu >= 0 && (sched_getaffinity(0, sizeof(mine), &mine) || !CPU_ISSET(o->cpu, &mine)))
+		return bad("bad --cpu %d: not a CPU this process may run on", o->cpu);
+	return 0;
+}
+
+/* The defaults that depend on the workload. */
+static void workload_defaults(struct perf_opts *o, const struct given *g)
+{
 	if (!o->nengines)
 		parse_engines("cpu,threads,auto", o);
 	if (!o->depth)
 		o->depth = o->workload == W_POOL ? 1 : 32;
-	if (!(given & O_SIZE) && o->workload == W_POOL)
+	if (!(g->opts & O_SIZE) && o->workload == W_POOL)
 		o->sizes[0] = 256;
-	if (!(given & O_DUR))
+	if (!(g->opts & O_DUR))
 		o->duration = o->workload == W_DOMAIN ? 0.3 : 1.0;
-	if (!(given & O_REPS) && o->workload != W_TRANSLATE)
+	if (!(g->opts & O_REPS) && o->workload != W_TRANSLATE)
 		o->reps = 1;
-	if (o->mode == MODE_WAIT && o->depth > 1 && (given & O_DEPTH) == 0)
+	if (o->mode == MODE_WAIT && o->depth > 1 && !(g->opts & O_DEPTH))
 		o->depth = 1; /* a waiting client has one request out unless told otherwise */
-	return 0;
 }
 
-/* ---- results, failures, progress ------------------------------------------------- */
-
-struct perf_result *perf_result_add(struct perf_ctx *px)
+/* 0, the exit status for a bad command line (2), or -1 after --help. */
+static int parse(int argc, char **argv, struct perf_opts *o)
 {
-	if (px->nres == px->cap) {
-		unsigned cap = px->cap ? px->cap * 2 : 32;
-		struct perf_result *r = realloc(px->res, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		px->res = r;
-		px->cap = cap;
+	struct given g = { 0 };
+	int c, rc = 0;
+
+	defaults(o);
+	optind = 1;
+	opterr = 0;
+	while (!rc && (c = getopt_long(argc, argv, ":f:s:q:t:e:d:ym:pjo:r:h", longs, NULL)) != -1) {
+		if (c == 'h')
+			return perf_usage(stdout, 0) - 1;
+		if (c == ':')
+			return bad("%s needs a value", argv[optind - 1]);
+		if (c == '?')
+			return bad("unknown option '%s'", argv[optind - 1]);
+		if (!flag_option(c, o, &g))
+			rc = value_option(c, optarg, o, &g);
 	}
-	struct perf_result *r = &px->res[px->nres];
-	memset(r, 0, sizeof(*r));
-	r->lat = calloc(1, sizeof(*r->lat));
-	if (!r->lat)
-		return NULL;
-	px->nres++;
-	return r;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-void perf_result_finish(struct perf_ctx *px, unsigned from)
-{
-	unsigned to = from;
-
-	for (unsigned i = from; i < px->nres; i++) {
-		struct perf_result *r = &px->res[i];
-		if (!r->nsamples) {
-			free(r->lat);
-			continue;
-		}
-		double v[101];
-		memcpy(v, r->samples, r->nsamples * sizeof(v[0]));
-		qsort(v, r->nsamples, sizeof(v[0]), cmp_double);
-		r->ops_s = r->nsamples & 1 ? v[r->nsamples / 2] : (v[r->nsamples / 2 - 1] + v[r->nsamples / 2]) / 2;
-		if (to != i)
-			px->res[to] = *r;
-		to++;
-	}
-	px->nres = to;
-}
-
-void perf_missing(struct perf_ctx *px, const char *peer, const char *fmt, ...)
-{
-	char reason[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	for (unsigned i = 0; i < px->nmissing; i++)
-		if (!strcmp(px->missing[i].peer, peer) && !strcmp(px->missing[i].reason, reason))
-			return;
-	if (px->nmissing == sizeof(px->missing) / sizeof(px->missing[0]))
-		return;
-	snprintf(px->missing[px->nmissing].peer, sizeof(px->missing[0].peer), "%s", peer);
-	snprintf(px->missing[px->nmissing].reason, sizeof(px->missing[0].reason), "%s", reason);
-	px->nmissing++;
-}
-
-void perf_fail(struct perf_ctx *px, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (px->failed)
-		return;
-	px->failed = 1;
-	va_start(ap, fmt);
-	vsnprintf(px->why, sizeof(px->why), fmt, ap);
-	va_end(ap);
-}
-
-int perf_progress_on(const struct perf_ctx *px)
-{
-	return px->o->progress > 0 || (px->o->progress < 0 && isatty(STDERR_FILENO));
-}
-
-void perf_progress_clear(const struct perf_ctx *px)
-{
-	if (perf_progress_on(px))
-		fputs("\r\033[K", stderr);
-}
-
-static void fmt_rate(double v, char *buf, size_t len)
-{
-	if (v >= 1e9)
-		snprintf(buf, len, "%.2f G", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.2f M", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.1f k", v / 1e3);
-	else
-		snprintf(buf, len, "%.0f ", v);
-}
-
-void perf_measure(struct perf_ctx *px, int run, int *phase, const volatile int *stop, const char *what,
-		  uint64_t (*live_ops)(void *arg), void *arg)
-{
-	if (run) {
-		double warm = px->o->duration / 10;
-		perf_wait(px, warm < 0.02 ? 0.02 : warm > 0.2 ? 0.2 : warm, what, stop, NULL, NULL);
-		__atomic_store_n(phase, 1, __ATOMIC_RELEASE);
-		perf_wait(px, px->o->duration, what, stop, live_ops, arg);
-	}
-	__atomic_store_n(phase, 2, __ATOMIC_RELEASE);
-}
-
-void perf_wait(struct perf_ctx *px, double secs, const char *what, const volatile int *stop,
-	       uint64_t (*live_ops)(void *arg), void *arg)
-{
-	double t0 = perf_now(), end = t0 + secs, last_t = t0;
-	uint64_t last_ops = live_ops ? live_ops(arg) : 0;
-	/* a live line only for runs that take more than a second in all */
-	int show = perf_progress_on(px) && px->points * (px->o->duration + 0.02) > 1.0;
-
-	for (;;) {
-		double now = perf_now();
-		if (now >= end || perf_interrupted || (stop && *stop))
-			break;
-		double nap = end - now < 0.1 ? end - now : 0.1;
-		struct timespec ts = { 0, (long)(nap * 1e9) };
-		nanosleep(&ts, NULL);
-		if (!show)
-			continue;
-		now = perf_now();
-		char rate[32] = "";
-		if (live_ops) {
-			uint64_t ops = live_ops(arg);
-			fmt_rate((double)(ops - last_ops) / (now - last_t), rate, sizeof(rate));
-			last_ops = ops;
-			last_t = now;
-		}
-		double left = (double)(px->points - px->point) * (px->o->duration + 0.05) + (end - now);
-		fprintf(stderr, "\r\033[K[%u/%u] %s  %sops/s  %.0f s left", px->point + 1, px->points, what, rate,
-			left > 0 ? left : 0);
-		fflush(stderr);
-	}
-}
-
-/* ---- how busy the machine was ---------------------------------------------------- */
-
-/* CPU seconds all processes spent (from /proc/stat), and this process's. */
-static int cpu_seconds(double *all, double *self)
-{
-	unsigned long long v[10] = { 0 };
-	struct rusage ru;
-	FILE *f = fopen("/proc/stat", "r");
-	long hz = sysconf(_SC_CLK_TCK);
-	int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-			   &v[6], &v[7]) : 0;
-
-	if (f)
-		fclose(f);
-	if (n < 8 || hz <= 0 || getrusage(RUSAGE_SELF, &ru))
-		return -1;
-	/* user nice system (idle iowait) irq softirq steal */
-	*all = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
-	*self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-		(double)ru.ru_stime.tv_usec * 1e-6;
-	return 0;
-}
-
-static double busy_t0, busy_all0, busy_self0;
-static int busy_ok;
-
-static void busy_start(void)
-{
-	busy_t0 = perf_now();
-	busy_ok = !cpu_seconds(&busy_all0, &busy_self0);
-}
-
-double perf_other_load(void)
-{
-	double all, self, dt = perf_now() - busy_t0;
-
-	if (!busy_ok || dt < 0.05 || cpu_seconds(&all, &self))
-		return -1;
-	double other = ((all - busy_all0) - (self - busy_self0)) / dt;
-	return other < 0 ? 0 : other;
-}
-
-/* ---- how far apart two CPUs are ---------------------------------------------------- */
-
-/* On a virtual machine the host places the vCPUs, and moves them: a cache
- * line passed between two of them took 55-70 ns here most of the time and
- * 310-330 ns now and then. Engines that hand work to another CPU move with
- * it, so each run says what it was. */
-#define PINGS 20000
-
-static long ping __attribute__((aligned(64)));
-
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-static void *pong_main(void *arg)
-{
-	pin_to(*(int *)arg);
-	for (long i = 0; i < PINGS; i++) {
-		while (__atomic_load_n(&ping, __ATOMIC_ACQUIRE) != 2 * i + 1)
-			perf_relax();
-		__atomic_store_n(&ping, 2 * i + 2, __ATOMIC_RELEASE);
-	}
-	return NULL;
-}
-
-double perf_cross_cpu_ns(void)
-{
-	cpu_set_t mine;
-	int a = -1, b = -1;
-	pthread_t t;
-
-	if (sched_getaffinity(0, sizeof(mine), &mine))
-		return -1;
-	for (int c = 0; c < CPU_SETSIZE && b < 0; c++)
-		if (CPU_ISSET(c, &mine))
-			*(a < 0 ? &a : &b) = c;
-	if (b < 0)
-		return -1;
-	ping = 0;
-	if (pthread_create(&t, NULL, pong_main, &b))
-		return -1;
-	pin_to(a);
-	double t0 = perf_now();
-	for (long i = 0; i < PINGS; i++) {
-		__atomic_store_n(&ping, 2 * i + 1, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&ping, __ATOMIC_ACQUIRE) != 2 * i + 2)
-			perf_relax();
-	}
-	double ns = (perf_now() - t0) * 1e9 / PINGS;
-	pthread_join(t, NULL);
-	sched_setaffinity(0, sizeof(mine), &mine);
-	return ns;
+	if (rc)
+		return rc;
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	workload_defaults(o, &g);
+	return check(o, &g);
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -734,56 +472,62 @@ static void on_signal(int sig)
 	perf_interrupted = 1;
 }
 
+static int run(struct perf_ctx *px)
+{
+	switch (px->o->workload) {
+	case W_MOVER:
+		return perf_mover_run(px);
+	case W_POOL:
+		return perf_pool_run(px);
+	case W_TRANSLATE:
+		return perf_translate_run(px);
+	case W_DOMAIN:
+		return perf_domain_run(px);
+	}
+	return -1;
+}
+
+/* The machine's state during the run, under the table: figures from a busy
+ * machine are not this machine's figures. */
+static void print_machine(const struct perf_opts *o)
+{
+	double load = perf_other_load();
+
+	if (load >= 0)
+		printf("\nother processes: %.2f of %ld CPUs busy on average during the run%s\n", load,
+		       sysconf(_SC_NPROCESSORS_ONLN), load > 0.2 ? " (the figures are disturbed)" : "");
+	double xcpu = o->workload == W_MOVER ? perf_cross_cpu_ns() : -1;
+	if (xcpu > 0)
+		printf("a cache line passed between two CPUs: %.0f ns a round trip, at the end of the run\n", xcpu);
+}
+
 int cmd_perf(int argc, char **argv)
 {
 	struct perf_opts o;
 	struct perf_ctx px;
+	struct sigaction sa = { .sa_handler = on_signal };
 	int rc = parse(argc, argv, &o);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	memset(&px, 0, sizeof(px));
 	px.o = &o;
-	px.t_start = perf_now();
 	perf_clock_init();
-	busy_start();
-	struct sigaction sa = { .sa_handler = on_signal };
+	perf_busy_start();
+	/* a hang-up stops the run as the others do, so that DPDK's runtime
+	 * directory and the engines are cleaned up on the way out */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
-	switch (o.workload) {
-	case W_MOVER:
-		rc = perf_mover_run(&px);
-		break;
-	case W_POOL:
-		rc = perf_pool_run(&px);
-		break;
-	case W_TRANSLATE:
-		rc = perf_translate_run(&px);
-		break;
-	case W_DOMAIN:
-		rc = perf_domain_run(&px);
-		break;
-	}
+	rc = run(&px);
 	perf_progress_clear(&px);
-	double load = perf_other_load();
-	if (load >= 0 && !o.json)
-		/* figures from a busy machine are not this machine's figures: say so */
-		printf("\nother processes: %.2f of %ld CPUs busy on average during the run%s\n", load,
-		       sysconf(_SC_NPROCESSORS_ONLN), load > 0.2 ? " (the figures are disturbed)" : "");
-	double xcpu = o.workload == W_MOVER && !o.json ? perf_cross_cpu_ns() : -1;
-	if (xcpu > 0)
-		printf("a cache line passed between two CPUs: %.0f ns a round trip, at the end of the run\n", xcpu);
-	if (!rc && o.json && (o.workload == W_MOVER || o.workload == W_POOL))
-		rc = perf_out_json(&px, stdout);
+	if (!o.json)
+		print_machine(&o);
 	if (!rc && o.plot)
-		rc = perf_out_plot(&px);
-	if (o.workload == W_MOVER)
-		perf_mover_fini(&px);
+		rc = perf_plot(&px);
 	perf_dpdk_fini();
-	for (unsigned i = 0; i < px.nres; i++)
-		free(px.res[i].lat);
-	free(px.res);
+	perf_results_free(&px);
 	if (px.failed) {
 		fprintf(stderr, "udma perf: failed: %s\n", px.why);
 		return 1;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `udma perf`: the pieces shared by its workloads (movers, pools,
- * translation, domains), its peers and its outputs. Internal to tools/.
+ * `udma perf`: what its workloads (movers, pools, translation, domains)
+ * share below them: options, results, the measured window and progress
+ * line (perf_run.c), the machine (perf_machine.c), report pieces
+ * (perf_report.c), the plot (perf_plot.c) and DPDK's EAL (perf_dpdk.c).
+ * perf.c, the command line, is above every workload.
  */
 #ifndef UDMA_TOOLS_PERF_H
 #define UDMA_TOOLS_PERF_H
@@ -13,6 +16,7 @@
 #include <udma/udma.h>
 
 #include "perf_hist.h"
+#include "util.h"
 
 #define PERF_MAX_SIZES 64
 #define PERF_MAX_ENGINES 16
@@ -90,14 +94,18 @@ struct perf_ctx {
 	char why[256];            /* the first failure */
 	/* progress line */
 	unsigned point, points;
-	double t_start;
 };
 
+/* Set by SIGINT, SIGTERM and SIGHUP (perf.c): every loop stops. */
 extern volatile sig_atomic_t perf_interrupted;
 
-/* perf.c */
-int cmd_perf(int argc, char **argv);
-double perf_now(void);
+/* ---- the workloads, each in its own file; each prints its own table or JSON ---- */
+int perf_mover_run(struct perf_ctx *px);     /* perf_mover.c */
+int perf_pool_run(struct perf_ctx *px);      /* perf_pool.c */
+int perf_translate_run(struct perf_ctx *px); /* perf_translate.c */
+int perf_domain_run(struct perf_ctx *px);    /* perf_domain.c */
+
+/* ---- perf_run.c: results, failures, the measured window, the progress line ---- */
 
 /* A client's view of a run's phases (0 warm-up, 1 measure, 2 stop): when
  * measuring starts it zeroes the client's count and histogram and notes the
@@ -117,11 +125,11 @@ static inline int perf_window_follow(struct perf_window *w, const int *phase, ui
 		if (ph >= 1 && w->seen == 0) {
 			*count = 0;
 			perf_hist_reset(h);
-			w->t0 = perf_now();
+			w->t0 = tool_now();
 			w->measuring = 1;
 		}
 		if (ph == 2) {
-			w->t1 = perf_now();
+			w->t1 = tool_now();
 			w->measuring = 0;
 		}
 		w->seen = ph;
@@ -133,6 +141,7 @@ struct perf_result *perf_result_add(struct perf_ctx *px);
 /* Rows from `from` on: ops/s becomes the median of the repetitions; rows
  * never measured (interrupted, failed) go. */
 void perf_result_finish(struct perf_ctx *px, unsigned from);
+void perf_results_free(struct perf_ctx *px);
 void perf_missing(struct perf_ctx *px, const char *peer, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void perf_fail(struct perf_ctx *px, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -147,32 +156,46 @@ void perf_wait(struct perf_ctx *px, double secs, const char *what, const volatil
 void perf_measure(struct perf_ctx *px, int run, int *phase, const volatile int *stop, const char *what,
 		  uint64_t (*live_ops)(void *arg), void *arg);
 void perf_progress_clear(const struct perf_ctx *px);
-/* CPUs other processes kept busy since the run began, on average; -1 unknown. */
+
+/* ---- perf_machine.c: the machine the figures come from ---- */
+
+/* Start counting the CPU time of other processes (at the start of a run). */
+void perf_busy_start(void);
+/* CPUs other processes kept busy since then, on average; -1 unknown. */
 double perf_other_load(void);
 /* ns for a cache line to go to another CPU of ours and back (-1: one CPU). */
 double perf_cross_cpu_ns(void);
-/* "4 KiB", "64 B", "1 MiB" */
-const char *perf_size_str(size_t n, char *buf, size_t len);
+void perf_cpu_model(char *buf, size_t len);
 
-/* perf_mover.c */
-int perf_mover_run(struct perf_ctx *px);
-void perf_mover_fini(struct perf_ctx *px); /* engines and dmadevs go */
+/* ---- perf_report.c: pieces of the tables and the JSON ---- */
 
-/* perf_peers.c: peers of the mover workload */
-const char *perf_peer_label(enum perf_peer p, enum udma_func f);
-/* NULL if the peer can run f at size; else why not. */
-const char *perf_peer_missing(enum perf_peer p, enum udma_func f, size_t size);
+const char *perf_mode_name(enum perf_mode m);
+void perf_fmt_ops(double v, char *b, size_t n);   /* "12.34 M" */
+void perf_fmt_ns(double ns, char *b, size_t n);   /* "123 ns", "4.5 us", "6.7 ms"; "-" for none */
+void perf_fmt_ratio(double r, char *b, size_t n); /* "1.23x"; "-" for none */
+double perf_gbps(const struct perf_result *r);
+/* Print the peers that could not run, with the reasons (text output). */
+void perf_print_missing(const struct perf_ctx *px);
+/* The "schema", "udma", "workload", "machine" and "peers" every workload writes. */
+void perf_json_header(struct jw *w, struct perf_ctx *px, const char *workload);
+void perf_json_lat(struct jw *w, const struct perf_hist *h);
+/* A result's fields up to "vs" (movers and pools). */
+void perf_json_result(struct jw *w, const struct perf_result *r);
+void perf_json_missing(struct jw *w, const struct perf_ctx *px);
+/* "failed", "error", and the end of the object. */
+void perf_json_end(struct jw *w, const struct perf_ctx *px);
 
-/* perf_pool.c */
-int perf_pool_run(struct perf_ctx *px);
+/* ---- perf_plot.c ---- */
 
-/* perf_translate.c */
-int perf_translate_run(struct perf_ctx *px);
+/* Can a plot be written to file (the name, the directory)? 0, or -1 and why. */
+int perf_plot_check(const char *file, char *why, size_t len);
+/* Draw GB/s against size per engine and peer into o->plot; 0, or -1 (said why). */
+int perf_plot(struct perf_ctx *px);
+/* Where gnuplot is ($UDMA_GNUPLOT, else PATH), or NULL. */
+const char *perf_gnuplot_path(char *buf, size_t len);
 
-/* perf_domain.c */
-int perf_domain_run(struct perf_ctx *px);
+/* ---- perf_dpdk.c: one EAL per process, for every peer that needs it ---- */
 
-/* perf_dpdk.c: one EAL per process, for every peer that needs it. */
 /* mem_mb: the EAL's -m; why_not_wanted: leave DPDK out, for this reason. */
 int perf_dpdk_init(int cpu, int no_huge, unsigned mem_mb, const char *why_not_wanted);
 int perf_dpdk_up(void);
@@ -183,30 +206,5 @@ const char *perf_dpdk_why(void);     /* why the EAL is not up */
 const char *perf_dpdk_how(void);     /* the EAL arguments */
 const char *perf_dpdk_version(void); /* NULL without DPDK */
 void perf_dpdk_fini(void);
-
-/* perf_out.c */
-void perf_out_mover_size(struct perf_ctx *px, size_t size, int first);
-void perf_out_pool(struct perf_ctx *px);
-int perf_out_json(struct perf_ctx *px, FILE *f);
-int perf_out_plot(struct perf_ctx *px);
-void perf_out_missing(struct perf_ctx *px);
-const char *perf_gnuplot_path(char *buf, size_t len);
-
-/* A tiny JSON writer: keys only inside objects, NULL key inside arrays. */
-struct jw {
-	FILE *f;
-	int depth;
-	int first[32];
-};
-void jw_begin(struct jw *w, const char *key, int array);
-void jw_end(struct jw *w, int array);
-void jw_str(struct jw *w, const char *key, const char *v);
-void jw_num(struct jw *w, const char *key, double v);
-void jw_uint(struct jw *w, const char *key, uint64_t v);
-void jw_bool(struct jw *w, const char *key, int v);
-void jw_null(struct jw *w, const char *key);
-/* The "udma", "schema", "workload" and machine header every workload writes. */
-void perf_json_header(struct jw *w, struct perf_ctx *px, const char *workload);
-void perf_json_lat(struct jw *w, const struct perf_hist *h);
 
 #endif

@@ -28,13 +28,13 @@ typedef int (*op_fn)(void *ctx, size_t size);
 static double slice(op_fn fn, void *ctx, size_t size)
 {
 	long n = 0;
-	double t0 = perf_now(), t;
+	double t0 = tool_now(), t;
 
 	do {
 		for (int i = 0; i < 8; i++, n++)
 			if (fn(ctx, size))
 				return -1;
-		t = perf_now();
+		t = tool_now();
 	} while (t - t0 < secs / SLICES);
 	return (double)n * (double)size / (t - t0) / 1e9;
 }
@@ -147,7 +147,7 @@ static int row(struct perf_ctx *px, const char *what, size_t size, op_fn peer, v
 	if (perf_interrupted || nrows == MAXROWS)
 		return -1;
 	if (perf_progress_on(px) && px->points * 2 * secs > 1) {
-		fprintf(stderr, "\r\033[K[%u/%u] %s, %s", px->point + 1, px->points, what, perf_size_str(size, sz, sizeof(sz)));
+		fprintf(stderr, "\r\033[K[%u/%u] %s, %s", px->point + 1, px->points, what, tool_size_str(size, sz, sizeof(sz)));
 		fflush(stderr);
 	}
 	px->point++;
@@ -161,46 +161,50 @@ static int row(struct perf_ctx *px, const char *what, size_t size, op_fn peer, v
 	return 0;
 }
 
+static void print_json(struct perf_ctx *px)
+{
+	struct jw w = { .f = stdout };
+
+	perf_json_header(&w, px, "domain");
+	jw_begin(&w, "config", 0);
+	jw_num(&w, "duration_s", secs);
+	jw_uint(&w, "slices", SLICES);
+	jw_end(&w, 0);
+	jw_begin(&w, "results", 1);
+	for (int i = 0; i < nrows; i++) {
+		jw_begin(&w, NULL, 0);
+		jw_str(&w, "case", rows[i].what);
+		jw_uint(&w, "size", rows[i].size);
+		jw_num(&w, "peer_gb_per_s", rows[i].peer);
+		jw_num(&w, "udma_gb_per_s", rows[i].udma);
+		jw_num(&w, "udma_over_peer", rows[i].peer > 0 ? rows[i].udma / rows[i].peer : 0);
+		jw_end(&w, 0);
+	}
+	jw_end(&w, 1);
+	perf_json_end(&w, px);
+}
+
 static void print_table(struct perf_ctx *px)
 {
-	const struct perf_opts *o = px->o;
+	static const char *const head[] = { "case", "size", "peer GB/s", "udma GB/s", "udma / peer" };
+	struct table t;
 
-	perf_progress_clear(px);
-	if (o->json) {
-		struct jw w = { .f = stdout };
-		perf_json_header(&w, px, "domain");
-		jw_begin(&w, "config", 0);
-		jw_num(&w, "duration_s", secs);
-		jw_uint(&w, "slices", SLICES);
-		jw_end(&w, 0);
-		jw_begin(&w, "results", 1);
-		for (int i = 0; i < nrows; i++) {
-			jw_begin(&w, NULL, 0);
-			jw_str(&w, "case", rows[i].what);
-			jw_uint(&w, "size", rows[i].size);
-			jw_num(&w, "peer_gb_per_s", rows[i].peer);
-			jw_num(&w, "udma_gb_per_s", rows[i].udma);
-			jw_num(&w, "udma_over_peer", rows[i].peer > 0 ? rows[i].udma / rows[i].peer : 0);
-			jw_end(&w, 0);
-		}
-		jw_end(&w, 1);
-		jw_bool(&w, "failed", px->failed);
-		jw_str(&w, "error", px->failed ? px->why : NULL);
-		jw_end(&w, 0);
-		return;
-	}
-	if (o->markdown)
-		printf("| case | size | peer GB/s | udma GB/s | udma / peer |\n|---|---|---|---|---|\n");
-	else
-		printf("%-22s %12s %10s %10s %9s\n", "case", "size", "peer GB/s", "udma GB/s", "ratio");
+	table_init(&t);
+	for (int k = 0; k < 5; k++)
+		table_col(&t, head[k], k ? TABLE_RIGHT : TABLE_LEFT);
 	for (int i = 0; i < nrows; i++) {
 		const struct drow *r = &rows[i];
-		double pct = r->peer > 0 ? 100.0 * r->udma / r->peer : 0;
-		if (o->markdown)
-			printf("| %s | %zu KiB | %.2f | %.2f | %.1f%% |\n", r->what, r->size >> 10, r->peer, r->udma, pct);
-		else
-			printf("%-22s %8zu KiB %10.2f %10.2f %8.1f%%\n", r->what, r->size >> 10, r->peer, r->udma, pct);
+		char cell[4][32];
+		const char *cells[5] = { r->what, cell[0], cell[1], cell[2], cell[3] };
+		snprintf(cell[0], sizeof(cell[0]), "%zu KiB", r->size >> 10);
+		snprintf(cell[1], sizeof(cell[1]), "%.2f", r->peer);
+		snprintf(cell[2], sizeof(cell[2]), "%.2f", r->udma);
+		snprintf(cell[3], sizeof(cell[3]), "%.1f%%", r->peer > 0 ? 100.0 * r->udma / r->peer : 0);
+		table_row(&t, cells);
 	}
+	if (table_print(&t, stdout, px->o->markdown))
+		perf_fail(px, "out of memory for the table");
+	table_free(&t);
 }
 
 int perf_domain_run(struct perf_ctx *px)
@@ -283,6 +287,10 @@ out:
 	free(c.src);
 	free(c.dst);
 	sched_setaffinity(0, sizeof(saved), &saved);
-	print_table(px);
+	perf_progress_clear(px);
+	if (px->o->json)
+		print_json(px);
+	else
+		print_table(px);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Latency for `udma perf`: a cheap tick counter (the TSC, or the arm64
- * virtual counter), calibrated once against CLOCK_MONOTONIC, and a
+ * virtual counter), calibrated once against tools' clock (util.h), and a
  * log-linear histogram: 16 buckets per power of two, so any percentile is
  * within 1/16 (6%) of the truth, in 8 KiB whatever the run's length.
  */
@@ -9,10 +9,11 @@
 #define UDMA_TOOLS_PERF_HIST_H
 
 #include <stdint.h>
-#include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
+
+#include "util.h"
 
 #define HIST_SUB_BITS 4
 #define HIST_SUB (1u << HIST_SUB_BITS)
@@ -23,15 +24,7 @@ struct perf_hist {
 	uint64_t b[HIST_BUCKETS];
 };
 
-static inline uint64_t perf_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Unordered reads: a few ns, against 20+ for clock_gettime() here. */
+/* Unordered reads, far cheaper than clock_gettime() (docs/performance.md). */
 static inline uint64_t perf_ticks(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -41,7 +34,7 @@ static inline uint64_t perf_ticks(void)
 	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
 	return v;
 #else
-	return perf_clock_ns();
+	return tool_now_ns();
 #endif
 }
 

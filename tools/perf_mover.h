@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The mover workload's insides, shared by the udma client loop
- * (perf_mover.c) and the peers' loops (perf_peers.c), so that both run
- * on the same buffers, time and check results the same way.
+ * The mover workload's insides. perf_mover.c runs the points; below it,
+ * mover_report.c prints them; the client loops of udma (mover_udma.c),
+ * glibc and ISA-L (mover_peers.c) and DPDK's dmadev (mover_dmadev.c) run
+ * on the same buffers and time and check results the same way, with what
+ * mover_client.c gives them all.
  */
 #ifndef UDMA_TOOLS_PERF_MOVER_H
 #define UDMA_TOOLS_PERF_MOVER_H
@@ -13,7 +15,7 @@
 #include "perf.h"
 
 #define PAT8 0x5a
-extern const uint8_t perf_pat64[8];
+extern const uint8_t mover_pat64[8];
 
 /* One client thread's buffers at one size: inputs shared by its requests
  * (read only), one output per request in flight. */
@@ -64,7 +66,6 @@ struct client {
 	char err[240];
 	struct perf_hist hist;
 	pthread_t th;
-	int dev;                  /* dmadev peer: the device */
 };
 
 struct point {
@@ -81,6 +82,19 @@ struct point {
 	struct client *clients;
 	unsigned n;
 };
+
+/* ---- mover_client.c ---- */
+
+/* Buffers for one client at one size: inputs and nout outputs. */
+int sizebuf_alloc(struct sizebuf *b, const struct point *pt, unsigned nout);
+void sizebuf_free(struct sizebuf *b);
+/* The expected results, computed apart from the code under test. */
+int ref_make(struct ref *r, const struct point *pt, const struct sizebuf *b);
+void ref_free(struct ref *r);
+void client_fail(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int client_verify_slow(struct client *c, unsigned idx, uint32_t crc, uint64_t cmp, const char *who);
+/* Count a completion (latency when timed) if inside the measured window. */
+void client_count(struct client *c, uint64_t t_sub, uint64_t t_done);
 
 /* The phase as this client sees it; 1 while it should go on. */
 static inline int client_go(struct client *c)
@@ -114,9 +128,6 @@ static inline unsigned client_fifo_pop(struct client *c)
 	return c->fifo[c->fifo_head++ % c->pt->depth];
 }
 
-void client_fail(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int client_verify_slow(struct client *c, unsigned idx, uint32_t crc, uint64_t cmp, const char *who);
-
 /* Poison the output (with -y) so an engine that writes nothing is caught. */
 static inline void client_poison(struct client *c, unsigned idx)
 {
@@ -131,15 +142,32 @@ static inline int client_verify(struct client *c, unsigned idx, uint32_t crc, ui
 {
 	return c->verify ? client_verify_slow(c, idx, crc, cmp, who) : 0;
 }
-/* Count a completion (latency when timed) if inside the measured window. */
-void client_count(struct client *c, uint64_t t_sub, uint64_t t_done);
 
-/* perf_peers.c */
-void *peer_sync_client(void *arg);
-void *peer_dmadev_client(void *arg);
+/* ---- the client loops: a pthread start routine each, on a struct client ---- */
+
+void *mover_udma_client(void *arg);  /* mover_udma.c */
+void *mover_sync_client(void *arg);  /* mover_peers.c: one call at a time */
+void *mover_dmadev_client(void *arg); /* mover_dmadev.c */
+
+/* ---- mover_peers.c ---- */
+
+const char *mover_peer_label(enum perf_peer p, enum udma_func f);
+/* NULL if the peer can run f at size (before the dmadev is set up); else why not. */
+const char *mover_peer_missing(enum perf_peer p, enum udma_func f, size_t size);
+/* The peers that do f, in table order; how many. */
+unsigned mover_peer_columns(enum udma_func f, enum perf_peer *cols);
+
+/* ---- mover_dmadev.c ---- */
+
 /* Set up n dmadevs for the dmadev peer (once); NULL or why not. */
-const char *peer_dmadev_setup(unsigned n, unsigned depth, enum udma_func f);
-void peer_dmadev_fini(void);
-uint32_t perf_crc32c_ref(const void *buf, size_t len);
+const char *mover_dmadev_setup(unsigned n, unsigned depth, enum udma_func f);
+void mover_dmadev_fini(void);
+
+/* ---- mover_report.c ---- */
+
+/* The table of every size, as text or Markdown, and the peers missing. */
+void mover_print(struct perf_ctx *px);
+/* The JSON of the run, with what the engines learned (they are still registered). */
+void mover_json(struct perf_ctx *px);
 
 #endif

@@ -11,12 +11,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <udma/pool.h>
 
 #include "perf.h"
 
-#ifdef UDMA_HAVE_POOL
-#include <udma/pool.h>
-#endif
 #ifdef UDMA_HAVE_DPDK
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -118,7 +116,6 @@ static int check_stamp(struct pclient *c, void *b, uint64_t stamp)
 	return -1;
 }
 
-#ifdef UDMA_HAVE_POOL
 #define UDMA_CHECK(pool, b)                                                                  \
 	do {                                                                                 \
 		if (udma_pool_block(pool, b) != (b)) {                                       \
@@ -127,7 +124,6 @@ static int check_stamp(struct pclient *c, void *b, uint64_t stamp)
 		}                                                                            \
 	} while (0)
 ROUNDS(rounds_udma, udma_pool_get, udma_pool_put, UDMA_CHECK)
-#endif
 
 #ifdef UDMA_HAVE_DPDK
 static inline void *mp_get(void *mp)
@@ -155,13 +151,9 @@ static void *pclient_run(void *arg)
 	struct pclient *c = arg;
 	struct ppoint *pt = c->pt;
 	void **held = calloc(pt->depth, sizeof(*held));
-	int (*rounds)(struct pclient *, void **, unsigned, uint64_t *) = NULL;
+	int (*rounds)(struct pclient *, void **, unsigned, uint64_t *) = pt->kind == POOL_UDMA ? rounds_udma : NULL;
 	uint64_t round = 0;
 
-#ifdef UDMA_HAVE_POOL
-	if (pt->kind == POOL_UDMA)
-		rounds = rounds_udma;
-#endif
 #ifdef UDMA_HAVE_DPDK
 	/* an lcore id, so rte_mempool uses its per-lcore cache in this thread */
 	int registered = pt->kind == POOL_MEMPOOL && rte_thread_register() == 0;
@@ -222,7 +214,7 @@ static int ppoint_run(struct perf_ctx *px, struct ppoint *pt, const char *name, 
 			break;
 		}
 	}
-	snprintf(what, sizeof(what), "%s, %s blocks, %u thread%s", name, perf_size_str(pt->size, sz, sizeof(sz)), pt->n,
+	snprintf(what, sizeof(what), "%s, %s blocks, %u thread%s", name, tool_size_str(pt->size, sz, sizeof(sz)), pt->n,
 		 pt->n > 1 ? "s" : "");
 	perf_measure(px, !rc, &pt->phase, &pt->stop, what, plive, pt);
 	for (unsigned i = 0; i < started; i++)
@@ -262,39 +254,185 @@ static uint32_t pool_blocks(const struct perf_opts *o)
 	return n > 8192 ? (uint32_t)n : 8192;
 }
 
+/* DPDK's EAL with room for the largest mempool (blocks as below, plus DPDK's headers). */
+static void dpdk_start(const struct perf_opts *o)
+{
+	size_t big = 0;
+
+	for (unsigned i = 0; i < o->nsizes; i++)
+		big = o->sizes[i] > big ? o->sizes[i] : big;
+	uint64_t mb = ((uint64_t)pool_blocks(o) * (big + 192) * 5 / 4 >> 20) + 16;
+	perf_dpdk_init(-1, o->no_huge, (unsigned)(mb > 65536 ? 65536 : mb), NULL);
+}
+
+/* The peer's pool of nblocks blocks of size bytes, or NULL (listed as missing). */
+static void *mempool_create(struct perf_ctx *px, uint32_t nblocks, size_t size)
+{
+#ifdef UDMA_HAVE_DPDK
+	void *mp = NULL;
+
+	/* a 256-object per-lcore cache, as DPDK applications commonly use */
+	if (!perf_dpdk_up())
+		perf_missing(px, "rte_mempool", "%s", perf_dpdk_why());
+	else if (!(mp = rte_mempool_create("udma-perf", nblocks - 1, (unsigned)size, 256, 0, NULL, NULL, NULL, NULL,
+					   SOCKET_ID_ANY, 0)))
+		perf_missing(px, "rte_mempool", "rte_mempool_create: %s", rte_strerror(rte_errno));
+	return mp;
+#else
+	perf_missing(px, "rte_mempool", "%s", perf_dpdk_why());
+	return NULL;
+#endif
+}
+
+static void mempool_free(void *mp)
+{
+#ifdef UDMA_HAVE_DPDK
+	if (mp)
+		rte_mempool_free(mp);
+#endif
+}
+
+/* One size: udma's pool for each thread count, then the peer's; repetitions go round them all. */
+static int run_size(struct perf_ctx *px, void **pools, size_t size, const unsigned *thr, unsigned nthr)
+{
+	const struct perf_opts *o = px->o;
+	unsigned from = px->nres, nrows = 0;
+	int kind[32], rc = 0;
+	unsigned threads[32];
+
+	for (int k = POOL_UDMA; k <= POOL_MEMPOOL && !rc; k++)
+		for (unsigned t = 0; t < nthr && pools[k]; t++) {
+			struct perf_result *r = perf_result_add(px);
+			if (!r) {
+				perf_fail(px, "out of memory");
+				rc = -ENOMEM;
+				break;
+			}
+			snprintf(r->name, sizeof(r->name), "%s", k == POOL_UDMA ? "udma_pool" : "rte_mempool");
+			r->peer = k == POOL_UDMA ? -1 : PEER_MEMPOOL;
+			r->size = size;
+			r->threads = thr[t];
+			r->depth = o->depth;
+			kind[nrows] = k;
+			threads[nrows++] = thr[t];
+		}
+	for (int rep = 0; rep < o->reps && !rc && !perf_interrupted; rep++)
+		for (unsigned i = 0; i < nrows && !rc && !perf_interrupted; i++) {
+			struct ppoint pt = { .px = px, .kind = kind[i], .pool = pools[kind[i]], .size = size,
+					     .depth = o->depth, .n = threads[i] };
+			rc = ppoint_run(px, &pt, px->res[from + i].name, from + i);
+		}
+	perf_result_finish(px, from);
+	return rc;
+}
+
+/* ---- what it reports ------------------------------------------------------------------ */
+
+static const struct perf_result *mempool_at(const struct perf_ctx *px, const struct perf_result *r)
+{
+	for (unsigned k = 0; k < px->nres; k++)
+		if (px->res[k].peer == PEER_MEMPOOL && px->res[k].size == r->size && px->res[k].threads == r->threads)
+			return &px->res[k];
+	return NULL;
+}
+
+static void add_row(struct table *t, const struct perf_ctx *px, const struct perf_result *r)
+{
+	const struct perf_result *p = r->peer < 0 ? mempool_at(px, r) : NULL;
+	char cell[9][48];
+	const char *cells[9];
+
+	tool_size_str(r->size, cell[0], sizeof(cell[0]));
+	snprintf(cell[1], sizeof(cell[1]), "%u", r->threads);
+	snprintf(cell[2], sizeof(cell[2]), "%s", r->name);
+	perf_fmt_ops(r->ops_s, cell[3], sizeof(cell[3]));
+	snprintf(cell[4], sizeof(cell[4]), "%.1f", r->ops_s > 0 ? 1e9 * r->threads / r->ops_s : 0);
+	perf_fmt_ns((double)perf_hist_pct(r->lat, 0.5), cell[5], sizeof(cell[5]));
+	perf_fmt_ns((double)perf_hist_pct(r->lat, 0.99), cell[6], sizeof(cell[6]));
+	perf_fmt_ns((double)r->lat->max, cell[7], sizeof(cell[7]));
+	cell[8][0] = 0;
+	if (r->peer < 0)
+		perf_fmt_ratio(p && p->ops_s > 0 ? r->ops_s / p->ops_s : 0, cell[8], sizeof(cell[8]));
+	for (int k = 0; k < 9; k++)
+		cells[k] = cell[k];
+	table_row(t, cells);
+}
+
+static void print_table(struct perf_ctx *px)
+{
+	static const char *const head[] = { "block", "threads", "pool", "pairs/s", "ns/pair", "p50", "p99", "max",
+					    "vs rte_mempool" };
+	const struct perf_opts *o = px->o;
+	struct table t;
+
+	printf("udma perf --pool: get+put of %u block%s per round, %.3g s per point%s\n", o->depth,
+	       o->depth > 1 ? "s" : "", o->duration, o->verify ? ", every block checked" : "");
+	printf("pairs/s: gets+puts per second, all threads; ns/pair: per thread\n\n");
+	table_init(&t);
+	for (int k = 0; k < 9; k++)
+		table_col(&t, head[k], k == 2 ? TABLE_LEFT : TABLE_RIGHT);
+	for (unsigned i = 0; i < px->nres; i++)
+		add_row(&t, px, &px->res[i]);
+	if (table_print(&t, stdout, o->markdown))
+		perf_fail(px, "out of memory for the table");
+	table_free(&t);
+	perf_print_missing(px);
+	fflush(stdout);
+}
+
+static void print_json(struct perf_ctx *px)
+{
+	const struct perf_opts *o = px->o;
+	struct jw w = { .f = stdout };
+
+	perf_json_header(&w, px, "pool");
+	jw_begin(&w, "config", 0);
+	jw_begin(&w, "sizes", 1);
+	for (unsigned i = 0; i < o->nsizes; i++)
+		jw_uint(&w, NULL, o->sizes[i]);
+	jw_end(&w, 1);
+	jw_uint(&w, "depth", o->depth);
+	jw_uint(&w, "threads", o->threads);
+	jw_num(&w, "duration_s", o->duration);
+	jw_uint(&w, "reps", (uint64_t)o->reps);
+	jw_bool(&w, "verify", o->verify);
+	jw_end(&w, 0);
+	jw_begin(&w, "results", 1);
+	for (unsigned i = 0; i < px->nres; i++) {
+		const struct perf_result *r = &px->res[i], *p = mempool_at(px, r);
+		jw_begin(&w, NULL, 0);
+		perf_json_result(&w, r);
+		if (r->peer < 0) {
+			jw_begin(&w, "vs", 0);
+			if (p && p->ops_s > 0)
+				jw_num(&w, "rte_mempool", r->ops_s / p->ops_s);
+			jw_end(&w, 0);
+		}
+		jw_end(&w, 0);
+	}
+	jw_end(&w, 1);
+	perf_json_missing(&w, px);
+	perf_json_end(&w, px);
+}
+
+/* ---- the workload ----------------------------------------------------------------------- */
+
 int perf_pool_run(struct perf_ctx *px)
 {
 	struct perf_opts *o = px->o;
 	unsigned nthr = 0, thr[16];
+	int rc = 0;
 
 	for (unsigned t = 1; t < o->threads && nthr < 15; t *= 2)
 		thr[nthr++] = t;
 	thr[nthr++] = o->threads;
 	px->points = o->nsizes * nthr * (o->peers ? 2 : 1) * (unsigned)o->reps;
-	for (unsigned i = 0; i < o->nsizes; i++)
-		if (o->verify && o->sizes[i] < 16) {
-			perf_fail(px, "-y stamps 16 bytes per block: blocks of %zu bytes are too small", o->sizes[i]);
-			return 0;
-		}
-	if (o->peers) {
-		/* the largest mempool (blocks as below, plus DPDK's headers), and room to spare */
-		size_t big = 0;
-		for (unsigned i = 0; i < o->nsizes; i++)
-			big = o->sizes[i] > big ? o->sizes[i] : big;
-		uint64_t mb = ((uint64_t)pool_blocks(o) * (big + 192) * 5 / 4 >> 20) + 16;
-		perf_dpdk_init(-1, o->no_huge, (unsigned)(mb > 65536 ? 65536 : mb), NULL);
-	}
-#ifndef UDMA_HAVE_POOL
-	perf_fail(px, "this udma was built without the pool API (include/udma/pool.h)");
-	return 0;
-#else
+	if (o->peers)
+		dpdk_start(o);
 	struct udma_domain *d = udma_device_domain_create(NULL);
-	if (!d) {
+	if (!d)
 		perf_fail(px, "udma_device_domain_create: %s", strerror(errno));
-		return 0;
-	}
-	int rc = 0;
-	for (unsigned s = 0; s < o->nsizes && !rc && !perf_interrupted; s++) {
+	for (unsigned s = 0; d && s < o->nsizes && !rc && !perf_interrupted; s++) {
 		uint32_t nblocks = pool_blocks(o);
 		struct udma_pool_opts po = { .size = sizeof(po), .block_size = o->sizes[s], .block_count = nblocks,
 					     .align = 64, .name = "udma-perf" };
@@ -303,58 +441,22 @@ int perf_pool_run(struct perf_ctx *px)
 			perf_fail(px, "udma_pool_create (%u blocks of %zu bytes): %s", nblocks, o->sizes[s], strerror(errno));
 			break;
 		}
-		if (o->peers) {
-#ifdef UDMA_HAVE_DPDK
-			/* a 256-object per-lcore cache, as DPDK applications commonly use */
-			if (!perf_dpdk_up())
-				perf_missing(px, "rte_mempool", "%s", perf_dpdk_why());
-			else if (!(pools[POOL_MEMPOOL] = rte_mempool_create("udma-perf", nblocks - 1, (unsigned)o->sizes[s],
-									    256, 0, NULL, NULL, NULL, NULL, SOCKET_ID_ANY, 0)))
-				perf_missing(px, "rte_mempool", "rte_mempool_create: %s", rte_strerror(rte_errno));
-#else
-			perf_missing(px, "rte_mempool", "%s", perf_dpdk_why());
-#endif
-		}
-		/* rows: udma for each thread count, then the peer; repetitions go round them all */
-		unsigned from = px->nres, nrows = 0;
-		int kind[32], threads[32];
-		for (int k = POOL_UDMA; k <= POOL_MEMPOOL; k++)
-			for (unsigned t = 0; t < nthr && pools[k]; t++) {
-				struct perf_result *r = perf_result_add(px);
-				if (!r) {
-					perf_fail(px, "out of memory");
-					rc = -ENOMEM;
-					break;
-				}
-				snprintf(r->name, sizeof(r->name), "%s", k == POOL_UDMA ? "udma_pool" : "rte_mempool");
-				r->peer = k == POOL_UDMA ? -1 : PEER_MEMPOOL;
-				r->size = o->sizes[s];
-				r->threads = thr[t];
-				r->depth = o->depth;
-				kind[nrows] = k;
-				threads[nrows++] = (int)thr[t];
-			}
-		for (int rep = 0; rep < o->reps && !rc && !perf_interrupted; rep++)
-			for (unsigned i = 0; i < nrows && !rc && !perf_interrupted; i++) {
-				struct ppoint pt = { .px = px, .kind = kind[i], .pool = pools[kind[i]], .size = o->sizes[s],
-						     .depth = o->depth, .n = (unsigned)threads[i] };
-				rc = ppoint_run(px, &pt, px->res[from + i].name, from + i);
-			}
-		perf_result_finish(px, from);
+		if (o->peers)
+			pools[POOL_MEMPOOL] = mempool_create(px, nblocks, o->sizes[s]);
+		rc = run_size(px, pools, o->sizes[s], thr, nthr);
 		int err = udma_pool_destroy(pools[POOL_UDMA], 0);
 		if (err && !rc) {
 			perf_fail(px, "udma_pool_destroy after the run: %s (blocks still in use?)", strerror(-err));
 			rc = -EIO;
 		}
-#ifdef UDMA_HAVE_DPDK
-		if (pools[POOL_MEMPOOL])
-			rte_mempool_free(pools[POOL_MEMPOOL]);
-#endif
+		mempool_free(pools[POOL_MEMPOOL]);
 	}
-	udma_domain_destroy(d);
+	if (d)
+		udma_domain_destroy(d);
 	perf_progress_clear(px);
-	if (!o->json)
-		perf_out_pool(px);
+	if (o->json)
+		print_json(px);
+	else
+		print_table(px);
 	return 0;
-#endif
 }

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <udma/udma.h>
 
@@ -78,14 +77,6 @@ static int nregs;
 
 /* Every result is summed into here, so no lookup can be optimised away. */
 static volatile uint64_t sink;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Nothing measured after this would mean anything: stop here. */
 static void die(const char *what, int err)
@@ -220,27 +211,31 @@ static int cmp_double(const void *a, const void *b)
 
 static double run_once(kernel_fn k, const struct ctx *c, size_t n)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = tool_now_ns();
 
 	sink += k(c, n);
-	return (double)(now_ns() - t0);
+	return (double)(tool_now_ns() - t0);
 }
 
-/* Size a repetition to about opt.target_ns (slow calls get few lookups), warm up, take the median. */
+/* Size a repetition to about opt.target_ns (slow calls get few lookups), warm
+ * up, take the median. Interrupted: s.n is 0, the figures nothing. */
 static struct stat measure(kernel_fn k, const struct ctx *c)
 {
 	double ns[MAXREPS], t;
-	struct stat s;
+	struct stat s = { 0 };
 	size_t n = 16;
 
-	while ((t = run_once(k, c, n)) < opt.target_ns / 8)
+	while ((t = run_once(k, c, n)) < opt.target_ns / 8 && !perf_interrupted)
 		n *= 2;
 	n = (size_t)((double)n * opt.target_ns / t);
 	if (n < 8)
 		n = 8;
 	run_once(k, c, n);
 	for (int r = 0; r < opt.reps; r++)
-		ns[r] = run_once(k, c, n) / (double)n;
+		if (perf_interrupted)
+			return s;
+		else
+			ns[r] = run_once(k, c, n) / (double)n;
 	qsort(ns, (size_t)opt.reps, sizeof(ns[0]), cmp_double);
 	s.med = ns[opt.reps / 2];
 	s.min = ns[0];
@@ -271,25 +266,35 @@ static void progress(const char *mode, const char *what)
 	fflush(stderr);
 }
 
+/* A row measured; NULL (and no row) once interrupted. */
 static struct row *row_add(const char *mode, const char *what, kernel_fn uk, const struct ctx *c)
 {
-	struct row *r = &rows[nrows++];
+	struct row *r = &rows[nrows];
 
+	if (perf_interrupted)
+		return NULL;
 	snprintf(r->mode, sizeof(r->mode), "%s", mode);
 	snprintf(r->what, sizeof(r->what), "%s", what);
 	progress(mode, what);
 	r->u = measure(uk, c);
+	if (!r->u.n)
+		return NULL;
+	nrows++;
 	return r;
 }
 
-/* The DPDK counterpart of r. k NULL: the peer could not run (why in missing). */
+/* The DPDK counterpart of r (NULL: none). k NULL: the peer could not run (why in missing). */
 static void row_peer(struct row *r, const char *peer, kernel_fn k, const struct ctx *c, const char *missing)
 {
+	if (!r)
+		return;
 	r->peer = peer;
 	r->missing = missing ? missing : peer_missing;
 	if (k && !r->missing) {
 		progress(r->mode, peer);
 		r->p = measure(k, c);
+		if (!r->p.n)
+			r->missing = "interrupted";
 	}
 }
 
@@ -335,20 +340,23 @@ static void layout_init(void)
 		die("mmap 1 GiB", errno);
 	map_start = map;
 	base = (uint8_t *)(((uintptr_t)map + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
-	/* THP under the 2 MiB pieces, so PA mode finds them contiguous; real 4 KiB pages under the runs. */
-	for (size_t g = 0; g < NGROUPS; g++) {
-		madvise(base + g * GROUP, HUGE, MADV_HUGEPAGE);
-		madvise(base + g * GROUP + HUGE, HUGE, MADV_NOHUGEPAGE);
+	/* THP under the 2 MiB pieces, so PA mode finds them contiguous; real 4 KiB
+	 * pages under the runs. Faulted in a group at a time, to stop when told. */
+	for (size_t g = 0; g < NGROUPS && !perf_interrupted; g++) {
+		uint8_t *p = base + g * GROUP;
+		madvise(p, HUGE, MADV_HUGEPAGE);
+		madvise(p + HUGE, HUGE, MADV_NOHUGEPAGE);
+		if (madvise(p, GROUP, MADV_POPULATE_WRITE) < 0)
+			for (size_t off = 0; off < GROUP; off += PAGE)
+				p[off] = 1;
 	}
-	if (madvise(base, TOTAL, MADV_POPULATE_WRITE) < 0)
-		for (size_t off = 0; off < TOTAL; off += PAGE)
-			base[off] = 1;
 }
 
-/* Register every piece in d; *contig counts 2 MiB pieces that got one device range. */
+/* Register every piece in d; *contig counts 2 MiB pieces that got one device
+ * range. ns per piece, or -1 if interrupted. */
 static double register_all(struct udma_domain *d, unsigned *contig)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = tool_now_ns();
 	struct udma_mem m;
 	int err;
 
@@ -356,6 +364,8 @@ static double register_all(struct udma_domain *d, unsigned *contig)
 	for (size_t g = 0; g < NGROUPS; g++) {
 		uint8_t *p = base + g * GROUP;
 
+		if (perf_interrupted)
+			return -1;
 		if ((err = udma_mem_register(d, p, HUGE, &m)))
 			die("udma_mem_register 2 MiB", err);
 		*contig += (unsigned)m.contiguous;
@@ -363,13 +373,13 @@ static double register_all(struct udma_domain *d, unsigned *contig)
 			if ((err = udma_mem_register(d, p + off, PAGE, NULL)))
 				die("udma_mem_register 4 KiB", err);
 	}
-	return (double)(now_ns() - t0) / (double)NPIECES;
+	return (double)(tool_now_ns() - t0) / (double)NPIECES;
 }
 
 /* Highest first: the domain keeps its regions in a sorted array. */
 static double unregister_all(struct udma_domain *d)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = tool_now_ns();
 	int err;
 
 	for (size_t g = NGROUPS; g-- > 0;) {
@@ -381,7 +391,7 @@ static double unregister_all(struct udma_domain *d)
 		if ((err = udma_mem_unregister(d, p, HUGE)))
 			die("udma_mem_unregister 2 MiB", err);
 	}
-	return (double)(now_ns() - t0) / (double)NPIECES;
+	return (double)(tool_now_ns() - t0) / (double)NPIECES;
 }
 
 static struct udma_domain *domain(enum udma_addr_mode mode)
@@ -428,6 +438,10 @@ static void bench_va(void)
 	unsigned contig;
 	double reg = register_all(d, &contig);
 
+	/* Interrupted: the domain and its pieces go with the process; unregistering
+	 * them all (PA mode most) would take longer than stopping should. */
+	if (reg < 0)
+		return;
 	say("va:    registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
 	regs[nregs] = (typeof(regs[0])){ "va", reg, 0, contig };
 	for (unsigned i = 0; i < NKEYS; i++) {
@@ -448,6 +462,8 @@ static void bench_va(void)
 	row_peer(r1, "rte_mem_virt2iova", NULL, &c, NULL);
 	(void)r2, (void)r3;
 #endif
+	if (perf_interrupted)
+		return;
 	regs[nregs].unreg_ns = unregister_all(d);
 	say("va:    unregistered, %.0f ns each\n", regs[nregs++].unreg_ns);
 	udma_domain_destroy(d);
@@ -485,6 +501,8 @@ static void bench_iommu(void)
 	unsigned contig;
 	double reg = register_all(d, &contig);
 
+	if (reg < 0)
+		return; /* interrupted: as in bench_va() */
 	say("iommu: registered %llu pieces, %.0f ns each\n", (unsigned long long)NPIECES, reg);
 	regs[nregs] = (typeof(regs[0])){ "iommu", reg, 0, contig };
 	for (unsigned i = 0; i < NKEYS; i++) {
@@ -518,6 +536,8 @@ static void bench_iommu(void)
 	row_peer(r5, "rte_mem_iova2virt", NULL, &cr, NULL);
 	(void)r2, (void)r3;
 #endif
+	if (perf_interrupted)
+		return;
 	regs[nregs].unreg_ns = unregister_all(d);
 	say("iommu: unregistered, %.0f ns each\n", regs[nregs++].unreg_ns);
 	udma_domain_destroy(d);
@@ -583,6 +603,8 @@ static void bench_pa(void)
 	unsigned contig;
 	double reg = register_all(d, &contig);
 
+	if (reg < 0)
+		return; /* interrupted: as in bench_va() */
 	say("pa:    registered %llu pieces, %.0f ns each; %u of %llu 2 MiB pieces physically contiguous (THP)\n",
 	    (unsigned long long)NPIECES, reg, contig, (unsigned long long)NGROUPS);
 	regs[nregs] = (typeof(regs[0])){ "pa", reg, 0, contig };
@@ -613,6 +635,8 @@ static void bench_pa(void)
 	row_peer(r1, "rte_mem_virt2phy", NULL, &c, NULL);
 	(void)r3;
 #endif
+	if (perf_interrupted)
+		return;
 	regs[nregs].unreg_ns = unregister_all(d);
 	say("pa:    unregistered, %.0f ns each\n", regs[nregs++].unreg_ns);
 	udma_domain_destroy(d);
@@ -693,15 +717,34 @@ static void print_json(struct perf_ctx *px)
 		json_stat(&w, "rte_mem_iova2virt", &own[1]);
 		jw_end(&w, 0);
 	}
-	jw_bool(&w, "failed", 0);
-	jw_null(&w, "error");
-	jw_end(&w, 0);
+	perf_json_end(&w, px);
+}
+
+/* Each address mode, then DPDK on its own memory; up to an interruption. */
+static void benches(void)
+{
+	char why[160];
+
+	if (perf_interrupted)
+		return;
+	bench_va();
+	if (perf_interrupted)
+		return;
+	bench_iommu();
+	if (perf_interrupted)
+		return;
+	if (udma_mode_probe(UDMA_ADDR_PA, why, sizeof(why)))
+		say("pa:    skipped: %s\n", why);
+	else
+		bench_pa();
+#ifdef UDMA_HAVE_DPDK
+	if (perf_dpdk_up() && !perf_interrupted)
+		bench_dpdk_own();
+#endif
 }
 
 int perf_translate_run(struct perf_ctx *px)
 {
-	char why[160];
-
 	tpx = px;
 	opt.cpu = px->o->cpu;
 	opt.reps = px->o->reps;
@@ -724,16 +767,7 @@ int perf_translate_run(struct perf_ctx *px)
 	else
 		say("DPDK peer missing: %s\n", peer_missing);
 
-	bench_va();
-	bench_iommu();
-	if (udma_mode_probe(UDMA_ADDR_PA, why, sizeof(why)) == 0)
-		bench_pa();
-	else
-		say("pa:    skipped: %s\n", why);
-#ifdef UDMA_HAVE_DPDK
-	if (perf_dpdk_up())
-		bench_dpdk_own();
-#endif
+	benches();
 	perf_progress_clear(px);
 	if (px->o->json) {
 		print_json(px);
@@ -741,6 +775,8 @@ int perf_translate_run(struct perf_ctx *px)
 		print_table();
 		print_own();
 	}
-	munmap(map_start, TOTAL + HUGE);
+	/* interrupted, a domain may still hold pieces of it: it goes with the process */
+	if (!perf_interrupted)
+		munmap(map_start, TOTAL + HUGE);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <udma/udma.h>
 
 #include "cmd.h"
+#include "util.h"
 
 static int usage(FILE *f, int status)
 {
@@ -19,9 +20,7 @@ static int usage(FILE *f, int status)
 		"                  translation or domains; --peers runs glibc, ISA-L and DPDK\n"
 		"                  on the same workload; table, --json, --plot FILE\n"
 		"  demo [-m MODE]  allocate DMA memory in each mode, translate it both ways\n"
-#ifdef UDMA_HAVE_FABRIC_CMD
 		"  fabric          movers across machines over libfabric\n"
-#endif
 		"  help [COMMAND]  this text, or a command's\n"
 		"  version         the library's version\n"
 		"\n"
@@ -40,10 +39,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_perf(argc, argv);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc, argv);
-#ifdef UDMA_HAVE_FABRIC_CMD
 	if (!strcmp(cmd, "fabric"))
-		return udma_cmd_fabric(argc, argv);
-#endif
+		return cmd_fabric(argc, argv);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("udma %s\n", udma_version());
 		return 0;
@@ -61,7 +58,20 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage(stderr, 2);
-	return dispatch(argc - 1, argv + 1);
+	/* before anything opens a descriptor that could land on 0, 1 or 2 */
+	int err = tool_std_fds();
+
+	if (err) {
+		fprintf(stderr, "udma: stdin, stdout or stderr is closed, and /dev/null: %s\n", strerror(-err));
+		return 1;
+	}
+	int rc = argc < 2 ? usage(stderr, 2) : dispatch(argc - 1, argv + 1);
+	/* output that did not arrive is a failure, said once: a command that
+	 * failed has said why already */
+	err = tool_out_flush(stdout);
+	if (err && !rc) {
+		fprintf(stderr, "udma: cannot write to stdout: %s\n", strerror(-err));
+		rc = 1;
+	}
+	return rc;
 }
