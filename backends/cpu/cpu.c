@@ -37,7 +37,7 @@ static const struct udma_engine_ops cpu_ops = {
 };
 
 
-void builtin_cpu_register(void)
+void _udma_builtin_cpu_register(void)
 {
 	struct udma_engine_desc d = {
 		.size = sizeof(d),

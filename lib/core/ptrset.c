@@ -35,7 +35,7 @@ static int grow(struct ptrset *s)
 	return 0;
 }
 
-int ptrset_add(struct ptrset *s, const void *p)
+int _udma_ptrset_add(struct ptrset *s, const void *p)
 {
 	if ((s->n + 1) * 4 > s->cap * 3 && grow(s))
 		return -ENOMEM;
@@ -47,14 +47,14 @@ int ptrset_add(struct ptrset *s, const void *p)
 	return 0;
 }
 
-int ptrset_has(const struct ptrset *s, const void *p)
+int _udma_ptrset_has(const struct ptrset *s, const void *p)
 {
 	return s->cap && p && s->slot[find(s, p)] == p;
 }
 
-int ptrset_del(struct ptrset *s, const void *p)
+int _udma_ptrset_del(struct ptrset *s, const void *p)
 {
-	if (!ptrset_has(s, p))
+	if (!_udma_ptrset_has(s, p))
 		return 0;
 	size_t i = find(s, p), j = i;
 	s->slot[i] = NULL;

@@ -18,9 +18,9 @@ struct ptrset {
 };
 
 /* 0, or -ENOMEM (the set is unchanged). */
-UDMA_HIDDEN int ptrset_add(struct ptrset *s, const void *p);
+UDMA_HIDDEN int _udma_ptrset_add(struct ptrset *s, const void *p);
 /* 1 if p was there (and is now gone), else 0. */
-UDMA_HIDDEN int ptrset_del(struct ptrset *s, const void *p);
-UDMA_HIDDEN int ptrset_has(const struct ptrset *s, const void *p);
+UDMA_HIDDEN int _udma_ptrset_del(struct ptrset *s, const void *p);
+UDMA_HIDDEN int _udma_ptrset_has(const struct ptrset *s, const void *p);
 
 #endif

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
-int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
+int _udma_domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 		      struct iovbuf *out)
 {
 	if (!d->k->local_view)
@@ -18,7 +18,7 @@ int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t c
 	return d->k->local_view(d, iov, cnt, write, out);
 }
 
-int domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt, const struct iovec *iov,
+int _udma_domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt, const struct iovec *iov,
 		  size_t cnt, int write)
 {
 	if (!d->k->access)
@@ -79,15 +79,15 @@ static int b_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 		return dst->k->xlate_in(src, addr, len, dst, result);
 	iovbuf_init(&l);
 	iovbuf_init(&o);
-	err = domain_local_view(src, &in, 1, 0, &l);
+	err = _udma_domain_local_view(src, &in, 1, 0, &l);
 	if (!err)
 		err = from_local(dst, &l, &o);
 	if (!err)
 		err = xlate_store(result, &o);
 	if (!err)
 		result->dst_domain = dst;
-	iovbuf_fini(&l);
-	iovbuf_fini(&o);
+	_udma_iovbuf_fini(&l);
+	_udma_iovbuf_fini(&o);
 	return err;
 }
 
@@ -98,10 +98,10 @@ static int b_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov,
 	int err;
 
 	iovbuf_init(&s);
-	err = domain_local_view(src, src_iov, src_cnt, 0, &s);
+	err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &s);
 	if (!err)
-		iov_copy(dst_iov, dst_cnt, s.v, s.n);
-	iovbuf_fini(&s);
+		_udma_iov_copy(dst_iov, dst_cnt, s.v, s.n);
+	_udma_iovbuf_fini(&s);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -112,10 +112,10 @@ static int b_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov,
 	int err;
 
 	iovbuf_init(&dv);
-	err = domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
+	err = _udma_domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
 	if (!err)
-		iov_copy(dv.v, dv.n, src_iov, src_cnt);
-	iovbuf_fini(&dv);
+		_udma_iov_copy(dv.v, dv.n, src_iov, src_cnt);
+	_udma_iovbuf_fini(&dv);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -126,10 +126,10 @@ static int b_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 	int err;
 
 	iovbuf_init(&v);
-	err = domain_local_view(d, iov, cnt, 1, &v);
+	err = _udma_domain_local_view(d, iov, cnt, 1, &v);
 	if (!err)
-		iov_zero(v.v, v.n);
-	iovbuf_fini(&v);
+		_udma_iov_zero(v.v, v.n);
+	_udma_iovbuf_fini(&v);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -143,13 +143,13 @@ static int b_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 
 	iovbuf_init(&dv);
 	iovbuf_init(&sv);
-	err = domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
+	err = _udma_domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
 	if (!err && !src->k->local_view)
-		err = domain_access(src, dv.v, dv.n, src_iov, src_cnt, 0);
-	else if (!err && !(err = domain_local_view(src, src_iov, src_cnt, 0, &sv)))
-		iov_copy(dv.v, dv.n, sv.v, sv.n);
-	iovbuf_fini(&dv);
-	iovbuf_fini(&sv);
+		err = _udma_domain_access(src, dv.v, dv.n, src_iov, src_cnt, 0);
+	else if (!err && !(err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &sv)))
+		_udma_iov_copy(dv.v, dv.n, sv.v, sv.n);
+	_udma_iovbuf_fini(&dv);
+	_udma_iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -158,7 +158,7 @@ static void b_invalidate(struct udma_domain *d, void *ctx, struct iovec *iov, ui
 	/* Nothing is held for a translation: results are views of live memory. */
 }
 
-const struct udma_domain_ops builtin_ops = {
+const struct udma_domain_ops _udma_builtin_ops = {
 	.size = sizeof(struct udma_domain_ops),
 	.translate = b_translate,
 	.pull = b_pull,

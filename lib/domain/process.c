@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "../core/check.h"
-#include "domain.h"
+#include "domain_internal.h"
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024
@@ -143,10 +143,10 @@ static int p_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	int err;
 
 	iovbuf_init(&sv);
-	err = domain_local_view(src, src_iov, src_cnt, 0, &sv);
+	err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &sv);
 	if (!err)
 		err = process_rw(dst, sv.v, sv.n, dst_iov, dst_cnt, 1);
-	iovbuf_fini(&sv);
+	_udma_iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -196,7 +196,7 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(&p->d, &process_kind, UDMA_DEV_DMA, id ? id : name);
+	err = _udma_domain_init(&p->d, &process_kind, UDMA_DEV_DMA, id ? id : name);
 	if (err) {
 		free(p);
 		return udma_fail_null(-err, "bad id");
@@ -205,12 +205,12 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (p->pidfd < 0) {
 		err = errno;
-		domain_free(&p->d);
+		_udma_domain_free(&p->d);
 		return udma_fail_null(err, err == ESRCH ? "no process %d" : "pidfd_open(%d): %s (Linux >= 5.3 needed)",
 				      (int)pid, strerror(err));
 	}
-	if (domain_publish(&p->d)) {
-		domain_free(&p->d);
+	if (_udma_domain_publish(&p->d)) {
+		_udma_domain_free(&p->d);
 		errno = ENOMEM;
 		return NULL;
 	}

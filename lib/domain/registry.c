@@ -13,7 +13,7 @@
 
 #include "../core/check.h"
 #include "../core/ptrset.h"
-#include "domain.h"
+#include "domain_internal.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct udma_domain *reg_head, *reg_tail;
@@ -26,7 +26,7 @@ static int type_valid(enum udma_dev_type t)
 	       (t >= UDMA_DEV_VENDOR_START && t <= UDMA_DEV_VENDOR_END);
 }
 
-int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type, const char *id)
+int _udma_domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type, const char *id)
 {
 	if (!id || !*id)
 		return udma_fail(EINVAL, "domain id is %s", id ? "empty" : "NULL");
@@ -45,11 +45,11 @@ int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_de
 	return 0;
 }
 
-int domain_publish(struct udma_domain *d)
+int _udma_domain_publish(struct udma_domain *d)
 {
 	d->refs = 1;
 	pthread_mutex_lock(&reg_lock);
-	if (ptrset_add(&reg_live, d)) {
+	if (_udma_ptrset_add(&reg_live, d)) {
 		pthread_mutex_unlock(&reg_lock);
 		return udma_fail(ENOMEM, "out of memory");
 	}
@@ -65,7 +65,7 @@ int domain_publish(struct udma_domain *d)
 	return 0;
 }
 
-void domain_free(struct udma_domain *d)
+void _udma_domain_free(struct udma_domain *d)
 {
 	if (d->k->fini)
 		d->k->fini(d);
@@ -109,10 +109,10 @@ void udma_domain_put(struct udma_domain *d)
 		d->next->prev = d->prev;
 	else
 		reg_tail = d->prev;
-	ptrset_del(&reg_live, d);
+	_udma_ptrset_del(&reg_live, d);
 	pthread_mutex_unlock(&reg_lock);
 	udma_dbg("domain %s freed", d->id);
-	domain_free(d);
+	_udma_domain_free(d);
 }
 
 /* First live domain from d on whose id matches; takes a reference. */
@@ -147,12 +147,12 @@ struct udma_domain *udma_domain_next(struct udma_domain *prev, const char *id)
 	return d;
 }
 
-int domain_enter(struct udma_domain *d)
+int _udma_domain_enter(struct udma_domain *d)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&reg_lock);
-	if (!ptrset_has(&reg_live, d))
+	if (!_udma_ptrset_has(&reg_live, d))
 		err = udma_fail(EINVAL, "%p is not a domain (never created, or destroyed and freed)", (void *)d);
 	else if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
 		err = udma_fail(ENODEV, "domain %s is destroyed", d->id);
@@ -168,7 +168,7 @@ int udma_domain_destroy(struct udma_domain *d)
 		return udma_fail(EINVAL, "NULL domain");
 	if (d == &system_domain)
 		return udma_fail(EPERM, "the system domain cannot be destroyed");
-	int err = domain_enter(d); /* a reference while we look: d cannot be freed under us */
+	int err = _udma_domain_enter(d); /* a reference while we look: d cannot be freed under us */
 	if (err)
 		return err == -ENODEV ? udma_fail(EINVAL, "domain %s was already destroyed", d->id) : err;
 	if (d->k->retire) {
@@ -210,7 +210,7 @@ int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return udma_fail(ENOMEM, "out of memory");
-	err = domain_init(d, &custom_kind, o.dev_type, o.id);
+	err = _udma_domain_init(d, &custom_kind, o.dev_type, o.id);
 	if (err) {
 		free(d);
 		return err;
@@ -234,12 +234,12 @@ int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *
 	if (o.ops)
 		memcpy(&d->ops, o.ops, o.ops->size < sizeof(d->ops) ? o.ops->size : sizeof(d->ops));
 	d->ops.size = sizeof(d->ops);
-	if (domain_publish(d))
+	if (_udma_domain_publish(d))
 		goto nomem;
 	*out = d;
 	return 0;
 nomem:
-	domain_free(d);
+	_udma_domain_free(d);
 	return udma_fail(ENOMEM, "out of memory");
 }
 
@@ -308,7 +308,7 @@ static int system_view(struct udma_domain *d, const struct iovec *iov, uint32_t 
 			continue;
 		if (!iov[i].iov_base)
 			return udma_fail(EFAULT, "NULL address in the system domain");
-		err = iovbuf_push(out, iov[i].iov_base, iov[i].iov_len);
+		err = _udma_iovbuf_push(out, iov[i].iov_base, iov[i].iov_len);
 	}
 	return err;
 }
@@ -317,13 +317,13 @@ static int system_from_local(struct udma_domain *d, const struct iovbuf *va, str
 {
 	int err = 0;
 	for (size_t i = 0; i < va->n && !err; i++)
-		err = iovbuf_push(out, va->v[i].iov_base, va->v[i].iov_len);
+		err = _udma_iovbuf_push(out, va->v[i].iov_base, va->v[i].iov_len);
 	return err;
 }
 
 static const struct domain_kind system_kind = {
 	.kind = UDMA_KIND_SYSTEM,
-	.ops = &builtin_ops,
+	.ops = &_udma_builtin_ops,
 	.local_is_va = 1,
 	.local_view = system_view,
 	.from_local = system_from_local,
@@ -332,6 +332,6 @@ static const struct domain_kind system_kind = {
 /* Exists from load and comes first in iteration. Never freed (refs never reach 0). */
 __attribute__((constructor)) static void system_domain_init(void)
 {
-	domain_init(&system_domain, &system_kind, UDMA_DEV_DMA, "system");
-	(void)domain_publish(&system_domain); /* without memory at load it is still there, just unlisted */
+	_udma_domain_init(&system_domain, &system_kind, UDMA_DEV_DMA, "system");
+	(void)_udma_domain_publish(&system_domain); /* without memory at load it is still there, just unlisted */
 }

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -82,7 +82,7 @@ static int shm_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt
 					 (unsigned long long)a, len, d->id, m->size);
 		if (write && m->readonly)
 			return udma_fail(EACCES, "segment %s is mapped read-only here", d->id);
-		err = iovbuf_push(out, m->base + a, len);
+		err = _udma_iovbuf_push(out, m->base + a, len);
 	}
 	return err;
 }
@@ -98,14 +98,14 @@ static int shm_from_local(struct udma_domain *d, const struct iovbuf *va, struct
 		size_t len = va->v[i].iov_len;
 		if (a < base || a - base > m->size || len > m->size - (a - base))
 			return udma_fail(EFAULT, "%p is not inside segment %s", va->v[i].iov_base, d->id);
-		err = iovbuf_push(out, (void *)(uintptr_t)(a - base), len);
+		err = _udma_iovbuf_push(out, (void *)(uintptr_t)(a - base), len);
 	}
 	return err;
 }
 
 static const struct domain_kind shm_kind = {
 	.kind = UDMA_KIND_SHM,
-	.ops = &builtin_ops,
+	.ops = &_udma_builtin_ops,
 	.local_view = shm_view,
 	.from_local = shm_from_local,
 	.fini = shm_fini,
@@ -120,7 +120,7 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	if (!m)
 		return udma_fail_null(ENOMEM, "out of memory");
 	m->fd = -1;
-	err = domain_init(d, &shm_kind, UDMA_DEV_DMA, id);
+	err = _udma_domain_init(d, &shm_kind, UDMA_DEV_DMA, id);
 	if (err) {
 		free(m);
 		return udma_fail_null(-err, "bad id");
@@ -129,7 +129,7 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	if (m->base == MAP_FAILED) {
 		err = errno;
 		m->base = NULL;
-		domain_free(d);
+		_udma_domain_free(d);
 		return udma_fail_null(err == EACCES || err == EPERM ? EACCES : ENOMEM, "mmap of segment %s: %s", id,
 				      strerror(err));
 	}
@@ -137,9 +137,9 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	m->fd = fd;
 	m->readonly = readonly;
 	m->sealed = readonly; /* a read-only import came from a sealed segment */
-	if (domain_publish(d)) {
+	if (_udma_domain_publish(d)) {
 		m->fd = -1; /* the caller's to close */
-		domain_free(d);
+		_udma_domain_free(d);
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -27,7 +27,7 @@ int udma_mode_probe(enum udma_addr_mode mode, char *why, size_t whylen)
 			snprintf(why, whylen, "available (device address = virtual address)");
 		return 0;
 	case UDMA_ADDR_PA:
-		return os_pa_probe(why, whylen);
+		return _udma_os_pa_probe(why, whylen);
 	case UDMA_ADDR_IOMMU: {
 		int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 		int type1 = fd >= 0 && ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) > 0;
@@ -61,12 +61,12 @@ static int device_retire(struct udma_domain *d)
 static void device_fini(struct udma_domain *d)
 {
 	struct device_state *s = dev_of(d);
-	xmap_fini(&s->fwd);
-	xmap_fini(&s->rev);
-	iova_space_fini(&s->iova);
-	region_set_fini(&s->regions);
-	stream_set_fini(&s->streams);
-	page_refs_fini(&s->stream_pages);
+	_udma_xmap_fini(&s->fwd);
+	_udma_xmap_fini(&s->rev);
+	_udma_iova_space_fini(&s->iova);
+	_udma_region_set_fini(&s->regions);
+	_udma_stream_set_fini(&s->streams);
+	_udma_page_refs_fini(&s->stream_pages);
 }
 
 /* Device addresses -> this process's VAs (a device range may be several pieces). */
@@ -83,7 +83,7 @@ static int device_view(struct udma_domain *d, const struct iovec *iov, uint32_t 
 			if (!va)
 				return udma_fail(EFAULT, "device address 0x%llx is not mapped in %s",
 						 (unsigned long long)a, d->id);
-			err = iovbuf_push(out, va, piece);
+			err = _udma_iovbuf_push(out, va, piece);
 			a += piece, len -= piece;
 		}
 	}
@@ -103,16 +103,16 @@ static int device_from_local(struct udma_domain *d, const struct iovbuf *l, stru
 			uint64_t io = udma_va_to_iova(d, (void *)(uintptr_t)va, &piece);
 			if (io == UDMA_BAD_IOVA)
 				return udma_fail(EFAULT, "%p is not registered in %s", (void *)(uintptr_t)va, d->id);
-			err = iovbuf_push(out, (void *)(uintptr_t)io, piece);
+			err = _udma_iovbuf_push(out, (void *)(uintptr_t)io, piece);
 			va += piece, len -= piece;
 		}
 	}
 	return err;
 }
 
-const struct domain_kind device_kind = {
+const struct domain_kind _udma_device_kind = {
 	.kind = UDMA_KIND_DEVICE,
-	.ops = &builtin_ops,
+	.ops = &_udma_builtin_ops,
 	.local_view = device_view,
 	.from_local = device_from_local,
 	.retire = device_retire,
@@ -141,7 +141,7 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	if (o.mode != UDMA_ADDR_IOMMU && (o.vfio_container_fd >= 0 || o.iova_base || o.iova_size))
 		return udma_fail_null(EINVAL, "IOVA window and VFIO container apply to IOMMU mode only");
 	if (o.mode == UDMA_ADDR_PA) {
-		err = os_pa_probe(why, sizeof(why));
+		err = _udma_os_pa_probe(why, sizeof(why));
 		if (err)
 			return udma_fail_null(-err, "PA mode unavailable: %s", why);
 	}
@@ -162,24 +162,24 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	if (!dd)
 		return udma_fail_null(ENOMEM, "out of memory");
 	d = &dd->d;
-	err = domain_init(d, &device_kind, UDMA_DEV_DMA, name);
+	err = _udma_domain_init(d, &_udma_device_kind, UDMA_DEV_DMA, name);
 	if (err) {
 		free(dd);
 		return udma_fail_null(-err, "bad domain name");
 	}
 	dd->dev.mode = o.mode;
 	dd->dev.vfio_fd = o.mode == UDMA_ADDR_IOMMU ? o.vfio_container_fd : -1;
-	err = xmap_init(&dev_of(d)->fwd);
+	err = _udma_xmap_init(&dev_of(d)->fwd);
 	if (!err)
-		err = xmap_init(&dev_of(d)->rev);
+		err = _udma_xmap_init(&dev_of(d)->rev);
 	if (!err && o.mode == UDMA_ADDR_IOMMU)
-		err = iova_space_init(&dev_of(d)->iova, o.iova_base, o.iova_size);
+		err = _udma_iova_space_init(&dev_of(d)->iova, o.iova_base, o.iova_size);
 	if (err) {
-		domain_free(d);
+		_udma_domain_free(d);
 		return udma_fail_null(-err, "cannot set up translation tables");
 	}
-	if (domain_publish(d)) {
-		domain_free(d);
+	if (_udma_domain_publish(d)) {
+		_udma_domain_free(d);
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -5,7 +5,7 @@
 #define UDMA_LIB_DEVICE_H
 
 #include "../core/check.h"
-#include "../domain/domain.h"
+#include "../domain/domain_internal.h"
 #include "iova.h"
 #include "page_refs.h"
 #include "region.h"
@@ -36,11 +36,11 @@ struct device_domain {
 	struct device_state dev;
 };
 
-UDMA_HIDDEN extern const struct domain_kind device_kind;
+UDMA_HIDDEN extern const struct domain_kind _udma_device_kind;
 
 static inline int is_device(const struct udma_domain *d)
 {
-	return d && d->k == &device_kind;
+	return d && d->k == &_udma_device_kind;
 }
 
 static inline struct device_state *dev_of(const struct udma_domain *d)
@@ -50,7 +50,7 @@ static inline struct device_state *dev_of(const struct udma_domain *d)
 }
 
 /* vfio.c */
-UDMA_HIDDEN int vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len);
-UDMA_HIDDEN int vfio_unmap(int fd, uint64_t iova, uint64_t len);
+UDMA_HIDDEN int _udma_vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len);
+UDMA_HIDDEN int _udma_vfio_unmap(int fd, uint64_t iova, uint64_t len);
 
 #endif

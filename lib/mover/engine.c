@@ -23,7 +23,7 @@
 #include "../core/alloc.h"
 #include "../core/check.h"
 #include "../core/clock.h"
-#include "mover.h"
+#include "mover_internal.h"
 
 struct engine_set {
 	unsigned n;
@@ -49,10 +49,10 @@ uint64_t udma_engine_clock_ns(void)
 
 static void engine_vdbg(const char *fmt, va_list ap)
 {
-	if (udma_log_level_cur >= UDMA_LOG_DEBUG) {
+	if (_udma_log_level_cur >= UDMA_LOG_DEBUG) {
 		char line[400];
 		vsnprintf(line, sizeof(line), fmt, ap);
-		udma_log_line(UDMA_LOG_DEBUG, "engine", "%s", line);
+		_udma_log_line(UDMA_LOG_DEBUG, "engine", "%s", line);
 	}
 }
 
@@ -256,7 +256,7 @@ static void engines_changed(void)
 		threshold_update((enum udma_func)f);
 }
 
-struct udma_engine *engine_by_name(const char *name)
+struct udma_engine *_udma_engine_by_name(const char *name)
 {
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; s && i < s->n; i++)
@@ -265,7 +265,7 @@ struct udma_engine *engine_by_name(const char *name)
 	return NULL;
 }
 
-int engine_accepts(struct udma_engine *e, struct udma_domain *d)
+int _udma_engine_accepts(struct udma_engine *e, struct udma_domain *d)
 {
 	return e->ops.accepts && e->ops.accepts(e, d);
 }
@@ -274,15 +274,15 @@ int engine_accepts(struct udma_engine *e, struct udma_domain *d)
 static int takes_all(struct udma_engine *e, const struct slot *sl)
 {
 	const struct udma_work *w = &sl->work;
-	if (w->out_dom && !engine_accepts(e, w->out_dom))
+	if (w->out_dom && !_udma_engine_accepts(e, w->out_dom))
 		return 0;
 	for (uint32_t j = 0; j < w->ninputs; j++)
-		if (w->in_dom[j] && !engine_accepts(e, w->in_dom[j]))
+		if (w->in_dom[j] && !_udma_engine_accepts(e, w->in_dom[j]))
 			return 0;
 	return 1;
 }
 
-struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
+struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 				  const struct udma_engine *exclude)
 {
 	unsigned c = size_class(touched);
@@ -318,7 +318,7 @@ struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const stru
 	return best;
 }
 
-void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
+void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
 {
 	if (exec_ns && touched >= 64) { /* tiny works time the clock, not the engine */
 		uint64_t *sp = &e->speed[f][size_class(touched)];
@@ -338,7 +338,7 @@ void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uin
 	}
 }
 
-void engines_poll(void)
+void _udma_engines_poll(void)
 {
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; s && i < s->n; i++)
@@ -372,9 +372,9 @@ int udma_engine_unregister(struct udma_engine *e)
 		for (int i = 0; i < n; i++) {
 			struct slot *sl = (struct slot *)back[i]->req;
 			engine_count(&e->finished, sl->touched);
-			int err = slot_dispatch(sl, NULL, e);
+			int err = _udma_slot_dispatch(sl, NULL, e);
 			if (err)
-				slot_complete(sl, err);
+				_udma_slot_complete(sl, err);
 		}
 	/* Works already running finish. */
 	for (unsigned spins = 0; __atomic_load_n(&e->handed.n, __ATOMIC_SEQ_CST) !=
@@ -435,7 +435,7 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 /* The built-in engines that are always there, registered at load. */
 __attribute__((constructor)) static void engines_builtin(void)
 {
-	builtin_cpu_register();
+	_udma_builtin_cpu_register();
 }
 
 __attribute__((destructor)) static void engines_release(void)

@@ -185,9 +185,9 @@ static int teardown_domain(struct ctx *c)
 	if (dev_of(d)->regions.n || dev_of(d)->streams.n)
 		rc = broken(c, "%zu regions and %zu streaming mappings left in the domain", dev_of(d)->regions.n,
 			    dev_of(d)->streams.n);
-	else if (dev_of(d)->mode == UDMA_ADDR_IOMMU && iova_free_bytes(&dev_of(d)->iova) != dev_of(d)->iova.size)
+	else if (dev_of(d)->mode == UDMA_ADDR_IOMMU && _udma_iova_free_bytes(&dev_of(d)->iova) != dev_of(d)->iova.size)
 		rc = broken(c, "%llu bytes of the IOVA window lost",
-			    (unsigned long long)(dev_of(d)->iova.size - iova_free_bytes(&dev_of(d)->iova)));
+			    (unsigned long long)(dev_of(d)->iova.size - _udma_iova_free_bytes(&dev_of(d)->iova)));
 	else if ((rc = udma_domain_destroy(d)))
 		rc = broken(c, "destroy: %d", rc);
 	c->d = NULL;

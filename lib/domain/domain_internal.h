@@ -15,7 +15,7 @@
  * which kind it holds. A kind's state lives in a struct of its own that
  * begins with struct udma_domain (device_domain, shm_domain, ...).
  * Adding a kind: its enum value in <udma/domain.h>, and a file that
- * defines its table and a creator calling domain_init() with it
+ * defines its table and a creator calling _udma_domain_init() with it
  * (docs/design.md, "Adding a domain kind").
  */
 struct domain_kind {
@@ -62,26 +62,26 @@ struct udma_domain {
 
 /* registry.c */
 /* Fill the common part of a zeroed domain of kind k and check the id. */
-UDMA_HIDDEN int domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type,
+UDMA_HIDDEN int _udma_domain_init(struct udma_domain *d, const struct domain_kind *k, enum udma_dev_type type,
 			    const char *id);
 /* Make d visible to iteration, holding the creator's reference. 0 or
- * -ENOMEM (then d is not published: domain_free() it). */
-UDMA_HIDDEN int domain_publish(struct udma_domain *d);
+ * -ENOMEM (then d is not published: _udma_domain_free() it). */
+UDMA_HIDDEN int _udma_domain_publish(struct udma_domain *d);
 /* Take a reference on a live domain for one operation: -EINVAL if d is not
  * a domain (never created, or freed), -ENODEV if destroyed. */
-UDMA_HIDDEN int domain_enter(struct udma_domain *d);
+UDMA_HIDDEN int _udma_domain_enter(struct udma_domain *d);
 /* Free a domain that was never published. */
-UDMA_HIDDEN void domain_free(struct udma_domain *d);
+UDMA_HIDDEN void _udma_domain_free(struct udma_domain *d);
 
 /* local.c: the built-in operations, on local views of domain addresses,
  * shared by the kinds that have them (system, device, shm). */
-UDMA_HIDDEN extern const struct udma_domain_ops builtin_ops;
+UDMA_HIDDEN extern const struct udma_domain_ops _udma_builtin_ops;
 /* Append local (this process's) views of iov in d to out (-ENOTSUP without one). */
-UDMA_HIDDEN int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
+UDMA_HIDDEN int _udma_domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 				  struct iovbuf *out);
 /* Move bytes between local iovecs and a domain without a local view that
  * a system call reaches (-ENOTSUP for others). */
-UDMA_HIDDEN int domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt,
+UDMA_HIDDEN int _udma_domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt,
 			      const struct iovec *iov, size_t cnt, int write);
 
 /* Built-in operations complete inline: call cb only when returning 0, as the contract says. */
