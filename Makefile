@@ -12,7 +12,7 @@ MESON_OPTS ?= -Dwerror=true
 PKGS = meson ninja-build gcc clang pkg-config libcmocka-dev libnuma-dev libisal-dev \
        libdpdk-dev libfabric-dev gnuplot-nox valgrind iproute2 strace libclang-rt-14-dev
 
-.PHONY: all deps build run test test-quick install bench tsan valgrind fuzz soak clean
+.PHONY: all deps build run test test-quick install bench tsan valgrind fuzz soak mutants clean
 
 all: build
 
@@ -69,6 +69,11 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 soak: build
 	$(BUILD)/tests/test_soak $(SOAK_REQUESTS)
 
+# Each small bug of tests/mutants/list.txt in a scratch copy (build-mutants/), one at a
+# time, with the tests that must catch it; fails if any survives (docs/reliability.md).
+mutants: deps
+	./scripts/mutants.sh
+
 bench: build
 	./scripts/bench.sh $(BUILD)
 
@@ -77,4 +82,4 @@ install: deps $(BUILD)/build.ninja
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-mutants
