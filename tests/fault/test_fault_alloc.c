@@ -1003,5 +1003,5 @@ int main(void)
 	int rc = cmocka_run_group_tests(tests, NULL, report);
 	if (failures)
 		printf("%lu sweeps failed\n", failures);
-	return rc || failures ? 1 : 0;
+	return tests_status(rc || failures, sizeof(tests) / sizeof(tests[0]));
 }

@@ -318,5 +318,5 @@ int main(void)
 		cmocka_unit_test(test_mover_bad_local_ranges),
 		cmocka_unit_test(test_readonly_import_local),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -269,5 +269,5 @@ int main(void)
 		cmocka_unit_test(test_shared_session_workers),
 		cmocka_unit_test(test_session_flags),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -107,5 +107,5 @@ int main(void)
 		cmocka_unit_test(test_race_va),
 		cmocka_unit_test(test_race_iommu),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

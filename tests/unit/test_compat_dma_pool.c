@@ -197,5 +197,5 @@ int main(void)
 		cmocka_unit_test(test_alloc_free_checks),
 		cmocka_unit_test(test_zalloc),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

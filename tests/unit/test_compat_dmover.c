@@ -203,5 +203,5 @@ int main(void)
 		cmocka_unit_test(test_crc),
 		cmocka_unit_test(test_backend),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -472,5 +472,5 @@ int main(void)
 		cmocka_unit_test(test_destroy_in_use),
 		cmocka_unit_test(test_threads),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

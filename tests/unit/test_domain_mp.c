@@ -204,5 +204,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_import_failures),
 		cmocka_unit_test(test_process_peer_dies_mid_transfer),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

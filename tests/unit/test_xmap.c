@@ -88,5 +88,5 @@ int main(void)
 		cmocka_unit_test(test_unaligned_span_mixes_sizes),
 		cmocka_unit_test(test_bad_keys),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }
