@@ -316,6 +316,82 @@ static void count_cb(struct udma_req *q)
 	cb_calls++;
 }
 
+/* The oracle, in the library's order: 0 or the error submit must return; *common
+ * gets the length every region has. */
+static int oracle(const struct udma_req *r, struct gbuf *out, struct gbuf *ins, int nin, int has_out,
+		  size_t *common)
+{
+	int want = 0;
+	if (r->flags & ~UDMA_REQ_WAIT)
+		want = -EINVAL;
+	else if ((r->flags & UDMA_REQ_WAIT) && r->cb)
+		want = -EINVAL;
+	else if (has_out)
+		want = judge(out, 1);
+	else if (out->b.type != UDMA_BUF_NONE)
+		want = -EINVAL;
+	*common = has_out ? out->len : 0;
+	for (int j = 0; j < nin && !want; j++) {
+		if ((want = judge(&ins[j], 0)))
+			break;
+		if (!has_out && j == 0)
+			*common = ins[0].len;
+		else if (ins[j].len != *common)
+			want = -EINVAL;
+		else if (has_out && !out->foreign && !ins[j].foreign && overlap(out, &ins[j]))
+			want = -EINVAL;
+	}
+	if (!want) /* bounced inputs are pulled at dispatch: an unmapped piece fails there */
+		for (int j = 0; j < nin; j++)
+			if (ins[j].foreign && ins[j].wild && *common)
+				want = -EFAULT;
+	return want;
+}
+
+/* An accepted request's results against the reference, from the snapshot. */
+static void check_result(const struct udma_req *r, enum udma_func f, const uint8_t imm[8], const struct gbuf *out,
+			 const struct gbuf *ins, int nin, int has_out, size_t common)
+{
+	memcpy(shadow, snap, sizeof(snap));
+	for (int j = 0; j < nin; j++)
+		gather(&ins[j], instream[j]);
+	for (size_t k = 0; k < common; k++) {
+		unsigned char x = 0;
+		switch (f) {
+		case UDMA_FUNC_ZERO:
+			break;
+		case UDMA_FUNC_FILL8:
+			x = imm[0];
+			break;
+		case UDMA_FUNC_FILL64:
+			x = imm[k % 8];
+			break;
+		default: /* copy, copy-crc32c, xor */
+			for (int j = 0; j < nin; j++)
+				x ^= instream[j][k];
+		}
+		outstream[k] = x;
+	}
+	if (has_out)
+		scatter(out, outstream);
+	for (int k = 0; k < NREG; k++)
+		FUZZ_CHECK(!memcmp(shadow[k], region[k], RSZ), "%s of %zu bytes: region %d differs from the reference",
+			   udma_func_name(f), common, k);
+	if (f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C) {
+		uint32_t seed = 0, got = 0;
+		for (int i = 0; i < 4; i++) {
+			seed |= (uint32_t)imm[i] << (8 * i);
+			got |= (uint32_t)r->imm[i] << (8 * i);
+		}
+		FUZZ_CHECK(got == ref_crc(seed, instream[0], common), "crc of %zu bytes", common);
+	}
+	if (f == UDMA_FUNC_COMPARE) {
+		uint64_t first = ref_compare(instream[0], instream[1], common);
+		FUZZ_CHECK(r->result == first, "compare of %zu bytes: %llu, want %llu", common,
+			   (unsigned long long)r->result, (unsigned long long)first);
+	}
+}
+
 static void one_request(struct fin *in)
 {
 	enum udma_func f = (enum udma_func)(take8(in) % UDMA_FUNC_COUNT);
@@ -324,6 +400,7 @@ static void one_request(struct fin *in)
 	int poll = !!(fl & 8), nin = udma_func_ninputs(f), has_out = f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
 	struct gbuf out, ins[UDMA_MAX_INPUTS];
 	long len = mode % 4 || valid ? (long)(take(in, 2) % (RSZ / 2)) : -1; /* mostly one common length */
+	size_t common;
 
 	if (valid) /* WAIT or a callback or neither; no unknown flag */
 		fl = (fl & 1 ? fl & ~6 : fl & ~4);
@@ -350,32 +427,7 @@ static void one_request(struct fin *in)
 		gen(in, &ins[j], 0, len, valid);
 		r->in[j] = ins[j].b;
 	}
-
-	/* the oracle, in the library's order */
-	int want = 0;
-	if (r->flags & ~UDMA_REQ_WAIT)
-		want = -EINVAL;
-	else if ((r->flags & UDMA_REQ_WAIT) && r->cb)
-		want = -EINVAL;
-	else if (has_out)
-		want = judge(&out, 1);
-	else if (out.b.type != UDMA_BUF_NONE)
-		want = -EINVAL;
-	size_t common = has_out ? out.len : 0;
-	for (int j = 0; j < nin && !want; j++) {
-		if ((want = judge(&ins[j], 0)))
-			break;
-		if (!has_out && j == 0)
-			common = ins[0].len;
-		else if (ins[j].len != common)
-			want = -EINVAL;
-		else if (has_out && !out.foreign && !ins[j].foreign && overlap(&out, &ins[j]))
-			want = -EINVAL;
-	}
-	if (!want) /* bounced inputs are pulled at dispatch: an unmapped piece fails there */
-		for (int j = 0; j < nin; j++)
-			if (ins[j].foreign && ins[j].wild && common)
-				want = -EFAULT;
+	int want = oracle(r, &out, ins, nin, has_out, &common);
 
 	for (int k = 0; k < NREG; k++)
 		memcpy(snap[k], region[k], RSZ);
@@ -400,46 +452,7 @@ static void one_request(struct fin *in)
 	FUZZ_CHECK(udma_req_is_done(r), "not done");
 	FUZZ_CHECK(r->status == 0, "%s: status %d", udma_func_name(f), r->status);
 	FUZZ_CHECK(cb_calls == (r->cb ? 1 : 0), "callback ran %d times", cb_calls);
-
-	/* the reference, from the snapshot */
-	memcpy(shadow, snap, sizeof(snap));
-	for (int j = 0; j < nin; j++)
-		gather(&ins[j], instream[j]);
-	for (size_t k = 0; k < common; k++) {
-		unsigned char x = 0;
-		switch (f) {
-		case UDMA_FUNC_ZERO:
-			break;
-		case UDMA_FUNC_FILL8:
-			x = imm[0];
-			break;
-		case UDMA_FUNC_FILL64:
-			x = imm[k % 8];
-			break;
-		default: /* copy, copy-crc32c, xor */
-			for (int j = 0; j < nin; j++)
-				x ^= instream[j][k];
-		}
-		outstream[k] = x;
-	}
-	if (has_out)
-		scatter(&out, outstream);
-	for (int k = 0; k < NREG; k++)
-		FUZZ_CHECK(!memcmp(shadow[k], region[k], RSZ), "%s of %zu bytes: region %d differs from the reference",
-			   udma_func_name(f), common, k);
-	if (f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C) {
-		uint32_t seed = 0, got = 0;
-		for (int i = 0; i < 4; i++) {
-			seed |= (uint32_t)imm[i] << (8 * i);
-			got |= (uint32_t)r->imm[i] << (8 * i);
-		}
-		FUZZ_CHECK(got == ref_crc(seed, instream[0], common), "crc of %zu bytes", common);
-	}
-	if (f == UDMA_FUNC_COMPARE) {
-		uint64_t first = ref_compare(instream[0], instream[1], common);
-		FUZZ_CHECK(r->result == first, "compare of %zu bytes: %llu, want %llu", common,
-			   (unsigned long long)r->result, (unsigned long long)first);
-	}
+	check_result(r, f, imm, &out, ins, nin, has_out, common);
 	FUZZ_CHECK(udma_req_free(r) == 0, "free");
 	naccepted++;
 	nwithdata += common != 0;
