@@ -8,7 +8,7 @@
 #include <linux/dma-mapping.h>
 
 #include "../core/log.h"
-#include "compat.h"
+#include "compat_internal.h"
 
 /* A coherent allocation the device still owns. */
 struct coherent {
@@ -38,7 +38,7 @@ struct device *dma_device_open(const char *name)
 
 	if (!dev)
 		return udma_fail_null(ENOMEM, "out of memory");
-	dev->domain = compat_open_domain(name);
+	dev->domain = _udma_compat_open_domain(name);
 	if (!dev->domain) {
 		int err = errno;
 		free(dev);
@@ -90,14 +90,14 @@ void dma_device_close(struct device *dev)
 		device_free(dev);
 }
 
-void compat_device_hold(struct device *dev)
+void _udma_compat_device_hold(struct device *dev)
 {
 	pthread_mutex_lock(&dev->lock);
 	dev->pools++;
 	pthread_mutex_unlock(&dev->lock);
 }
 
-void compat_device_release(struct device *dev)
+void _udma_compat_device_release(struct device *dev)
 {
 	pthread_mutex_lock(&dev->lock);
 	int last = --dev->pools == 0 && dev->closed;

@@ -8,7 +8,7 @@
 #include <linux/dma-mapping.h>
 
 #include "../core/log.h"
-#include "compat.h"
+#include "compat_internal.h"
 
 #define DMA_POOL_PAGE 4096ul
 #define DMA_BLOCK_MIN 16ul /* sizeof(struct dma_block) on 64-bit: the kernel's floor */
@@ -75,7 +75,7 @@ struct dma_pool *dma_pool_create(const char *name, struct device *dev, size_t si
 				      size, align, boundary);
 	}
 	dp->dev = dev;
-	compat_device_hold(dev);
+	_udma_compat_device_hold(dev);
 	return dp;
 }
 
@@ -88,7 +88,7 @@ void dma_pool_destroy(struct dma_pool *pool)
 		udma_err("dma_pool_destroy %s, busy: blocks still allocated; the pool is left alive", pool->name);
 		return;
 	}
-	compat_device_release(pool->dev);
+	_udma_compat_device_release(pool->dev);
 	free(pool);
 }
 

@@ -7,7 +7,7 @@
 #include <wd.h>
 
 #include "../core/log.h"
-#include "compat.h"
+#include "compat_internal.h"
 
 struct wd_qinfo {
 	struct udma_domain *domain;
@@ -16,7 +16,7 @@ struct wd_qinfo {
 	size_t nmem, capmem;
 };
 
-int compat_mode_by_name(const char *name, enum udma_addr_mode *mode)
+int _udma_compat_mode_by_name(const char *name, enum udma_addr_mode *mode)
 {
 	static const struct { const char *name; enum udma_addr_mode mode; } names[] = {
 		{ "", UDMA_ADDR_VA }, { "va", UDMA_ADDR_VA }, { "sva", UDMA_ADDR_VA },
@@ -30,11 +30,11 @@ int compat_mode_by_name(const char *name, enum udma_addr_mode *mode)
 	return -ENODEV;
 }
 
-struct udma_domain *compat_open_domain(const char *name)
+struct udma_domain *_udma_compat_open_domain(const char *name)
 {
 	struct udma_device_opts o = { .size = sizeof(o), .vfio_container_fd = -1, .name = name && *name ? name : NULL };
 
-	if (compat_mode_by_name(name, &o.mode))
+	if (_udma_compat_mode_by_name(name, &o.mode))
 		return udma_fail_null(ENODEV, "unknown device \"%s\" (use \"\", \"va\", \"pa\" or \"iommu\")", name);
 	return udma_device_domain_create(&o);
 }
@@ -55,7 +55,7 @@ int wd_request_queue(struct wd_queue *q)
 	qi = calloc(1, sizeof(*qi));
 	if (!qi)
 		return -WD_ENOMEM;
-	qi->domain = compat_open_domain(q->dev_path);
+	qi->domain = _udma_compat_open_domain(q->dev_path);
 	if (!qi->domain) {
 		int err = errno;
 		free(qi);

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-int udma_log_level_cur = UDMA_LOG_NONE;
+int _udma_log_level_cur = UDMA_LOG_NONE;
 static udma_log_fn log_sink;
 static void *log_sink_arg;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -24,7 +24,7 @@ __attribute__((constructor)) static void log_init_from_env(void)
 		return;
 	for (int i = 0; i <= UDMA_LOG_DEBUG; i++)
 		if (!strcasecmp(s, level_names[i]))
-			udma_log_level_cur = i;
+			_udma_log_level_cur = i;
 }
 
 void udma_log_set_level(enum udma_log_level level)
@@ -33,12 +33,12 @@ void udma_log_set_level(enum udma_log_level level)
 		level = UDMA_LOG_NONE;
 	if (level > UDMA_LOG_DEBUG)
 		level = UDMA_LOG_DEBUG;
-	__atomic_store_n(&udma_log_level_cur, (int)level, __ATOMIC_RELAXED);
+	__atomic_store_n(&_udma_log_level_cur, (int)level, __ATOMIC_RELAXED);
 }
 
 enum udma_log_level udma_log_get_level(void)
 {
-	return (enum udma_log_level)__atomic_load_n(&udma_log_level_cur, __ATOMIC_RELAXED);
+	return (enum udma_log_level)__atomic_load_n(&_udma_log_level_cur, __ATOMIC_RELAXED);
 }
 
 void udma_log_set_sink(udma_log_fn fn, void *arg)
@@ -49,7 +49,7 @@ void udma_log_set_sink(udma_log_fn fn, void *arg)
 	pthread_mutex_unlock(&log_lock);
 }
 
-void udma_log_line(enum udma_log_level lvl, const char *fn, const char *fmt, ...)
+void _udma_log_line(enum udma_log_level lvl, const char *fn, const char *fmt, ...)
 {
 	char line[512];
 	int n = snprintf(line, sizeof(line), "udma %s: %s: ", level_names[lvl], fn);

@@ -8,13 +8,13 @@
 
 #define UDMA_HIDDEN __attribute__((visibility("hidden")))
 
-UDMA_HIDDEN extern int udma_log_level_cur;
-UDMA_HIDDEN void udma_log_line(enum udma_log_level lvl, const char *fn, const char *fmt, ...)
+UDMA_HIDDEN extern int _udma_log_level_cur;
+UDMA_HIDDEN void _udma_log_line(enum udma_log_level lvl, const char *fn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #define udma_log_at(lvl, ...)                                             \
-	((void)(__builtin_expect(udma_log_level_cur >= (lvl), 0)          \
-			? udma_log_line((lvl), __func__, __VA_ARGS__)     \
+	((void)(__builtin_expect(_udma_log_level_cur >= (lvl), 0)          \
+			? _udma_log_line((lvl), __func__, __VA_ARGS__)     \
 			: (void)0))
 #define udma_err(...) udma_log_at(UDMA_LOG_ERROR, __VA_ARGS__)
 #define udma_warn(...) udma_log_at(UDMA_LOG_WARN, __VA_ARGS__)

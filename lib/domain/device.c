@@ -9,7 +9,7 @@
 #include <linux/vfio.h>
 
 #include "../memory/os.h"
-#include "domain.h"
+#include "domain_internal.h"
 
 static const char *const mode_names[] = { "va", "pa", "iommu" };
 
@@ -26,7 +26,7 @@ int udma_mode_probe(enum udma_addr_mode mode, char *why, size_t whylen)
 			snprintf(why, whylen, "available (device address = virtual address)");
 		return 0;
 	case UDMA_ADDR_PA:
-		return os_pa_probe(why, whylen);
+		return _udma_os_pa_probe(why, whylen);
 	case UDMA_ADDR_IOMMU: {
 		int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 		int type1 = fd >= 0 && ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) > 0;
@@ -64,7 +64,7 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	if (o.mode != UDMA_ADDR_IOMMU && (o.vfio_container_fd >= 0 || o.iova_base || o.iova_size))
 		return udma_fail_null(EINVAL, "IOVA window and VFIO container apply to IOMMU mode only");
 	if (o.mode == UDMA_ADDR_PA) {
-		err = os_pa_probe(why, sizeof(why));
+		err = _udma_os_pa_probe(why, sizeof(why));
 		if (err)
 			return udma_fail_null(-err, "PA mode unavailable: %s", why);
 	}
@@ -84,25 +84,25 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_DEVICE, UDMA_DEV_DMA, name);
+	err = _udma_domain_init(d, UDMA_KIND_DEVICE, UDMA_DEV_DMA, name);
 	if (err) {
 		free(d);
 		return udma_fail_null(-err, "bad domain name");
 	}
 	d->dev.mode = o.mode;
 	d->dev.vfio_fd = o.mode == UDMA_ADDR_IOMMU ? o.vfio_container_fd : -1;
-	d->ops = builtin_ops;
+	d->ops = _udma_builtin_ops;
 	d->builtin = 1;
-	err = xmap_init(&d->dev.fwd);
+	err = _udma_xmap_init(&d->dev.fwd);
 	if (!err)
-		err = xmap_init(&d->dev.rev);
+		err = _udma_xmap_init(&d->dev.rev);
 	if (!err && o.mode == UDMA_ADDR_IOMMU)
-		err = iova_space_init(&d->dev.iova, o.iova_base, o.iova_size);
+		err = _udma_iova_space_init(&d->dev.iova, o.iova_base, o.iova_size);
 	if (err) {
-		domain_free(d);
+		_udma_domain_free(d);
 		return udma_fail_null(-err, "cannot set up translation tables");
 	}
-	domain_publish(d);
+	_udma_domain_publish(d);
 	return d;
 }
 
@@ -120,12 +120,12 @@ int device_retire(struct udma_domain *d)
 
 void device_fini(struct udma_domain *d)
 {
-	xmap_fini(&d->dev.fwd);
-	xmap_fini(&d->dev.rev);
-	iova_space_fini(&d->dev.iova);
-	region_set_fini(&d->dev.regions);
-	stream_set_fini(&d->dev.streams);
-	page_refs_fini(&d->dev.stream_pages);
+	_udma_xmap_fini(&d->dev.fwd);
+	_udma_xmap_fini(&d->dev.rev);
+	_udma_iova_space_fini(&d->dev.iova);
+	_udma_region_set_fini(&d->dev.regions);
+	_udma_stream_set_fini(&d->dev.streams);
+	_udma_page_refs_fini(&d->dev.stream_pages);
 }
 
 enum udma_addr_mode udma_domain_mode(const struct udma_domain *d)

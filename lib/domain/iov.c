@@ -4,7 +4,7 @@
 
 #include "iov.h"
 
-int iov_total(const struct iovec *iov, uint32_t cnt, size_t *total)
+int _udma_iov_total(const struct iovec *iov, uint32_t cnt, size_t *total)
 {
 	size_t t = 0;
 
@@ -19,7 +19,7 @@ int iov_total(const struct iovec *iov, uint32_t cnt, size_t *total)
 	return 0;
 }
 
-size_t iov_copy(const struct iovec *dst, size_t dcnt, const struct iovec *src, size_t scnt)
+size_t _udma_iov_copy(const struct iovec *dst, size_t dcnt, const struct iovec *src, size_t scnt)
 {
 	size_t di = 0, si = 0, doff = 0, soff = 0, done = 0;
 
@@ -38,13 +38,13 @@ size_t iov_copy(const struct iovec *dst, size_t dcnt, const struct iovec *src, s
 	return done;
 }
 
-void iov_zero(const struct iovec *iov, size_t cnt)
+void _udma_iov_zero(const struct iovec *iov, size_t cnt)
 {
 	for (size_t i = 0; i < cnt; i++)
 		memset(iov[i].iov_base, 0, iov[i].iov_len);
 }
 
-int iovbuf_push(struct iovbuf *b, void *base, size_t len)
+int _udma_iovbuf_push(struct iovbuf *b, void *base, size_t len)
 {
 	if (b->n && (char *)b->v[b->n - 1].iov_base + b->v[b->n - 1].iov_len == (char *)base) {
 		b->v[b->n - 1].iov_len += len; /* merge with a contiguous neighbour */
@@ -64,7 +64,7 @@ int iovbuf_push(struct iovbuf *b, void *base, size_t len)
 	return 0;
 }
 
-void iovbuf_fini(struct iovbuf *b)
+void _udma_iovbuf_fini(struct iovbuf *b)
 {
 	if (b->v != b->inl)
 		free(b->v);

@@ -9,10 +9,10 @@
 #include "../core/log.h"
 
 /* Sum of lengths; -EINVAL for NULL with cnt > 0, cnt 0, or overflow. */
-UDMA_HIDDEN int iov_total(const struct iovec *iov, uint32_t cnt, size_t *total);
+UDMA_HIDDEN int _udma_iov_total(const struct iovec *iov, uint32_t cnt, size_t *total);
 /* Copy min(total dst, total src) bytes from src to dst; returns bytes copied. */
-UDMA_HIDDEN size_t iov_copy(const struct iovec *dst, size_t dcnt, const struct iovec *src, size_t scnt);
-UDMA_HIDDEN void iov_zero(const struct iovec *iov, size_t cnt);
+UDMA_HIDDEN size_t _udma_iov_copy(const struct iovec *dst, size_t dcnt, const struct iovec *src, size_t scnt);
+UDMA_HIDDEN void _udma_iov_zero(const struct iovec *iov, size_t cnt);
 
 /* A growable iovec array with room for a few on the stack. */
 struct iovbuf {
@@ -27,7 +27,7 @@ static inline void iovbuf_init(struct iovbuf *b)
 	b->n = 0;
 	b->cap = sizeof(b->inl) / sizeof(b->inl[0]);
 }
-UDMA_HIDDEN int iovbuf_push(struct iovbuf *b, void *base, size_t len);
-UDMA_HIDDEN void iovbuf_fini(struct iovbuf *b);
+UDMA_HIDDEN int _udma_iovbuf_push(struct iovbuf *b, void *base, size_t len);
+UDMA_HIDDEN void _udma_iovbuf_fini(struct iovbuf *b);
 
 #endif

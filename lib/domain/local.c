@@ -8,9 +8,9 @@
 #include <string.h>
 #include <udma/memory.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
-int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
+int _udma_domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 		      struct iovbuf *out)
 {
 	int err = 0;
@@ -24,7 +24,7 @@ int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t c
 		case UDMA_KIND_SYSTEM:
 			if (!a)
 				return udma_fail(EFAULT, "NULL address in the system domain");
-			err = iovbuf_push(out, iov[i].iov_base, len);
+			err = _udma_iovbuf_push(out, iov[i].iov_base, len);
 			break;
 		case UDMA_KIND_DEVICE:
 			while (len && !err) { /* a device range may be several local pieces */
@@ -33,7 +33,7 @@ int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t c
 				if (!va)
 					return udma_fail(EFAULT, "device address 0x%llx is not mapped in %s",
 							 (unsigned long long)a, d->id);
-				err = iovbuf_push(out, va, piece);
+				err = _udma_iovbuf_push(out, va, piece);
 				a += piece, len -= piece;
 			}
 			break;
@@ -43,7 +43,7 @@ int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t c
 						 (unsigned long long)a, len, d->id, d->shm.size);
 			if (write && d->shm.readonly)
 				return udma_fail(EACCES, "segment %s is mapped read-only here", d->id);
-			err = iovbuf_push(out, d->shm.base + a, len);
+			err = _udma_iovbuf_push(out, d->shm.base + a, len);
 			break;
 		default:
 			return udma_fail(ENOTSUP, "domain %s has no local view", d->id);
@@ -62,7 +62,7 @@ static int from_local(struct udma_domain *dst, const struct iovbuf *l, struct io
 		size_t len = l->v[i].iov_len;
 		switch (dst->kind) {
 		case UDMA_KIND_SYSTEM:
-			err = iovbuf_push(out, l->v[i].iov_base, len);
+			err = _udma_iovbuf_push(out, l->v[i].iov_base, len);
 			break;
 		case UDMA_KIND_DEVICE:
 			while (len && !err) { /* split where device addresses are discontiguous */
@@ -70,7 +70,7 @@ static int from_local(struct udma_domain *dst, const struct iovbuf *l, struct io
 				uint64_t io = udma_va_to_iova(dst, (void *)(uintptr_t)va, &piece);
 				if (io == UDMA_BAD_IOVA)
 					return udma_fail(EFAULT, "%p is not registered in %s", (void *)(uintptr_t)va, dst->id);
-				err = iovbuf_push(out, (void *)(uintptr_t)io, piece);
+				err = _udma_iovbuf_push(out, (void *)(uintptr_t)io, piece);
 				va += piece, len -= piece;
 			}
 			break;
@@ -78,7 +78,7 @@ static int from_local(struct udma_domain *dst, const struct iovbuf *l, struct io
 			uint64_t base = (uintptr_t)dst->shm.base;
 			if (va < base || va - base > dst->shm.size || len > dst->shm.size - (va - base))
 				return udma_fail(EFAULT, "%p is not inside segment %s", (void *)(uintptr_t)va, dst->id);
-			err = iovbuf_push(out, (void *)(uintptr_t)(va - base), len);
+			err = _udma_iovbuf_push(out, (void *)(uintptr_t)(va - base), len);
 			break;
 		}
 		default:
@@ -133,15 +133,15 @@ static int b_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 		return dst->remote_xlate_in(src, addr, len, dst, result);
 	iovbuf_init(&l);
 	iovbuf_init(&o);
-	err = domain_local_view(src, &in, 1, 0, &l);
+	err = _udma_domain_local_view(src, &in, 1, 0, &l);
 	if (!err)
 		err = from_local(dst, &l, &o);
 	if (!err)
 		err = xlate_store(result, &o);
 	if (!err)
 		result->dst_domain = dst;
-	iovbuf_fini(&l);
-	iovbuf_fini(&o);
+	_udma_iovbuf_fini(&l);
+	_udma_iovbuf_fini(&o);
 	return err;
 }
 
@@ -152,10 +152,10 @@ static int b_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov,
 	int err;
 
 	iovbuf_init(&s);
-	err = domain_local_view(src, src_iov, src_cnt, 0, &s);
+	err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &s);
 	if (!err)
-		iov_copy(dst_iov, dst_cnt, s.v, s.n);
-	iovbuf_fini(&s);
+		_udma_iov_copy(dst_iov, dst_cnt, s.v, s.n);
+	_udma_iovbuf_fini(&s);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -166,10 +166,10 @@ static int b_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov,
 	int err;
 
 	iovbuf_init(&dv);
-	err = domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
+	err = _udma_domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
 	if (!err)
-		iov_copy(dv.v, dv.n, src_iov, src_cnt);
-	iovbuf_fini(&dv);
+		_udma_iov_copy(dv.v, dv.n, src_iov, src_cnt);
+	_udma_iovbuf_fini(&dv);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -180,10 +180,10 @@ static int b_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32
 	int err;
 
 	iovbuf_init(&v);
-	err = domain_local_view(d, iov, cnt, 1, &v);
+	err = _udma_domain_local_view(d, iov, cnt, 1, &v);
 	if (!err)
-		iov_zero(v.v, v.n);
-	iovbuf_fini(&v);
+		_udma_iov_zero(v.v, v.n);
+	_udma_iovbuf_fini(&v);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -197,13 +197,13 @@ static int b_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 
 	iovbuf_init(&dv);
 	iovbuf_init(&sv);
-	err = domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
+	err = _udma_domain_local_view(dst, dst_iov, dst_cnt, 1, &dv);
 	if (!err && src->kind == UDMA_KIND_PROCESS)
 		err = process_rw(src->pid, dv.v, dv.n, src_iov, src_cnt, 0);
-	else if (!err && !(err = domain_local_view(src, src_iov, src_cnt, 0, &sv)))
-		iov_copy(dv.v, dv.n, sv.v, sv.n);
-	iovbuf_fini(&dv);
-	iovbuf_fini(&sv);
+	else if (!err && !(err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &sv)))
+		_udma_iov_copy(dv.v, dv.n, sv.v, sv.n);
+	_udma_iovbuf_fini(&dv);
+	_udma_iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -212,7 +212,7 @@ static void b_invalidate(struct udma_domain *d, void *ctx, struct iovec *iov, ui
 	/* Nothing is held for a translation: results are views of live memory. */
 }
 
-const struct udma_domain_ops builtin_ops = {
+const struct udma_domain_ops _udma_builtin_ops = {
 	.size = sizeof(struct udma_domain_ops),
 	.translate = b_translate,
 	.pull = b_pull,

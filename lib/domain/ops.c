@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
 /* Take a reference for one operation; -ENODEV if d is destroyed. */
 static int enter(struct udma_domain *d)
@@ -80,10 +80,10 @@ static int wrap_return(struct wrap *w, int rc)
 static int check_pair(const struct iovec *dst, uint32_t dcnt, const struct iovec *src, uint32_t scnt)
 {
 	size_t dt, st;
-	int err = iov_total(dst, dcnt, &dt);
+	int err = _udma_iov_total(dst, dcnt, &dt);
 
 	if (!err)
-		err = iov_total(src, scnt, &st);
+		err = _udma_iov_total(src, scnt, &st);
 	if (!err && dt < st)
 		err = udma_fail(EINVAL, "destination holds %zu bytes, source has %zu", dt, st);
 	return err;
@@ -166,7 +166,7 @@ int udma_domain_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uin
 			void *cb_arg)
 {
 	size_t total;
-	int err = iov_total(iov, iovcnt, &total);
+	int err = _udma_iov_total(iov, iovcnt, &total);
 	if (err || (err = enter(d)))
 		return err;
 	udma_memzero_fn fn = __atomic_load_n(&d->ops.memzero, __ATOMIC_ACQUIRE);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024
@@ -95,10 +95,10 @@ static int p_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	int err;
 
 	iovbuf_init(&sv);
-	err = domain_local_view(src, src_iov, src_cnt, 0, &sv);
+	err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &sv);
 	if (!err)
 		err = process_rw(dst->pid, sv.v, sv.n, dst_iov, dst_cnt, 1);
-	iovbuf_fini(&sv);
+	_udma_iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
 
@@ -130,7 +130,7 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_PROCESS, UDMA_DEV_DMA, id ? id : name);
+	err = _udma_domain_init(d, UDMA_KIND_PROCESS, UDMA_DEV_DMA, id ? id : name);
 	if (err) {
 		free(d);
 		return udma_fail_null(-err, "bad id");
@@ -138,7 +138,7 @@ struct udma_domain *udma_process_domain_create(pid_t pid, const char *id)
 	d->pid = pid;
 	d->ops = process_ops;
 	d->builtin = 1;
-	domain_publish(d);
+	_udma_domain_publish(d);
 	return d;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct udma_domain *reg_head, *reg_tail;
@@ -23,7 +23,7 @@ static int type_valid(enum udma_dev_type t)
 	       (t >= UDMA_DEV_VENDOR_START && t <= UDMA_DEV_VENDOR_END);
 }
 
-int domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev_type type, const char *id)
+int _udma_domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev_type type, const char *id)
 {
 	if (!id || !*id)
 		return udma_fail(EINVAL, "domain id is %s", id ? "empty" : "NULL");
@@ -40,7 +40,7 @@ int domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev
 	return 0;
 }
 
-void domain_publish(struct udma_domain *d)
+void _udma_domain_publish(struct udma_domain *d)
 {
 	d->refs = 1;
 	pthread_mutex_lock(&reg_lock);
@@ -55,7 +55,7 @@ void domain_publish(struct udma_domain *d)
 	udma_dbg("domain %s (kind %d, type %d) created", d->id, (int)d->kind, (int)d->dev_type);
 }
 
-void domain_free(struct udma_domain *d)
+void _udma_domain_free(struct udma_domain *d)
 {
 	switch (d->kind) {
 	case UDMA_KIND_DEVICE:
@@ -113,7 +113,7 @@ void udma_domain_put(struct udma_domain *d)
 		reg_tail = d->prev;
 	pthread_mutex_unlock(&reg_lock);
 	udma_dbg("domain %s freed", d->id);
-	domain_free(d);
+	_udma_domain_free(d);
 }
 
 /* First live domain from d on whose id matches; takes a reference. Under reg_lock. */
@@ -189,7 +189,7 @@ int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return udma_fail(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_CUSTOM, o.dev_type, o.id);
+	err = _udma_domain_init(d, UDMA_KIND_CUSTOM, o.dev_type, o.id);
 	if (err) {
 		free(d);
 		return err;
@@ -213,11 +213,11 @@ int udma_domain_create(struct udma_domain **out, const struct udma_domain_opts *
 	if (o.ops)
 		memcpy(&d->ops, o.ops, o.ops->size < sizeof(d->ops) ? o.ops->size : sizeof(d->ops));
 	d->ops.size = sizeof(d->ops);
-	domain_publish(d);
+	_udma_domain_publish(d);
 	*out = d;
 	return 0;
 nomem:
-	domain_free(d);
+	_udma_domain_free(d);
 	return udma_fail(ENOMEM, "out of memory");
 }
 
@@ -279,8 +279,8 @@ struct udma_domain *udma_system_domain(void)
 /* Exists from load and comes first in iteration. Never freed (refs never reach 0). */
 __attribute__((constructor)) static void system_domain_init(void)
 {
-	domain_init(&system_domain, UDMA_KIND_SYSTEM, UDMA_DEV_DMA, "system");
-	system_domain.ops = builtin_ops;
+	_udma_domain_init(&system_domain, UDMA_KIND_SYSTEM, UDMA_DEV_DMA, "system");
+	system_domain.ops = _udma_builtin_ops;
 	system_domain.builtin = 1;
-	domain_publish(&system_domain);
+	_udma_domain_publish(&system_domain);
 }

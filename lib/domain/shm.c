@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -55,7 +55,7 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 
 	if (!d)
 		return udma_fail_null(ENOMEM, "out of memory");
-	err = domain_init(d, UDMA_KIND_SHM, UDMA_DEV_DMA, id);
+	err = _udma_domain_init(d, UDMA_KIND_SHM, UDMA_DEV_DMA, id);
 	if (err) {
 		free(d);
 		return udma_fail_null(-err, "bad id");
@@ -64,7 +64,7 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	if (d->shm.base == MAP_FAILED) {
 		err = errno;
 		d->shm.base = NULL;
-		domain_free(d);
+		_udma_domain_free(d);
 		return udma_fail_null(err == EACCES || err == EPERM ? EACCES : ENOMEM, "mmap of segment %s: %s", id,
 				      strerror(err));
 	}
@@ -72,9 +72,9 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	d->shm.fd = fd;
 	d->shm.readonly = readonly;
 	d->shm.sealed = readonly; /* a read-only import came from a sealed segment */
-	d->ops = builtin_ops;
+	d->ops = _udma_builtin_ops;
 	d->builtin = 1;
-	domain_publish(d);
+	_udma_domain_publish(d);
 	return d;
 }
 

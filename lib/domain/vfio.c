@@ -4,9 +4,9 @@
 #include <sys/ioctl.h>
 #include <linux/vfio.h>
 
-#include "domain.h"
+#include "domain_internal.h"
 
-int vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len)
+int _udma_vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len)
 {
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
@@ -21,7 +21,7 @@ int vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len)
 	return 0;
 }
 
-int vfio_unmap(int fd, uint64_t iova, uint64_t len)
+int _udma_vfio_unmap(int fd, uint64_t iova, uint64_t len)
 {
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u),

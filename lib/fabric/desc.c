@@ -10,12 +10,12 @@
 #include <string.h>
 #include <isa-l/crc.h>
 
-#include "fabric.h"
+#include "fabric_internal.h"
 
 #define HDR 32 /* bytes before the address */
 #define PREFIX "udma"
 
-uint32_t fab_crc32c(const void *p, size_t n)
+uint32_t _udma_fab_crc32c(const void *p, size_t n)
 {
 	/* the standard CRC-32C through ISA-L, as the mover's kernels use it */
 	return ~crc32_iscsi((unsigned char *)p, (int)n, ~0u);
@@ -90,7 +90,7 @@ int udma_fabric_desc_pack(const struct udma_fabric_desc *d, void *buf, size_t bu
 	put64(p + 16, d->len);
 	put64(p + 24, d->key);
 	memcpy(p + HDR, d->addr, d->addr_len);
-	put32(p + HDR + d->addr_len, fab_crc32c(p, HDR + d->addr_len));
+	put32(p + HDR + d->addr_len, _udma_fab_crc32c(p, HDR + d->addr_len));
 	return (int)n;
 }
 
@@ -108,7 +108,7 @@ int udma_fabric_desc_unpack(const void *buf, size_t len, struct udma_fabric_desc
 	if (len < HDR + 4 || len != (size_t)HDR + p[2] + 4)
 		/* p[2] is past the end of a buffer shorter than 3 bytes */
 		return udma_fail(EINVAL, "descriptor of %zu bytes, its header says %u", len, len > 2 ? HDR + p[2] + 4u : 0);
-	if (get32(p + HDR + p[2]) != fab_crc32c(p, HDR + p[2]))
+	if (get32(p + HDR + p[2]) != _udma_fab_crc32c(p, HDR + p[2]))
 		return udma_fail(EBADMSG, "descriptor checksum mismatch");
 	if (p[3])
 		return udma_fail(EINVAL, "descriptor reserved byte is %u", p[3]);

@@ -20,8 +20,8 @@
 #include <udma/backend.h>
 
 #include "../domain/iov.h"
-#include "../mover/mover.h"
-#include "fabric.h"
+#include "../mover/mover_internal.h"
+#include "fabric_internal.h"
 
 #define PATTERN (64u << 10)
 #define FUNCS ((1u << UDMA_FUNC_ZERO) | (1u << UDMA_FUNC_FILL8) | (1u << UDMA_FUNC_FILL64) | (1u << UDMA_FUNC_COPY))
@@ -43,7 +43,7 @@ static void ework_finish(struct ework *ew, int st)
 {
 	struct udma_work *w = ew->w;
 
-	w->exec_ns = fab_now() - ew->t0 + 1;
+	w->exec_ns = _udma_fab_now() - ew->t0 + 1;
 	free(ew->buf);
 	free(ew);
 	udma_engine_done(w, st);
@@ -59,13 +59,13 @@ static int ework_push_staged(struct ework *ew)
 	struct fab_remote *rm = ew->out_rm;
 
 	ew->out_rm = NULL;
-	fab_req_init(&ew->r, rm->fab, ework_done);
-	int err = fab_req_add_pairs(&ew->r, 1, &l, 1, rm, w->out, w->out_cnt);
+	_udma_fab_req_init(&ew->r, rm->fab, ework_done);
+	int err = _udma_fab_req_add_pairs(&ew->r, 1, &l, 1, rm, w->out, w->out_cnt);
 	if (err) {
-		fab_req_abandon(&ew->r);
+		_udma_fab_req_abandon(&ew->r);
 		return err;
 	}
-	fab_req_start(&ew->r);
+	_udma_fab_req_start(&ew->r);
 	return 0;
 }
 
@@ -100,14 +100,14 @@ static int add_fill(struct ework *ew, struct fab_remote *rm)
 	ew->buf = b;
 	for (size_t i = 0; i < n + 8; i++)
 		b[i] = w->func == UDMA_FUNC_ZERO ? 0 : w->func == UDMA_FUNC_FILL8 ? w->req->imm[0] : w->req->imm[i % 8];
-	if ((err = fab_local_desc(&ew->r, b, n + 8, &desc)))
+	if ((err = _udma_fab_local_desc(&ew->r, b, n + 8, &desc)))
 		return err;
 	uint64_t pos = 0; /* bytes of output before this piece: fill64's phase */
 	for (uint32_t i = 0; i < w->out_cnt && !err; i++)
 		for (size_t off = 0; off < w->out[i].iov_len && !err;) {
 			size_t k = w->out[i].iov_len - off < n ? w->out[i].iov_len - off : n;
 			size_t phase = w->func == UDMA_FUNC_FILL64 ? pos % 8 : 0;
-			err = fab_req_add(&ew->r, 1, b + phase, k, desc, rm->peer,
+			err = _udma_fab_req_add(&ew->r, 1, b + phase, k, desc, rm->peer,
 					  rm->desc.base + (uintptr_t)w->out[i].iov_base + off, rm->desc.key);
 			off += k;
 			pos += k;
@@ -119,28 +119,28 @@ static int add_fill(struct ework *ew, struct fab_remote *rm)
 static int start(struct feng *fe, struct udma_work *w)
 {
 	struct udma_fabric *fab = fe->fab;
-	struct fab_remote *out_rm = fab_remote_of(w->out_dom, fab);
-	struct fab_remote *in_rm = w->func == UDMA_FUNC_COPY ? fab_remote_of(w->in_dom[0], fab) : NULL;
+	struct fab_remote *out_rm = _udma_fab_remote_of(w->out_dom, fab);
+	struct fab_remote *in_rm = w->func == UDMA_FUNC_COPY ? _udma_fab_remote_of(w->in_dom[0], fab) : NULL;
 	int err;
 
 	if ((w->out_dom && !out_rm) || (w->func == UDMA_FUNC_COPY && w->in_dom[0] && !in_rm))
 		return udma_fail(EINVAL, "a buffer is in a domain this engine did not accept");
 	if (!out_rm && !in_rm) { /* local only: the CPU kernels */
-		uint64_t t0 = fab_now();
+		uint64_t t0 = _udma_fab_now();
 		err = udma_cpu_execute(w);
-		w->exec_ns = fab_now() - t0 + 1;
+		w->exec_ns = _udma_fab_now() - t0 + 1;
 		udma_engine_done(w, err);
 		return 0;
 	}
-	if ((out_rm && (err = fab_remote_check(out_rm, w->out, w->out_cnt, 1))) ||
-	    (in_rm && (err = fab_remote_check(in_rm, w->in[0], w->in_cnt[0], 0))))
+	if ((out_rm && (err = _udma_fab_remote_check(out_rm, w->out, w->out_cnt, 1))) ||
+	    (in_rm && (err = _udma_fab_remote_check(in_rm, w->in[0], w->in_cnt[0], 0))))
 		return err;
 	struct ework *ew = calloc(1, sizeof(*ew));
 	if (!ew)
 		return udma_fail(ENOMEM, "out of memory");
 	ew->w = w;
-	ew->t0 = fab_now();
-	fab_req_init(&ew->r, fab, ework_done);
+	ew->t0 = _udma_fab_now();
+	_udma_fab_req_init(&ew->r, fab, ework_done);
 	/* manual progress and nobody polling for this work: finish it here */
 	ew->sync = !fab->has_thread &&
 		   ((w->req->flags & UDMA_REQ_WAIT) || w->req->session->mode == UDMA_COMPL_CALLBACK);
@@ -149,26 +149,26 @@ static int start(struct feng *fe, struct udma_work *w)
 	} else if (out_rm && in_rm) { /* stage: read all, then write all */
 		ew->buf = malloc(w->len ? w->len : 1);
 		struct iovec l = { ew->buf, w->len };
-		err = ew->buf ? fab_req_add_pairs(&ew->r, 0, &l, 1, in_rm, w->in[0], w->in_cnt[0])
+		err = ew->buf ? _udma_fab_req_add_pairs(&ew->r, 0, &l, 1, in_rm, w->in[0], w->in_cnt[0])
 			      : udma_fail(ENOMEM, "no staging buffer of %zu bytes", w->len);
 		ew->out_rm = out_rm;
 	} else if (out_rm) {
-		err = fab_req_add_pairs(&ew->r, 1, w->in[0], w->in_cnt[0], out_rm, w->out, w->out_cnt);
+		err = _udma_fab_req_add_pairs(&ew->r, 1, w->in[0], w->in_cnt[0], out_rm, w->out, w->out_cnt);
 	} else {
-		err = fab_req_add_pairs(&ew->r, 0, w->out, w->out_cnt, in_rm, w->in[0], w->in_cnt[0]);
+		err = _udma_fab_req_add_pairs(&ew->r, 0, w->out, w->out_cnt, in_rm, w->in[0], w->in_cnt[0]);
 	}
 	if (err) {
-		fab_req_abandon(&ew->r);
+		_udma_fab_req_abandon(&ew->r);
 		free(ew->buf);
 		free(ew);
 		return err;
 	}
 	if (!ew->sync) {
-		fab_req_start(&ew->r);
+		_udma_fab_req_start(&ew->r);
 		return 0;
 	}
-	fab_req_start(&ew->r);
-	fab_req_wait(fab, &ew->flag);
+	_udma_fab_req_start(&ew->r);
+	_udma_fab_req_wait(fab, &ew->flag);
 	ework_finish(ew, ew->r.status);
 	return 0;
 }
@@ -189,13 +189,13 @@ static int f_poll(struct udma_engine *e, unsigned max)
 {
 	struct feng *fe = udma_engine_priv(e);
 	/* with a progress thread there is nothing to drive, and competing for the CQ only costs */
-	return fe->fab->has_thread ? 0 : fab_progress(fe->fab, max, 0);
+	return fe->fab->has_thread ? 0 : _udma_fab_progress(fe->fab, max, 0);
 }
 
 static int f_accepts(struct udma_engine *e, struct udma_domain *d)
 {
 	struct feng *fe = udma_engine_priv(e);
-	return fab_remote_of(d, fe->fab) != NULL;
+	return _udma_fab_remote_of(d, fe->fab) != NULL;
 }
 
 static void f_fini(struct udma_engine *e)

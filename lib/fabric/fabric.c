@@ -20,13 +20,13 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 
-#include "fabric.h"
+#include "fabric_internal.h"
 
 #define DEFAULT_PROVIDER "tcp;ofi_rxm"
 #define PIECE_CHUNK 256
 #define MAX_PIECE (8ul << 20)
 
-uint64_t fab_now(void)
+uint64_t _udma_fab_now(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -147,15 +147,15 @@ static void list_unlink(struct fab_piece **head, struct fab_piece **tail, struct
 
 /* ---- requests --------------------------------------------------------------------- */
 
-void fab_req_init(struct fab_req *r, struct udma_fabric *fab, void (*done)(struct fab_req *r))
+void _udma_fab_req_init(struct fab_req *r, struct udma_fabric *fab, void (*done)(struct fab_req *r))
 {
 	memset(r, 0, sizeof(*r));
 	r->fab = fab;
 	r->done = done;
-	r->left = 1; /* the builder's hold, dropped by fab_req_start */
+	r->left = 1; /* the builder's hold, dropped by _udma_fab_req_start */
 }
 
-int fab_req_add(struct fab_req *r, int write, void *local, size_t len, void *ldesc, struct fab_peer *peer,
+int _udma_fab_req_add(struct fab_req *r, int write, void *local, size_t len, void *ldesc, struct fab_peer *peer,
 		uint64_t raddr, uint64_t key)
 {
 	struct udma_fabric *fab = r->fab;
@@ -192,7 +192,7 @@ int fab_req_add(struct fab_req *r, int write, void *local, size_t len, void *lde
 	return 0;
 }
 
-void fab_req_abandon(struct fab_req *r)
+void _udma_fab_req_abandon(struct fab_req *r)
 {
 	struct udma_fabric *fab = r->fab;
 
@@ -205,14 +205,14 @@ void fab_req_abandon(struct fab_req *r)
 	pthread_mutex_unlock(&fab->lock);
 	r->last = NULL;
 	r->left = 1;
-	fab_req_release_mrs(r);
+	_udma_fab_req_release_mrs(r);
 }
 
 static void req_complete(struct fab_req *r)
 {
 	struct udma_fabric *fab = r->fab;
 
-	fab_req_release_mrs(r);
+	_udma_fab_req_release_mrs(r);
 	r->done(r); /* may free r */
 	__atomic_sub_fetch(&fab->users, 1, __ATOMIC_RELEASE);
 }
@@ -315,7 +315,7 @@ static void kick(struct udma_fabric *fab)
 			}
 			ssize_t rc = post(fab, p);
 			if (rc == -FI_EAGAIN) {
-				now = now ? now : fab_now();
+				now = now ? now : _udma_fab_now();
 				if (!p->pp->stalled_since)
 					p->pp->stalled_since = now;
 				/* a peer whose connection broke and has not come back: give up on it */
@@ -341,7 +341,7 @@ static void kick(struct udma_fabric *fab)
 				continue;
 			}
 			if (!p->deadline) { /* a repost keeps the first deadline */
-				now = now ? now : fab_now();
+				now = now ? now : _udma_fab_now();
 				p->deadline = now + fab->timeout_ns;
 			}
 			p->state = PIECE_WIRE;
@@ -352,7 +352,7 @@ static void kick(struct udma_fabric *fab)
 	} while (e.n);
 }
 
-void fab_req_start(struct fab_req *r)
+void _udma_fab_req_start(struct fab_req *r)
 {
 	struct udma_fabric *fab = r->fab;
 
@@ -391,7 +391,7 @@ static void scan(struct udma_fabric *fab)
 		 * under it too. A time read before taking it could be older than a
 		 * stall another thread stamped meanwhile, and the difference would
 		 * wrap to "stalled forever" (a fresh connection failed at once). */
-		uint64_t now = fab_now();
+		uint64_t now = _udma_fab_now();
 		while (fab->w_head && fab->w_head->deadline <= now && e.n < 64) {
 			struct fab_piece *p = fab->w_head;
 			list_unlink(&fab->w_head, &fab->w_tail, p);
@@ -444,7 +444,7 @@ static void cq_piece(struct udma_fabric *fab, struct ended *e, struct fab_piece 
 		return;
 	}
 	if (conn_lost(err, prov_errno) && !__atomic_load_n(&fab->closing, __ATOMIC_RELAXED)) {
-		uint64_t now = fab_now();
+		uint64_t now = _udma_fab_now();
 		/* RMA is idempotent: repost while the provider reconnects */
 		if (peer_hope(fab, p->pp, now, 1) && now < p->deadline) {
 			p->state = PIECE_QUEUED;
@@ -457,7 +457,7 @@ static void cq_piece(struct udma_fabric *fab, struct ended *e, struct fab_piece 
 	end_locked(fab, e, p, map_err(fab, err, prov_errno));
 }
 
-int fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms)
+int _udma_fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms)
 {
 	struct fi_cq_entry ent[32];
 	int total = 0;
@@ -491,15 +491,15 @@ int fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms)
 			break;
 	}
 	kick(fab);
-	if (fab_now() >= __atomic_load_n(&fab->next_scan, __ATOMIC_RELAXED))
+	if (_udma_fab_now() >= __atomic_load_n(&fab->next_scan, __ATOMIC_RELAXED))
 		scan(fab);
 	return total;
 }
 
-void fab_req_wait(struct udma_fabric *fab, const int *flag)
+void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag)
 {
 	for (unsigned idle = 0; !__atomic_load_n(flag, __ATOMIC_ACQUIRE);) {
-		if (fab_progress(fab, 64, 0) > 0) {
+		if (_udma_fab_progress(fab, 64, 0) > 0) {
 			idle = 0;
 			continue;
 		}
@@ -514,7 +514,7 @@ int udma_fabric_progress(struct udma_fabric *fab, unsigned max)
 {
 	if (!fab)
 		return udma_fail(EINVAL, "NULL fabric");
-	return fab_progress(fab, max ? max : UINT_MAX, 0);
+	return _udma_fab_progress(fab, max ? max : UINT_MAX, 0);
 }
 
 static int queued(struct udma_fabric *fab)
@@ -535,20 +535,20 @@ static int queued(struct udma_fabric *fab)
 static void *progress_main(void *arg)
 {
 	struct udma_fabric *fab = arg;
-	uint64_t busy = fab_now();
+	uint64_t busy = _udma_fab_now();
 
 	while (!__atomic_load_n(&fab->stop, __ATOMIC_ACQUIRE)) {
-		if (fab_progress(fab, 256, 0) > 0) {
-			busy = fab_now();
+		if (_udma_fab_progress(fab, 256, 0) > 0) {
+			busy = _udma_fab_now();
 			continue;
 		}
-		if (fab_now() - busy < 50000) { /* 50 us */
+		if (_udma_fab_now() - busy < 50000) { /* 50 us */
 			sched_yield();
 			continue;
 		}
 		int ms = queued(fab) ? 1 : 100;
 		if (fab->cq_wait)
-			fab_progress(fab, 256, ms);
+			_udma_fab_progress(fab, 256, ms);
 		else
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 	}
@@ -557,7 +557,7 @@ static void *progress_main(void *arg)
 
 /* ---- peers ------------------------------------------------------------------------------ */
 
-int fab_peer_get(struct udma_fabric *fab, const void *addr, uint32_t len, struct fab_peer **out)
+int _udma_fab_peer_get(struct udma_fabric *fab, const void *addr, uint32_t len, struct fab_peer **out)
 {
 	struct fab_peer *p;
 	int err = 0;
@@ -600,7 +600,7 @@ static void fab_teardown(struct udma_fabric *fab)
 		pthread_join(fab->thread, NULL);
 		fab->has_thread = 0;
 	}
-	fab_exports_close(fab);
+	_udma_fab_exports_close(fab);
 	if (fab->ep)
 		fi_close(&fab->ep->fid);
 	if (fab->av)

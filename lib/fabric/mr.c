@@ -14,9 +14,9 @@
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
 
-#include "fabric.h"
+#include "fabric_internal.h"
 
-int fab_random_key(struct udma_fabric *fab, uint64_t *key)
+int _udma_fab_random_key(struct udma_fabric *fab, uint64_t *key)
 {
 	uint64_t k;
 	ssize_t n;
@@ -37,7 +37,7 @@ static int reg(struct udma_fabric *fab, void *va, size_t len, uint64_t access, s
 
 	for (int tries = 0; tries < 8 && rc == -FI_ENOKEY; tries++) {
 		uint64_t key = 0;
-		if (!fab->prov_key && (rc = fab_random_key(fab, &key)))
+		if (!fab->prov_key && (rc = _udma_fab_random_key(fab, &key)))
 			return rc;
 		rc = fi_mr_reg(fab->domain, va, len, access, 0, key, 0, &mr, NULL);
 	}
@@ -57,7 +57,7 @@ static int reg(struct udma_fabric *fab, void *va, size_t len, uint64_t access, s
 	return 0;
 }
 
-int fab_local_desc(struct fab_req *r, void *p, size_t len, void **desc)
+int _udma_fab_local_desc(struct fab_req *r, void *p, size_t len, void **desc)
 {
 	struct udma_fabric *fab = r->fab;
 	struct fid_mr *mr;
@@ -82,7 +82,7 @@ int fab_local_desc(struct fab_req *r, void *p, size_t len, void **desc)
 	return 0;
 }
 
-void fab_req_release_mrs(struct fab_req *r)
+void _udma_fab_req_release_mrs(struct fab_req *r)
 {
 	for (unsigned i = 0; i < r->nlmr; i++)
 		fi_close(&r->lmr[i]->fid);
@@ -161,7 +161,7 @@ int udma_fabric_unexport(struct udma_fabric *fab, const struct udma_fabric_desc 
 	return 0;
 }
 
-void fab_exports_close(struct udma_fabric *fab)
+void _udma_fab_exports_close(struct udma_fabric *fab)
 {
 	while (fab->exports) {
 		struct fab_export *x = fab->exports;

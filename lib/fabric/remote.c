@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../domain/domain.h"
-#include "fabric.h"
+#include "../domain/domain_internal.h"
+#include "fabric_internal.h"
 
 /* A local buffer of zeros, for memzero (writable memory: FI_MR_LOCAL providers register it). */
 static char zeros[64 << 10];
 
-struct fab_remote *fab_remote_of(struct udma_domain *d, struct udma_fabric *fab)
+struct fab_remote *_udma_fab_remote_of(struct udma_domain *d, struct udma_fabric *fab)
 {
 	if (!d || d->kind != UDMA_KIND_REMOTE || !d->remote)
 		return NULL;
@@ -32,7 +32,7 @@ struct fab_remote *fab_remote_of(struct udma_domain *d, struct udma_fabric *fab)
 	return !fab || rm->fab == fab ? rm : NULL;
 }
 
-int fab_remote_check(const struct fab_remote *rm, const struct iovec *iov, uint32_t cnt, int write)
+int _udma_fab_remote_check(const struct fab_remote *rm, const struct iovec *iov, uint32_t cnt, int write)
 {
 	uint32_t need = write ? UDMA_FABRIC_WRITE : UDMA_FABRIC_READ;
 
@@ -49,7 +49,7 @@ int fab_remote_check(const struct fab_remote *rm, const struct iovec *iov, uint3
 	return 0;
 }
 
-int fab_req_add_pairs(struct fab_req *r, int write, const struct iovec *local, uint32_t lcnt,
+int _udma_fab_req_add_pairs(struct fab_req *r, int write, const struct iovec *local, uint32_t lcnt,
 		      const struct fab_remote *rm, const struct iovec *remote, uint32_t rcnt)
 {
 	size_t li = 0, ri = 0, loff = 0, roff = 0, desc_of = SIZE_MAX;
@@ -61,11 +61,11 @@ int fab_req_add_pairs(struct fab_req *r, int write, const struct iovec *local, u
 		size_t k = ll < rl ? ll : rl;
 		if (k) {
 			if (desc_of != li) { /* one registration per local iovec */
-				if ((err = fab_local_desc(r, local[li].iov_base, local[li].iov_len, &ldesc)))
+				if ((err = _udma_fab_local_desc(r, local[li].iov_base, local[li].iov_len, &ldesc)))
 					break;
 				desc_of = li;
 			}
-			err = fab_req_add(r, write, (char *)local[li].iov_base + loff, k, ldesc, rm->peer,
+			err = _udma_fab_req_add(r, write, (char *)local[li].iov_base + loff, k, ldesc, rm->peer,
 					  rm->desc.base + (uintptr_t)remote[ri].iov_base + roff, rm->desc.key);
 		}
 		loff += k;
@@ -111,14 +111,14 @@ static int rop_push_staged(struct rop *o)
 	struct iovec l = { o->staging, o->staging_len };
 	int err;
 
-	fab_req_init(&o->r, o->push_rm->fab, rop_done);
-	err = fab_req_add_pairs(&o->r, 1, &l, 1, o->push_rm, o->push_iov, o->push_cnt);
+	_udma_fab_req_init(&o->r, o->push_rm->fab, rop_done);
+	err = _udma_fab_req_add_pairs(&o->r, 1, &l, 1, o->push_rm, o->push_iov, o->push_cnt);
 	if (err) {
-		fab_req_abandon(&o->r);
+		_udma_fab_req_abandon(&o->r);
 		return err;
 	}
 	o->push_rm = NULL;
-	fab_req_start(&o->r);
+	_udma_fab_req_start(&o->r);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ static struct rop *rop_new(struct udma_domain *d, struct fab_remote *rm, udma_do
 	struct rop *o = calloc(1, sizeof(*o));
 	if (!o)
 		return udma_fail_null(ENOMEM, "out of memory");
-	fab_req_init(&o->r, rm->fab, rop_done);
+	_udma_fab_req_init(&o->r, rm->fab, rop_done);
 	o->d = d;
 	o->cb = cb;
 	o->arg = arg;
@@ -162,23 +162,23 @@ static struct rop *rop_new(struct udma_domain *d, struct fab_remote *rm, udma_do
 static int rop_run(struct rop *o, int err)
 {
 	if (err) {
-		fab_req_abandon(&o->r);
+		_udma_fab_req_abandon(&o->r);
 		rop_free(o);
 		return err;
 	}
 	if (!o->sync) {
 		udma_domain_get(o->d);
 		udma_domain_get(o->src);
-		fab_req_start(&o->r);
+		_udma_fab_req_start(&o->r);
 		return 0;
 	}
-	fab_req_start(&o->r);
-	fab_req_wait(o->r.fab, &o->flag);
+	_udma_fab_req_start(&o->r);
+	_udma_fab_req_wait(o->r.fab, &o->flag);
 	err = o->r.status;
 	if (!err && o->push_rm) { /* staged from a remote source: now write it, on dst's fabric */
 		o->flag = 0;
 		if (!(err = rop_push_staged(o))) {
-			fab_req_wait(o->r.fab, &o->flag);
+			_udma_fab_req_wait(o->r.fab, &o->flag);
 			err = o->r.status;
 		}
 	}
@@ -193,46 +193,46 @@ static int rop_run(struct rop *o, int err)
 static int r_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		  struct iovec *dst_iov, uint32_t dst_cnt, udma_done_fn cb, void *cb_arg)
 {
-	struct fab_remote *rm = fab_remote_of(src, NULL);
-	int err = fab_remote_check(rm, src_iov, src_cnt, 0);
+	struct fab_remote *rm = _udma_fab_remote_of(src, NULL);
+	int err = _udma_fab_remote_check(rm, src_iov, src_cnt, 0);
 	if (err)
 		return err;
 	struct rop *o = rop_new(src, rm, cb, cb_arg);
 	if (!o)
 		return -errno;
-	return rop_run(o, fab_req_add_pairs(&o->r, 0, dst_iov, dst_cnt, rm, src_iov, src_cnt));
+	return rop_run(o, _udma_fab_req_add_pairs(&o->r, 0, dst_iov, dst_cnt, rm, src_iov, src_cnt));
 }
 
 static int r_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
 		  struct iovec *src_iov, uint32_t src_cnt, udma_done_fn cb, void *cb_arg)
 {
-	struct fab_remote *rm = fab_remote_of(dst, NULL);
-	int err = fab_remote_check(rm, dst_iov, dst_cnt, 1);
+	struct fab_remote *rm = _udma_fab_remote_of(dst, NULL);
+	int err = _udma_fab_remote_check(rm, dst_iov, dst_cnt, 1);
 	if (err)
 		return err;
 	struct rop *o = rop_new(dst, rm, cb, cb_arg);
 	if (!o)
 		return -errno;
-	return rop_run(o, fab_req_add_pairs(&o->r, 1, src_iov, src_cnt, rm, dst_iov, dst_cnt));
+	return rop_run(o, _udma_fab_req_add_pairs(&o->r, 1, src_iov, src_cnt, rm, dst_iov, dst_cnt));
 }
 
 static int r_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt, udma_done_fn cb,
 		     void *cb_arg)
 {
-	struct fab_remote *rm = fab_remote_of(d, NULL);
-	int err = fab_remote_check(rm, iov, cnt, 1);
+	struct fab_remote *rm = _udma_fab_remote_of(d, NULL);
+	int err = _udma_fab_remote_check(rm, iov, cnt, 1);
 	if (err)
 		return err;
 	struct rop *o = rop_new(d, rm, cb, cb_arg);
 	if (!o)
 		return -errno;
 	void *zdesc = NULL;
-	err = fab_local_desc(&o->r, zeros, sizeof(zeros), &zdesc);
+	err = _udma_fab_local_desc(&o->r, zeros, sizeof(zeros), &zdesc);
 	/* every piece writes from the same zeros */
 	for (uint32_t i = 0; i < cnt && !err; i++)
 		for (size_t off = 0; off < iov[i].iov_len && !err; off += sizeof(zeros)) {
 			size_t n = iov[i].iov_len - off < sizeof(zeros) ? iov[i].iov_len - off : sizeof(zeros);
-			err = fab_req_add(&o->r, 1, zeros, n, zdesc, rm->peer,
+			err = _udma_fab_req_add(&o->r, 1, zeros, n, zdesc, rm->peer,
 					  rm->desc.base + (uintptr_t)iov[i].iov_base + off, rm->desc.key);
 		}
 	return rop_run(o, err);
@@ -242,30 +242,30 @@ static int r_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 		      struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		      struct udma_xlate_result *src_xlate, udma_done_fn cb, void *cb_arg)
 {
-	struct fab_remote *rm = fab_remote_of(dst, NULL), *srm = fab_remote_of(src, NULL);
+	struct fab_remote *rm = _udma_fab_remote_of(dst, NULL), *srm = _udma_fab_remote_of(src, NULL);
 	struct iovbuf sv;
 	size_t total;
-	int err = fab_remote_check(rm, dst_iov, dst_cnt, 1);
+	int err = _udma_fab_remote_check(rm, dst_iov, dst_cnt, 1);
 
 	if (err)
 		return err;
 	if (src->kind == UDMA_KIND_CUSTOM)
 		return udma_fail(ENOTSUP, "transfer from custom domain %s: pull it into local memory first", src->id);
-	if (srm && (err = fab_remote_check(srm, src_iov, src_cnt, 0)))
+	if (srm && (err = _udma_fab_remote_check(srm, src_iov, src_cnt, 0)))
 		return err;
 	struct rop *o = rop_new(dst, rm, cb, cb_arg);
 	if (!o)
 		return -errno;
 	if (src->kind == UDMA_KIND_SYSTEM || src->kind == UDMA_KIND_DEVICE || src->kind == UDMA_KIND_SHM) {
 		iovbuf_init(&sv);
-		err = domain_local_view(src, src_iov, src_cnt, 0, &sv);
+		err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &sv);
 		if (!err) /* pieces keep the addresses, not the array */
-			err = fab_req_add_pairs(&o->r, 1, sv.v, (uint32_t)sv.n, rm, dst_iov, dst_cnt);
-		iovbuf_fini(&sv);
+			err = _udma_fab_req_add_pairs(&o->r, 1, sv.v, (uint32_t)sv.n, rm, dst_iov, dst_cnt);
+		_udma_iovbuf_fini(&sv);
 		return rop_run(o, err);
 	}
 	/* a process or remote source: stage its bytes in local memory */
-	if ((err = iov_total(src_iov, src_cnt, &total)))
+	if ((err = _udma_iov_total(src_iov, src_cnt, &total)))
 		return rop_run(o, err);
 	o->staging = malloc(total ? total : 1);
 	o->staging_len = total;
@@ -275,7 +275,7 @@ static int r_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	if (src->kind == UDMA_KIND_PROCESS) {
 		err = process_rw(src->pid, &l, 1, src_iov, src_cnt, 0);
 		if (!err)
-			err = fab_req_add_pairs(&o->r, 1, &l, 1, rm, dst_iov, dst_cnt);
+			err = _udma_fab_req_add_pairs(&o->r, 1, &l, 1, rm, dst_iov, dst_cnt);
 		return rop_run(o, err);
 	}
 	/* remote -> remote: read into staging on the source's fabric, then write (rop_done chains) */
@@ -286,16 +286,16 @@ static int r_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 	o->push_cnt = dst_cnt;
 	o->push_rm = rm;
 	o->src = src;
-	fab_req_init(&o->r, srm->fab, rop_done);
+	_udma_fab_req_init(&o->r, srm->fab, rop_done);
 	o->sync = !cb || !srm->fab->has_thread || !rm->fab->has_thread;
-	return rop_run(o, fab_req_add_pairs(&o->r, 0, &l, 1, srm, src_iov, src_cnt));
+	return rop_run(o, _udma_fab_req_add_pairs(&o->r, 0, &l, 1, srm, src_iov, src_cnt));
 }
 
 /* remote -> remote (itself, typically): the wire view of an offset. */
 static int r_translate(struct udma_domain *src, void *src_ctx, struct udma_domain *dst,
 		       struct udma_xlate_ctx *dst_ctx, void *addr, size_t len, struct udma_xlate_result *result)
 {
-	struct fab_remote *rm = fab_remote_of(src, NULL);
+	struct fab_remote *rm = _udma_fab_remote_of(src, NULL);
 	uint64_t off = (uintptr_t)addr;
 
 	if (dst->kind != UDMA_KIND_REMOTE)
@@ -316,22 +316,22 @@ static int r_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 static int r_xlate_in(struct udma_domain *src, void *addr, size_t len, struct udma_domain *dst,
 		      struct udma_xlate_result *result)
 {
-	struct fab_remote *rm = fab_remote_of(dst, NULL);
+	struct fab_remote *rm = _udma_fab_remote_of(dst, NULL);
 	struct udma_fabric *fab = rm->fab;
 	struct iovec in = { addr, len };
 	struct iovbuf l;
 	int err;
 
 	iovbuf_init(&l);
-	err = domain_local_view(src, &in, 1, 0, &l);
+	err = _udma_domain_local_view(src, &in, 1, 0, &l);
 	if (!err && l.n != 1)
 		err = udma_fail(ENOTSUP, "[%p, +%zu) of %s is not contiguous in this process", addr, len, src->id);
 	if (err) {
-		iovbuf_fini(&l);
+		_udma_iovbuf_fini(&l);
 		return err;
 	}
 	uintptr_t va = (uintptr_t)l.v[0].iov_base;
-	iovbuf_fini(&l);
+	_udma_iovbuf_fini(&l);
 	err = udma_fail(EFAULT, "[%p, +%zu) is not inside a region exported on fabric %s", (void *)va, len, fab->prov);
 	pthread_mutex_lock(&fab->lock);
 	for (struct fab_export *x = fab->exports; x; x = x->next)
@@ -395,16 +395,16 @@ struct udma_domain *udma_fabric_import(struct udma_fabric *fab, const struct udm
 		free(rm);
 		return udma_fail_null(ENOMEM, "out of memory");
 	}
-	if ((err = domain_init(d, UDMA_KIND_REMOTE, UDMA_DEV_RDMA, id ? id : name))) {
+	if ((err = _udma_domain_init(d, UDMA_KIND_REMOTE, UDMA_DEV_RDMA, id ? id : name))) {
 		free(d);
 		free(rm);
 		return udma_fail_null(-err, "bad id");
 	}
 	rm->fab = fab;
 	rm->desc = *desc;
-	if ((err = fab_peer_get(fab, desc->addr, desc->addr_len, &rm->peer))) {
+	if ((err = _udma_fab_peer_get(fab, desc->addr, desc->addr_len, &rm->peer))) {
 		free(rm);
-		domain_free(d);
+		_udma_domain_free(d);
 		errno = -err;
 		return NULL;
 	}
@@ -414,13 +414,13 @@ struct udma_domain *udma_fabric_import(struct udma_fabric *fab, const struct udm
 	d->remote_xlate_in = r_xlate_in;
 	d->ops = remote_ops;
 	d->builtin = 1;
-	domain_publish(d);
+	_udma_domain_publish(d);
 	return d;
 }
 
 int udma_fabric_remote_desc(struct udma_domain *d, struct udma_fabric_desc *desc)
 {
-	struct fab_remote *rm = fab_remote_of(d, NULL);
+	struct fab_remote *rm = _udma_fab_remote_of(d, NULL);
 
 	if (!rm || !desc)
 		return udma_fail(EINVAL, "not a remote domain, or NULL descriptor");

@@ -20,7 +20,7 @@ static int reserve(struct iova_space *s, size_t n)
 	return 0;
 }
 
-int iova_space_init(struct iova_space *s, uint64_t base, uint64_t size)
+int _udma_iova_space_init(struct iova_space *s, uint64_t base, uint64_t size)
 {
 	memset(s, 0, sizeof(*s));
 	if (!size || base + size < base || (base | size) & 4095)
@@ -34,13 +34,13 @@ int iova_space_init(struct iova_space *s, uint64_t base, uint64_t size)
 	return 0;
 }
 
-void iova_space_fini(struct iova_space *s)
+void _udma_iova_space_fini(struct iova_space *s)
 {
 	free(s->free);
 	memset(s, 0, sizeof(*s));
 }
 
-int iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out)
+int _udma_iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out)
 {
 	if (!len || (len & 4095) || !align || (align & (align - 1)))
 		return -EINVAL;
@@ -77,7 +77,7 @@ int iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out
 	return -ENOSPC;
 }
 
-int iova_free(struct iova_space *s, uint64_t start, uint64_t len)
+int _udma_iova_free(struct iova_space *s, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
 
@@ -115,7 +115,7 @@ int iova_free(struct iova_space *s, uint64_t start, uint64_t len)
 	return 0;
 }
 
-uint64_t iova_free_bytes(const struct iova_space *s)
+uint64_t _udma_iova_free_bytes(const struct iova_space *s)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->nfree; i++)

@@ -22,12 +22,12 @@ struct iova_space {
 	size_t nlive;             /* ranges handed out: at most nlive + 1 free ranges */
 };
 
-UDMA_HIDDEN int iova_space_init(struct iova_space *s, uint64_t base, uint64_t size);
-UDMA_HIDDEN void iova_space_fini(struct iova_space *s);
+UDMA_HIDDEN int _udma_iova_space_init(struct iova_space *s, uint64_t base, uint64_t size);
+UDMA_HIDDEN void _udma_iova_space_fini(struct iova_space *s);
 /* len and align: powers-of-two align, len a multiple of 4 KiB. -ENOSPC if full. */
-UDMA_HIDDEN int iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out);
+UDMA_HIDDEN int _udma_iova_alloc(struct iova_space *s, uint64_t len, uint64_t align, uint64_t *out);
 /* -EINVAL if [start, start+len) is not wholly allocated. */
-UDMA_HIDDEN int iova_free(struct iova_space *s, uint64_t start, uint64_t len);
-UDMA_HIDDEN uint64_t iova_free_bytes(const struct iova_space *s);
+UDMA_HIDDEN int _udma_iova_free(struct iova_space *s, uint64_t start, uint64_t len);
+UDMA_HIDDEN uint64_t _udma_iova_free_bytes(const struct iova_space *s);
 
 #endif

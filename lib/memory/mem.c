@@ -22,7 +22,7 @@ static int phys_contiguous(uint64_t va, size_t len)
 {
 	size_t n = len / PAGE;
 	uint64_t *pa = malloc(n * sizeof(*pa));
-	int ok = pa && !os_virt_to_phys_pages(va, n, pa, 0);
+	int ok = pa && !_udma_os_virt_to_phys_pages(va, n, pa, 0);
 
 	for (size_t i = 1; ok && i < n; i++)
 		ok = pa[i] == pa[i - 1] + PAGE;
@@ -42,7 +42,7 @@ static void mem_describe(struct udma_domain *d, const struct region *r, struct u
 	out->page_size = r->kind == REGION_ALLOC ? r->map.page_size : PAGE;
 	out->fd = r->kind == REGION_ALLOC ? r->map.fd : -1;
 	out->flags = r->flags;
-	out->numa_node = r->kind == REGION_ALLOC ? r->map.node : os_node_of((void *)r->start);
+	out->numa_node = r->kind == REGION_ALLOC ? r->map.node : _udma_os_node_of((void *)r->start);
 	out->contiguous = r->contiguous;
 }
 
@@ -92,24 +92,24 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	if ((o.flags & UDMA_MEM_HUGE_2M) && (o.flags & UDMA_MEM_HUGE_1G))
 		return udma_fail(EINVAL, "HUGE_2M and HUGE_1G together");
 	if (o.flags & UDMA_MEM_NUMA) {
-		if (o.numa_node < 0 || o.numa_node > os_numa_max_node())
+		if (o.numa_node < 0 || o.numa_node > _udma_os_numa_max_node())
 			return udma_fail(EINVAL, "NUMA node %d does not exist (max %d)", o.numa_node,
-					 os_numa_max_node());
+					 _udma_os_numa_max_node());
 		node = o.numa_node;
 	}
 	int want_phys = (o.flags & UDMA_MEM_PHYS_CONTIG) ||
 			((o.flags & UDMA_MEM_CONTIG) && d->dev.mode == UDMA_ADDR_PA);
-	if (want_phys && (err = os_pa_probe(NULL, 0)))
+	if (want_phys && (err = _udma_os_pa_probe(NULL, 0)))
 		return udma_fail(-err, "physical contiguity cannot be checked: no access to physical addresses");
 	int pin = (o.flags & UDMA_MEM_PINNED) || d->dev.mode == UDMA_ADDR_PA;
 
 	n = page_sizes(d, o.flags, size, ps);
 	for (int i = 0; i < n; i++) {
 		size_t len = (size + ps[i] - 1) & ~(ps[i] - 1);
-		err = os_map_pages(len, ps[i], o.flags & UDMA_MEM_SHARED, node, pin, &r.map);
+		err = _udma_os_map_pages(len, ps[i], o.flags & UDMA_MEM_SHARED, node, pin, &r.map);
 		if (!err && want_phys && !phys_contiguous((uintptr_t)r.map.va, len)) {
 			udma_dbg("%zu bytes of %zu-byte pages are not physically contiguous", len, ps[i]);
-			os_unmap_pages(&r.map);
+			_udma_os_unmap_pages(&r.map);
 			err = -ENOMEM;
 		}
 		if (!err)
@@ -137,23 +137,23 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	r.locked = pin;
 
 	pthread_mutex_lock(&d->lock);
-	err = d->dead ? -ENODEV : span_map(d, r.start, r.map.len, 1, 0, &sd);
+	err = d->dead ? -ENODEV : _udma_span_map(d, r.start, r.map.len, 1, 0, &sd);
 	if (!err && (o.flags & UDMA_MEM_CONTIG) && !sd.contiguous) {
-		span_unmap(d, r.start, r.map.len, 1, &sd);
+		_udma_span_unmap(d, r.start, r.map.len, 1, &sd);
 		err = -ENOMEM;
 	}
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;
-		err = region_insert(&d->dev.regions, &r);
+		err = _udma_region_insert(&d->dev.regions, &r);
 		if (err)
-			span_unmap(d, r.start, r.map.len, 1, &sd);
+			_udma_span_unmap(d, r.start, r.map.len, 1, &sd);
 	}
 	if (!err)
 		mem_describe(d, &r, out);
 	pthread_mutex_unlock(&d->lock);
 	if (err) {
-		os_unmap_pages(&r.map);
+		_udma_os_unmap_pages(&r.map);
 		return udma_fail(-err, "cannot give %zu bytes device addresses in %s", size, d->id);
 	}
 	return 0;
@@ -170,7 +170,7 @@ int udma_mem_free(struct udma_domain *d, void *va, size_t len)
 	if (!is_device(d) || !va)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL pointer");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->dev.regions, (uintptr_t)va);
+	long i = _udma_region_find(&d->dev.regions, (uintptr_t)va);
 	struct region r;
 
 	if (i < 0 || d->dev.regions.r[i].kind != REGION_ALLOC || d->dev.regions.r[i].user_va != (uintptr_t)va) {
@@ -183,11 +183,11 @@ int udma_mem_free(struct udma_domain *d, void *va, size_t len)
 		return udma_fail(EINVAL, "size %zu does not match the allocation at %p (%zu bytes)", len, va,
 				 r.user_len);
 	}
-	region_remove(&d->dev.regions, (size_t)i);
+	_udma_region_remove(&d->dev.regions, (size_t)i);
 	struct span_dev sd = region_span(&r);
-	span_unmap(d, r.start, r.end - r.start, 1, &sd);
+	_udma_span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	pthread_mutex_unlock(&d->lock);
-	os_unmap_pages(&r.map);
+	_udma_os_unmap_pages(&r.map);
 	return 0;
 }
 
@@ -206,7 +206,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 	r.user_len = len;
 	if (r.end > (1ull << XMAP_KEY_BITS))
 		return udma_fail(EINVAL, "address %p is beyond 48 bits", va);
-	if (!os_range_mapped((void *)r.start, r.end - r.start))
+	if (!_udma_os_range_mapped((void *)r.start, r.end - r.start))
 		return udma_fail(EFAULT, "[%p, +%zu) is not mapped", va, len);
 
 	pthread_mutex_lock(&d->lock);
@@ -214,30 +214,30 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
 	}
-	if (region_overlaps(&d->dev.regions, r.start, r.end)) {
+	if (_udma_region_overlaps(&d->dev.regions, r.start, r.end)) {
 		pthread_mutex_unlock(&d->lock);
 		return udma_fail(EBUSY, "[%p, +%zu) overlaps memory already in %s", va, len, d->id);
 	}
 	if (d->dev.mode == UDMA_ADDR_PA) { /* physical addresses must not move under the device */
-		/* the caller's, maybe shared: span_map marks its private pages */
-		if ((err = os_pin((void *)r.start, r.end - r.start, 0))) {
+		/* the caller's, maybe shared: _udma_span_map marks its private pages */
+		if ((err = _udma_os_pin((void *)r.start, r.end - r.start, 0))) {
 			pthread_mutex_unlock(&d->lock);
 			return udma_fail(-err, "cannot pin [%p, +%zu)", va, len);
 		}
 		r.locked = 1;
 		r.flags |= UDMA_MEM_PINNED;
-		os_populate((void *)r.start, r.end - r.start); /* present for pagemap even where mlock is a no-op */
+		_udma_os_populate((void *)r.start, r.end - r.start); /* present for pagemap even where mlock is a no-op */
 	}
-	err = span_map(d, r.start, r.end - r.start, 1, r.locked, &sd);
+	err = _udma_span_map(d, r.start, r.end - r.start, 1, r.locked, &sd);
 	if (!err) {
 		r.iova = sd.iova, r.iova_len = sd.iova_len;
 		r.contiguous = sd.contiguous, r.vfio_mapped = sd.vfio_mapped;
-		err = region_insert(&d->dev.regions, &r);
+		err = _udma_region_insert(&d->dev.regions, &r);
 		if (err)
-			span_unmap(d, r.start, r.end - r.start, 1, &sd);
+			_udma_span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	}
 	if (err && r.locked)
-		span_unpin(d, r.start, r.end - r.start);
+		_udma_span_unpin(d, r.start, r.end - r.start);
 	if (!err && out)
 		mem_describe(d, &r, out);
 	pthread_mutex_unlock(&d->lock);
@@ -249,7 +249,7 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 	if (!is_device(d) || !va || !len)
 		return udma_fail(EINVAL, "bad arguments");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->dev.regions, (uintptr_t)va);
+	long i = _udma_region_find(&d->dev.regions, (uintptr_t)va);
 	int err = 0;
 
 	if (i < 0) {
@@ -262,10 +262,10 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 	} else {
 		struct region r = d->dev.regions.r[i];
 		struct span_dev sd = region_span(&r);
-		region_remove(&d->dev.regions, (size_t)i);
-		span_unmap(d, r.start, r.end - r.start, 1, &sd);
+		_udma_region_remove(&d->dev.regions, (size_t)i);
+		_udma_span_unmap(d, r.start, r.end - r.start, 1, &sd);
 		if (r.locked) /* what overlapping streaming mappings need stays pinned */
-			span_unpin(d, r.start, r.end - r.start);
+			_udma_span_unpin(d, r.start, r.end - r.start);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return err;
@@ -276,7 +276,7 @@ int udma_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out)
 	if (!is_device(d) || !out)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
 	pthread_mutex_lock(&d->lock);
-	long i = region_find(&d->dev.regions, (uintptr_t)va);
+	long i = _udma_region_find(&d->dev.regions, (uintptr_t)va);
 	if (i >= 0)
 		mem_describe(d, &d->dev.regions.r[i], out);
 	pthread_mutex_unlock(&d->lock);
@@ -309,7 +309,7 @@ static void *stream_lookup(struct udma_domain *d, uint64_t iova, size_t *len)
 	void *va = NULL;
 
 	pthread_mutex_lock(&d->lock);
-	long i = stream_set_find(ss, iova, 0);
+	long i = _udma_stream_set_find(ss, iova, 0);
 	for (size_t k = 0; i < 0 && k < ss->n; k++)
 		if (iova >= ss->v[k].iova && iova - ss->v[k].iova < ss->v[k].len)
 			i = (long)k;

@@ -25,12 +25,12 @@ static int huge_shift(size_t page_size)
 	return page_size == OS_PAGE_1G ? 30 : 21;
 }
 
-int os_numa_max_node(void)
+int _udma_os_numa_max_node(void)
 {
 	return numa_available() < 0 ? 0 : numa_max_node();
 }
 
-int os_node_of(const void *va)
+int _udma_os_node_of(const void *va)
 {
 	int node = -1;
 	if (numa_available() < 0)
@@ -57,7 +57,7 @@ static int populate(void *va, size_t len, size_t page_size)
 #define MADV_POPULATE_READ 22
 #endif
 
-int os_populate(void *va, size_t len)
+int _udma_os_populate(void *va, size_t len)
 {
 	/* Write-populate breaks copy-on-write now, so the physical pages we
 	 * report are the ones a device will see; read-only memory can only be
@@ -109,7 +109,7 @@ static int pagemap_open(void)
 	return fd;
 }
 
-int os_pin(void *va, size_t len, int dontfork_all)
+int _udma_os_pin(void *va, size_t len, int dontfork_all)
 {
 	if (mlock(va, len) < 0)
 		return udma_fail(errno == EAGAIN || errno == EPERM ? ENOMEM : errno,
@@ -119,13 +119,13 @@ int os_pin(void *va, size_t len, int dontfork_all)
 	return 0;
 }
 
-void os_unpin(void *va, size_t len)
+void _udma_os_unpin(void *va, size_t len)
 {
 	munlock(va, len);
 	madvise(va, len, MADV_DOFORK);
 }
 
-int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, struct os_map *out)
+int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, struct os_map *out)
 {
 	int huge = page_size > OS_PAGE_4K;
 	int fd = -1, flags = MAP_ANONYMOUS | MAP_PRIVATE, err;
@@ -166,7 +166,7 @@ int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, st
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
 		goto fail;
 	}
-	if (pin && (err = os_pin(va, len, !shared))) {
+	if (pin && (err = _udma_os_pin(va, len, !shared))) {
 		udma_dbg("pinning %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(-err));
 		goto fail;
 	}
@@ -174,7 +174,7 @@ int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin, st
 	out->len = len;
 	out->page_size = page_size;
 	out->fd = fd;
-	out->node = os_node_of(va);
+	out->node = _udma_os_node_of(va);
 	if (node >= 0 && out->node != node) {
 		err = -ENOMEM;
 		udma_dbg("asked for node %d, got node %d", node, out->node);
@@ -188,7 +188,7 @@ fail:
 	return err;
 }
 
-void os_unmap_pages(struct os_map *m)
+void _udma_os_unmap_pages(struct os_map *m)
 {
 	if (m->va)
 		munmap(m->va, m->len);
@@ -198,7 +198,7 @@ void os_unmap_pages(struct os_map *m)
 	m->fd = -1;
 }
 
-int os_range_mapped(const void *va, size_t len)
+int _udma_os_range_mapped(const void *va, size_t len)
 {
 	uintptr_t p = (uintptr_t)va & ~(OS_PAGE_4K - 1);
 
@@ -215,7 +215,7 @@ int os_range_mapped(const void *va, size_t len)
 /* Marking private pages here reads pagemap once for both: per page,
  * without privilege (/proc/self/maps would cost a walk of every mapping of
  * the process, and says so per mapping only). */
-int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_private)
+int _udma_os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_private)
 {
 	uint64_t buf[512];
 	uint64_t run = va; /* start of the private pages not yet marked */
@@ -247,7 +247,7 @@ int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_pri
 	return 0;
 }
 
-int os_pa_probe(char *why, size_t whylen)
+int _udma_os_pa_probe(char *why, size_t whylen)
 {
 	static volatile char probe[8];
 	uint64_t e = 0;

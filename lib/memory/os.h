@@ -24,9 +24,9 @@ struct os_map {
  * shared: memfd + MAP_SHARED. node >= 0: bind there and verify. pin: mlock.
  * -ENOMEM when the pages (hugepages in particular) are not to be had.
  */
-UDMA_HIDDEN int os_map_pages(size_t len, size_t page_size, int shared, int node, int pin,
+UDMA_HIDDEN int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int pin,
 			     struct os_map *out);
-UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
+UDMA_HIDDEN void _udma_os_unmap_pages(struct os_map *m);
 
 /*
  * Keep [va, va+len) on its physical pages: mlock (no swap-out) and
@@ -37,29 +37,29 @@ UDMA_HIDDEN void os_unmap_pages(struct os_map *m);
  * does not inherit the range, unless shared: shared pages are never copied
  * on write, and mlock is enough. dontfork_all: mark the whole range (memory
  * known private); else mlock only, for shared memory, or for the caller's
- * memory, whose private pages os_virt_to_phys_pages() marks when it reads
+ * memory, whose private pages _udma_os_virt_to_phys_pages() marks when it reads
  * their pagemap entries. -ENOMEM when mlock is refused.
  */
-UDMA_HIDDEN int os_pin(void *va, size_t len, int dontfork_all);
-/* Undo os_pin (callers pass only what no other mapping still needs: span_unpin). */
-UDMA_HIDDEN void os_unpin(void *va, size_t len);
+UDMA_HIDDEN int _udma_os_pin(void *va, size_t len, int dontfork_all);
+/* Undo _udma_os_pin (callers pass only what no other mapping still needs: _udma_span_unpin). */
+UDMA_HIDDEN void _udma_os_unpin(void *va, size_t len);
 
 /* Fault in [va, va+len) (write-populate where writable), without touching it from user space. */
-UDMA_HIDDEN int os_populate(void *va, size_t len);
+UDMA_HIDDEN int _udma_os_populate(void *va, size_t len);
 
 /* Is [va, va+len) mapped in this process? */
-UDMA_HIDDEN int os_range_mapped(const void *va, size_t len);
+UDMA_HIDDEN int _udma_os_range_mapped(const void *va, size_t len);
 
 /* NUMA: highest node id, or 0 without libnuma support. */
-UDMA_HIDDEN int os_numa_max_node(void);
-UDMA_HIDDEN int os_node_of(const void *va);
+UDMA_HIDDEN int _udma_os_numa_max_node(void);
+UDMA_HIDDEN int _udma_os_node_of(const void *va);
 
 /* Physical address of each 4 KiB page of [va, va + npages*4K); va page
  * aligned. The pages must be present (pinned or populated): -EFAULT if not.
  * mark_private: also MADV_DONTFORK the pages copy-on-write could move (not
- * page cache or shared anonymous memory), as the entries say (os_pin). */
-UDMA_HIDDEN int os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_private);
+ * page cache or shared anonymous memory), as the entries say (_udma_os_pin). */
+UDMA_HIDDEN int _udma_os_virt_to_phys_pages(uint64_t va, size_t npages, uint64_t *pa, int mark_private);
 /* 0 if this process can read physical addresses; else -EPERM/-ENOENT with why. */
-UDMA_HIDDEN int os_pa_probe(char *why, size_t whylen);
+UDMA_HIDDEN int _udma_os_pa_probe(char *why, size_t whylen);
 
 #endif

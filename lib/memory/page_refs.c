@@ -38,7 +38,7 @@ static int reserve(struct page_refs *t, size_t more)
 	return 0;
 }
 
-int page_refs_add(struct page_refs *t, uint64_t va, uint64_t pa, size_t pages)
+int _udma_page_refs_add(struct page_refs *t, uint64_t va, uint64_t pa, size_t pages)
 {
 	int err = reserve(t, pages);
 	if (err)
@@ -76,7 +76,7 @@ static void vacate(struct page_refs *t, size_t i)
 	}
 }
 
-void page_refs_drop(struct page_refs *t, uint64_t va, size_t pages)
+void _udma_page_refs_drop(struct page_refs *t, uint64_t va, size_t pages)
 {
 	for (size_t i = 0; t->cap && i < pages; i++) {
 		struct page_ref *r = slot_of(t, va + i * PAGE);
@@ -87,7 +87,7 @@ void page_refs_drop(struct page_refs *t, uint64_t va, size_t pages)
 	}
 }
 
-const struct page_ref *page_refs_find(const struct page_refs *t, uint64_t va)
+const struct page_ref *_udma_page_refs_find(const struct page_refs *t, uint64_t va)
 {
 	if (!t->n)
 		return NULL;
@@ -95,7 +95,7 @@ const struct page_ref *page_refs_find(const struct page_refs *t, uint64_t va)
 	return r->va ? r : NULL;
 }
 
-void page_refs_each(const struct page_refs *t, uint64_t start, uint64_t end,
+void _udma_page_refs_each(const struct page_refs *t, uint64_t start, uint64_t end,
 		    void (*fn)(const struct page_ref *r, void *arg), void *arg)
 {
 	if (!t->n || start >= end)
@@ -113,7 +113,7 @@ void page_refs_each(const struct page_refs *t, uint64_t start, uint64_t end,
 			fn(&t->v[i], arg);
 }
 
-void page_refs_fini(struct page_refs *t)
+void _udma_page_refs_fini(struct page_refs *t)
 {
 	free(t->v);
 	*t = (struct page_refs){ 0 };

@@ -26,15 +26,15 @@ struct page_refs {
 };
 
 /* Count `pages` pages from va (page aligned), at physical pa onwards. All or nothing: -ENOMEM. */
-UDMA_HIDDEN int page_refs_add(struct page_refs *t, uint64_t va, uint64_t pa, size_t pages);
+UDMA_HIDDEN int _udma_page_refs_add(struct page_refs *t, uint64_t va, uint64_t pa, size_t pages);
 /* Uncount them; a page nobody covers leaves the table. */
-UDMA_HIDDEN void page_refs_drop(struct page_refs *t, uint64_t va, size_t pages);
+UDMA_HIDDEN void _udma_page_refs_drop(struct page_refs *t, uint64_t va, size_t pages);
 /* The entry of the page at va, or NULL if no mapping covers it. */
-UDMA_HIDDEN const struct page_ref *page_refs_find(const struct page_refs *t, uint64_t va);
+UDMA_HIDDEN const struct page_ref *_udma_page_refs_find(const struct page_refs *t, uint64_t va);
 /* Call fn for each counted page in [start, end): a lookup per page or a
  * walk of the table, whichever is shorter. */
-UDMA_HIDDEN void page_refs_each(const struct page_refs *t, uint64_t start, uint64_t end,
+UDMA_HIDDEN void _udma_page_refs_each(const struct page_refs *t, uint64_t start, uint64_t end,
 				void (*fn)(const struct page_ref *r, void *arg), void *arg);
-UDMA_HIDDEN void page_refs_fini(struct page_refs *t);
+UDMA_HIDDEN void _udma_page_refs_fini(struct page_refs *t);
 
 #endif

@@ -18,18 +18,18 @@ static size_t lower(const struct region_set *s, uint64_t addr)
 	return lo;
 }
 
-size_t region_first_ending_after(const struct region_set *s, uint64_t addr)
+size_t _udma_region_first_ending_after(const struct region_set *s, uint64_t addr)
 {
 	return lower(s, addr);
 }
 
-long region_find(const struct region_set *s, uint64_t addr)
+long _udma_region_find(const struct region_set *s, uint64_t addr)
 {
 	size_t i = lower(s, addr);
 	return i < s->n && s->r[i].start <= addr ? (long)i : -1;
 }
 
-int region_overlaps(const struct region_set *s, uint64_t start, uint64_t end)
+int _udma_region_overlaps(const struct region_set *s, uint64_t start, uint64_t end)
 {
 	size_t i = lower(s, start);
 	return i < s->n && s->r[i].start < end;
@@ -56,7 +56,7 @@ static int recentre(struct region_set *s, size_t i)
 	return 0;
 }
 
-int region_insert(struct region_set *s, const struct region *r)
+int _udma_region_insert(struct region_set *s, const struct region *r)
 {
 	size_t i = lower(s, r->start), head = s->buf ? (size_t)(s->r - s->buf) : 0;
 	int front = i < s->n - i;
@@ -75,7 +75,7 @@ int region_insert(struct region_set *s, const struct region *r)
 	return 0;
 }
 
-void region_remove(struct region_set *s, size_t idx)
+void _udma_region_remove(struct region_set *s, size_t idx)
 {
 	if (idx < s->n - idx - 1) { /* the front part moves up one */
 		memmove(s->r + 1, s->r, idx * sizeof(s->r[0]));
@@ -86,7 +86,7 @@ void region_remove(struct region_set *s, size_t idx)
 	s->n--;
 }
 
-void region_set_fini(struct region_set *s)
+void _udma_region_set_fini(struct region_set *s)
 {
 	free(s->buf);
 	memset(s, 0, sizeof(*s));

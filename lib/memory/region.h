@@ -42,13 +42,13 @@ struct region_set {
 };
 
 /* Index of the first region ending above addr (s->n if none): start of an overlap walk. */
-UDMA_HIDDEN size_t region_first_ending_after(const struct region_set *s, uint64_t addr);
+UDMA_HIDDEN size_t _udma_region_first_ending_after(const struct region_set *s, uint64_t addr);
 /* Index of the region containing addr, or -1. */
-UDMA_HIDDEN long region_find(const struct region_set *s, uint64_t addr);
+UDMA_HIDDEN long _udma_region_find(const struct region_set *s, uint64_t addr);
 /* Does [start, end) overlap any region? */
-UDMA_HIDDEN int region_overlaps(const struct region_set *s, uint64_t start, uint64_t end);
-UDMA_HIDDEN int region_insert(struct region_set *s, const struct region *r);
-UDMA_HIDDEN void region_remove(struct region_set *s, size_t idx);
-UDMA_HIDDEN void region_set_fini(struct region_set *s);
+UDMA_HIDDEN int _udma_region_overlaps(const struct region_set *s, uint64_t start, uint64_t end);
+UDMA_HIDDEN int _udma_region_insert(struct region_set *s, const struct region *r);
+UDMA_HIDDEN void _udma_region_remove(struct region_set *s, size_t idx);
+UDMA_HIDDEN void _udma_region_set_fini(struct region_set *s);
 
 #endif

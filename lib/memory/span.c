@@ -9,13 +9,13 @@
 static void rev_clear(struct udma_domain *d, uint64_t dev, uint64_t len, uint64_t va)
 {
 	if (d->dev.mode != UDMA_ADDR_PA) {
-		xmap_clear(&d->dev.rev, dev, len);
+		_udma_xmap_clear(&d->dev.rev, dev, len);
 		return;
 	}
 	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
 		uint64_t left = 0;
 		if (xmap_get1(&d->dev.rev, dev + off, &left) == va + off)
-			xmap_clear(&d->dev.rev, dev + off, SPAN_PAGE);
+			_udma_xmap_clear(&d->dev.rev, dev + off, SPAN_PAGE);
 	}
 }
 
@@ -28,7 +28,7 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 
 	if (!pa)
 		return -ENOMEM;
-	err = os_virt_to_phys_pages(start, n, pa, mark_private);
+	err = _udma_os_virt_to_phys_pages(start, n, pa, mark_private);
 	if (err)
 		udma_dbg("physical addresses of 0x%llx+0x%llx: %d", (unsigned long long)start,
 			 (unsigned long long)len, err);
@@ -40,16 +40,16 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 			uint64_t left, was = xmap_get1(&d->dev.rev, pa[k], &left);
 			d->dev.pa_aliases = was != UINT64_MAX && was != start + k * SPAN_PAGE;
 		}
-		err = xmap_set(&d->dev.rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
+		err = _udma_xmap_set(&d->dev.rev, pa[i], (j - i) * SPAN_PAGE, start + i * SPAN_PAGE);
 		if (!err && fwd)
-			err = xmap_set(&d->dev.fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
+			err = _udma_xmap_set(&d->dev.fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
 		i = j;
 	}
 	if (err) {
 		for (size_t k = 0; k < i; k++)
 			rev_clear(d, pa[k], SPAN_PAGE, start + k * SPAN_PAGE);
 		if (fwd)
-			xmap_clear(&d->dev.fwd, start, len);
+			_udma_xmap_clear(&d->dev.fwd, start, len);
 	} else {
 		out->iova = pa[0];
 		out->contiguous = pa[n - 1] == pa[0] + len - SPAN_PAGE;
@@ -63,23 +63,23 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 {
 	/* 2 MiB-aligned IOVAs for large spans keep reverse lookups on the fast path. */
 	uint64_t align = len >= XMAP_HUGE ? XMAP_HUGE : SPAN_PAGE, iova;
-	int err = iova_alloc(&d->dev.iova, len, align, &iova);
+	int err = _udma_iova_alloc(&d->dev.iova, len, align, &iova);
 
 	if (err)
 		return udma_fail(-err, "no room for 0x%llx bytes in the IOVA window of %s",
 				 (unsigned long long)len, d->id);
-	err = xmap_set(&d->dev.rev, iova, len, start);
+	err = _udma_xmap_set(&d->dev.rev, iova, len, start);
 	if (!err && fwd)
-		err = xmap_set(&d->dev.fwd, start, len, iova);
+		err = _udma_xmap_set(&d->dev.fwd, start, len, iova);
 	if (!err && d->dev.vfio_fd >= 0) {
-		err = vfio_map(d->dev.vfio_fd, start, iova, len);
+		err = _udma_vfio_map(d->dev.vfio_fd, start, iova, len);
 		out->vfio_mapped = !err;
 	}
 	if (err) {
 		if (fwd)
-			xmap_clear(&d->dev.fwd, start, len);
-		xmap_clear(&d->dev.rev, iova, len);
-		iova_free(&d->dev.iova, iova, len);
+			_udma_xmap_clear(&d->dev.fwd, start, len);
+		_udma_xmap_clear(&d->dev.rev, iova, len);
+		_udma_iova_free(&d->dev.iova, iova, len);
 		return err;
 	}
 	out->iova = iova;
@@ -88,15 +88,15 @@ static int span_map_iommu(struct udma_domain *d, uint64_t start, uint64_t len, i
 	return 0;
 }
 
-int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
+int _udma_span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
 	     struct span_dev *out)
 {
 	*out = (struct span_dev){ .contiguous = 1 };
 	switch (d->dev.mode) {
 	case UDMA_ADDR_VA: {
-		int err = fwd ? xmap_set(&d->dev.fwd, start, len, start) : 0;
+		int err = fwd ? _udma_xmap_set(&d->dev.fwd, start, len, start) : 0;
 		if (err) /* a table allocation failed half-way: take back what was set */
-			xmap_clear(&d->dev.fwd, start, len);
+			_udma_xmap_clear(&d->dev.fwd, start, len);
 		out->iova = start;
 		return err;
 	}
@@ -112,13 +112,13 @@ int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int m
 static void rev_enter(struct udma_domain *d, uint64_t pa, uint64_t len, uint64_t va, int if_missing)
 {
 	if (!if_missing) {
-		xmap_set(&d->dev.rev, pa, len, va);
+		_udma_xmap_set(&d->dev.rev, pa, len, va);
 		return;
 	}
 	for (uint64_t off = 0; off < len; off += SPAN_PAGE) {
 		uint64_t left;
 		if (xmap_get1(&d->dev.rev, pa + off, &left) == UINT64_MAX)
-			xmap_set(&d->dev.rev, pa + off, SPAN_PAGE, va + off);
+			_udma_xmap_set(&d->dev.rev, pa + off, SPAN_PAGE, va + off);
 	}
 }
 
@@ -136,7 +136,7 @@ static void rev_put_missing(const struct page_ref *r, void *d)
 static void regions_rev(struct udma_domain *d, uint64_t start, uint64_t end, int if_missing)
 {
 	/* only regions overlapping the span: a binary search, then a short walk */
-	for (size_t i = region_first_ending_after(&d->dev.regions, start);
+	for (size_t i = _udma_region_first_ending_after(&d->dev.regions, start);
 	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++) {
 		const struct region *r = &d->dev.regions.r[i];
 		uint64_t a = r->start > start ? r->start : start, b = r->end < end ? r->end : end;
@@ -164,10 +164,10 @@ static void regions_rev(struct udma_domain *d, uint64_t start, uint64_t end, int
 static void pa_rev_repair(struct udma_domain *d, uint64_t start, uint64_t len)
 {
 	regions_rev(d, start, start + len, 0);
-	page_refs_each(&d->dev.stream_pages, start, start + len, rev_put, d);
+	_udma_page_refs_each(&d->dev.stream_pages, start, start + len, rev_put, d);
 	if (d->dev.pa_aliases) {
 		regions_rev(d, 0, UINT64_MAX, 1);
-		page_refs_each(&d->dev.stream_pages, 0, UINT64_MAX, rev_put_missing, d);
+		_udma_page_refs_each(&d->dev.stream_pages, 0, UINT64_MAX, rev_put_missing, d);
 	}
 }
 
@@ -210,15 +210,15 @@ static size_t covers(struct udma_domain *d, uint64_t start, uint64_t end, struct
 {
 	struct covers cv = { v, 0, cap, start, end };
 
-	for (size_t i = region_first_ending_after(&d->dev.regions, start);
+	for (size_t i = _udma_region_first_ending_after(&d->dev.regions, start);
 	     i < d->dev.regions.n && d->dev.regions.r[i].start < end; i++)
 		if (d->dev.regions.r[i].locked)
 			cv.n = cover_add(v, cv.n, cap, d->dev.regions.r[i].start, d->dev.regions.r[i].end, start, end);
-	page_refs_each(&d->dev.stream_pages, start, end, cover_page, &cv); /* pinned streaming mappings */
+	_udma_page_refs_each(&d->dev.stream_pages, start, end, cover_page, &cv); /* pinned streaming mappings */
 	return cv.n;
 }
 
-void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
+void _udma_span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
 	struct cover stack[16], *v = stack;
@@ -239,25 +239,25 @@ void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len)
 	uint64_t at = start;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].a > at)
-			os_unpin((void *)at, v[i].a - at);
+			_udma_os_unpin((void *)at, v[i].a - at);
 		at = v[i].b > at ? v[i].b : at;
 	}
 	if (at < end)
-		os_unpin((void *)at, end - at);
+		_udma_os_unpin((void *)at, end - at);
 	if (v != stack)
 		free(v);
 }
 
-void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
+void _udma_span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, const struct span_dev *sd)
 {
 	switch (d->dev.mode) {
 	case UDMA_ADDR_VA:
 		break;
 	case UDMA_ADDR_IOMMU:
 		if (sd->vfio_mapped)
-			vfio_unmap(d->dev.vfio_fd, sd->iova, sd->iova_len);
-		xmap_clear(&d->dev.rev, sd->iova, sd->iova_len);
-		iova_free(&d->dev.iova, sd->iova, sd->iova_len);
+			_udma_vfio_unmap(d->dev.vfio_fd, sd->iova, sd->iova_len);
+		_udma_xmap_clear(&d->dev.rev, sd->iova, sd->iova_len);
+		_udma_iova_free(&d->dev.iova, sd->iova, sd->iova_len);
 		break;
 	case UDMA_ADDR_PA:
 		if (!fwd) { /* streaming spans are physically contiguous */
@@ -275,10 +275,10 @@ void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, co
 			}
 			off += run;
 		}
-		xmap_clear(&d->dev.fwd, start, len);
+		_udma_xmap_clear(&d->dev.fwd, start, len);
 		pa_rev_repair(d, start, len);
 		return;
 	}
 	if (fwd)
-		xmap_clear(&d->dev.fwd, start, len);
+		_udma_xmap_clear(&d->dev.fwd, start, len);
 }

@@ -3,7 +3,7 @@
 #ifndef UDMA_LIB_SPAN_H
 #define UDMA_LIB_SPAN_H
 
-#include "../domain/domain.h"
+#include "../domain/domain_internal.h"
 
 #define SPAN_PAGE 4096ull
 
@@ -19,11 +19,11 @@ struct span_dev {
  * Under d->lock. Fill the reverse table (and the forward table if fwd) for
  * [start, start+len) and program VFIO. All or nothing. mark_private (PA
  * mode, the caller's pinned memory): MADV_DONTFORK its private pages as
- * their physical addresses are read (os_virt_to_phys_pages).
+ * their physical addresses are read (_udma_os_virt_to_phys_pages).
  */
-UDMA_HIDDEN int span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
+UDMA_HIDDEN int _udma_span_map(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
 			 struct span_dev *out);
-UDMA_HIDDEN void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
+UDMA_HIDDEN void _udma_span_unmap(struct udma_domain *d, uint64_t start, uint64_t len, int fwd,
 			    const struct span_dev *sd);
 
 /*
@@ -31,6 +31,6 @@ UDMA_HIDDEN void span_unmap(struct udma_domain *d, uint64_t start, uint64_t len,
  * registry: unpin the parts no live locked region or streaming mapping
  * still covers (pins do not nest, so covered pages are left alone).
  */
-UDMA_HIDDEN void span_unpin(struct udma_domain *d, uint64_t start, uint64_t len);
+UDMA_HIDDEN void _udma_span_unpin(struct udma_domain *d, uint64_t start, uint64_t len);
 
 #endif

@@ -41,25 +41,25 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		s->span_start = v & ~(SPAN_PAGE - 1);
 		s->span_len = ((v + len + SPAN_PAGE - 1) & ~(SPAN_PAGE - 1)) - s->span_start;
 		err = s->span_start + s->span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
-		      : !os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
+		      : !_udma_os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
 		if (!err && d->dev.mode == UDMA_ADDR_PA) {
-			err = os_pin((void *)s->span_start, s->span_len, 0); /* span_map marks the private pages */
+			err = _udma_os_pin((void *)s->span_start, s->span_len, 0); /* _udma_span_map marks the private pages */
 			locked = !err;
 			if (!err)
-				os_populate((void *)s->span_start, s->span_len);
+				_udma_os_populate((void *)s->span_start, s->span_len);
 		}
 		if (!err)
-			err = span_map(d, s->span_start, s->span_len, 0, locked, &sd);
+			err = _udma_span_map(d, s->span_start, s->span_len, 0, locked, &sd);
 		if (!err && !sd.contiguous) {
-			span_unmap(d, s->span_start, s->span_len, 0, &sd);
+			_udma_span_unmap(d, s->span_start, s->span_len, 0, &sd);
 			err = -ENOMEM; /* PA mode: the device needs one physical range */
 		}
 		if (!err && locked &&
-		    (err = page_refs_add(&d->dev.stream_pages, s->span_start, sd.iova, s->span_len / SPAN_PAGE)))
-			span_unmap(d, s->span_start, s->span_len, 0, &sd);
+		    (err = _udma_page_refs_add(&d->dev.stream_pages, s->span_start, sd.iova, s->span_len / SPAN_PAGE)))
+			_udma_span_unmap(d, s->span_start, s->span_len, 0, &sd);
 		if (err) {
 			if (locked) /* s is not in the set yet */
-				span_unpin(d, s->span_start, s->span_len);
+				_udma_span_unpin(d, s->span_start, s->span_len);
 			goto fail;
 		}
 		s->locked = locked;
@@ -83,16 +83,16 @@ static void stream_end(struct udma_domain *d, size_t i)
 {
 	struct stream_map s = d->dev.streams.v[i];
 
-	stream_set_remove(&d->dev.streams, i);
+	_udma_stream_set_remove(&d->dev.streams, i);
 	if (s.locked) /* first: what follows asks which of its pages others still cover */
-		page_refs_drop(&d->dev.stream_pages, s.span_start, s.span_len / SPAN_PAGE);
+		_udma_page_refs_drop(&d->dev.stream_pages, s.span_start, s.span_len / SPAN_PAGE);
 	if (s.span_len) {
 		struct span_dev sd = stream_span(&s);
 		sd.iova = s.iova - (s.va - s.span_start);
-		span_unmap(d, s.span_start, s.span_len, 0, &sd);
+		_udma_span_unmap(d, s.span_start, s.span_len, 0, &sd);
 	}
 	if (s.locked)
-		span_unpin(d, s.span_start, s.span_len);
+		_udma_span_unpin(d, s.span_start, s.span_len);
 }
 
 int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)
@@ -100,7 +100,7 @@ int udma_unmap(struct udma_domain *d, uint64_t iova, size_t len)
 	if (!d || d->kind != UDMA_KIND_DEVICE)
 		return udma_fail(EINVAL, "NULL or non-device domain");
 	pthread_mutex_lock(&d->lock);
-	long i = len ? stream_set_find(&d->dev.streams, iova, len) : -1;
+	long i = len ? _udma_stream_set_find(&d->dev.streams, iova, len) : -1;
 	if (i >= 0)
 		stream_end(d, (size_t)i);
 	pthread_mutex_unlock(&d->lock);

@@ -20,7 +20,7 @@ static size_t slot_of(const struct stream_set *s, size_t i)
 	return k;
 }
 
-void stream_set_index(struct stream_set *s, size_t i)
+void _udma_stream_set_index(struct stream_set *s, size_t i)
 {
 	size_t k = home(s, s->v[i].iova);
 
@@ -41,11 +41,11 @@ static int index_grow(struct stream_set *s)
 	s->slot = slot;
 	s->nslots = nslots;
 	for (size_t i = 0; i < s->n; i++)
-		stream_set_index(s, i);
+		_udma_stream_set_index(s, i);
 	return 0;
 }
 
-struct stream_map *stream_set_reserve_slow(struct stream_set *s)
+struct stream_map *_udma_stream_set_reserve_slow(struct stream_set *s)
 {
 	if (s->n >= UINT32_MAX - 1)
 		return NULL;
@@ -62,7 +62,7 @@ struct stream_map *stream_set_reserve_slow(struct stream_set *s)
 	return &s->v[s->n];
 }
 
-long stream_set_find(const struct stream_set *s, uint64_t iova, size_t len)
+long _udma_stream_set_find(const struct stream_set *s, uint64_t iova, size_t len)
 {
 	if (!s->nslots) {
 		for (size_t i = s->n; i-- > 0;) /* newest first: map/unmap pairs */
@@ -78,7 +78,7 @@ long stream_set_find(const struct stream_set *s, uint64_t iova, size_t len)
 	return -1;
 }
 
-void stream_set_remove(struct stream_set *s, size_t i)
+void _udma_stream_set_remove(struct stream_set *s, size_t i)
 {
 	size_t mask = s->nslots - 1, hole, last = s->n - 1;
 
@@ -107,7 +107,7 @@ void stream_set_remove(struct stream_set *s, size_t i)
 	s->n = last;
 }
 
-void stream_set_fini(struct stream_set *s)
+void _udma_stream_set_fini(struct stream_set *s)
 {
 	free(s->v);
 	free(s->slot);

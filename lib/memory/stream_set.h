@@ -36,9 +36,9 @@ struct stream_set {
  * it the index is built and kept. */
 #define STREAM_SCAN_MAX 32
 
-UDMA_HIDDEN struct stream_map *stream_set_reserve_slow(struct stream_set *s);
+UDMA_HIDDEN struct stream_map *_udma_stream_set_reserve_slow(struct stream_set *s);
 /* Enter v[i] in the index (which exists). */
-UDMA_HIDDEN void stream_set_index(struct stream_set *s, size_t i);
+UDMA_HIDDEN void _udma_stream_set_index(struct stream_set *s, size_t i);
 
 /*
  * Where to build one more mapping (NULL: out of memory); it counts once
@@ -49,20 +49,20 @@ UDMA_HIDDEN void stream_set_index(struct stream_set *s, size_t i);
 static inline struct stream_map *stream_set_reserve(struct stream_set *s)
 {
 	if (s->n == s->cap || s->nslots || s->n >= STREAM_SCAN_MAX)
-		return stream_set_reserve_slow(s);
+		return _udma_stream_set_reserve_slow(s);
 	return &s->v[s->n];
 }
 
 static inline void stream_set_commit(struct stream_set *s)
 {
 	if (s->nslots)
-		stream_set_index(s, s->n);
+		_udma_stream_set_index(s, s->n);
 	s->n++;
 }
 /* Index of a mapping with this handle (and len, unless len is 0), or -1. */
-UDMA_HIDDEN long stream_set_find(const struct stream_set *s, uint64_t iova, size_t len);
+UDMA_HIDDEN long _udma_stream_set_find(const struct stream_set *s, uint64_t iova, size_t len);
 /* Removes v[i]; the last mapping takes its place. */
-UDMA_HIDDEN void stream_set_remove(struct stream_set *s, size_t i);
-UDMA_HIDDEN void stream_set_fini(struct stream_set *s);
+UDMA_HIDDEN void _udma_stream_set_remove(struct stream_set *s, size_t i);
+UDMA_HIDDEN void _udma_stream_set_fini(struct stream_set *s);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "xmap.h"
 
-int xmap_init(struct xmap *m)
+int _udma_xmap_init(struct xmap *m)
 {
 	memset(m, 0, sizeof(*m));
 	/* NORESERVE: untouched L1 pages cost nothing but address space. */
@@ -17,7 +17,7 @@ int xmap_init(struct xmap *m)
 	return 0;
 }
 
-void xmap_fini(struct xmap *m)
+void _udma_xmap_fini(struct xmap *m)
 {
 	for (size_t i = 0; i < m->ntables; i++)
 		free(m->tables[i]);
@@ -58,7 +58,7 @@ static uint64_t *l2_of(struct xmap *m, uint64_t key, int create)
 	return l2;
 }
 
-int xmap_set(struct xmap *m, uint64_t key, uint64_t len, uint64_t val)
+int _udma_xmap_set(struct xmap *m, uint64_t key, uint64_t len, uint64_t val)
 {
 	if ((key | len | val) & (XMAP_PAGE - 1) || key + len < key ||
 	    (key + len) > (1ull << XMAP_KEY_BITS))
@@ -96,7 +96,7 @@ int xmap_set(struct xmap *m, uint64_t key, uint64_t len, uint64_t val)
 	return 0;
 }
 
-void xmap_clear(struct xmap *m, uint64_t key, uint64_t len)
+void _udma_xmap_clear(struct xmap *m, uint64_t key, uint64_t len)
 {
 	while (len) {
 		uint64_t *l2 = l2_of(m, key, 0);
@@ -120,7 +120,7 @@ void xmap_clear(struct xmap *m, uint64_t key, uint64_t len)
 	}
 }
 
-uint64_t xmap_extend(const struct xmap *m, uint64_t key, uint64_t val, uint64_t have,
+uint64_t _udma_xmap_extend(const struct xmap *m, uint64_t key, uint64_t val, uint64_t have,
 		     uint64_t want)
 {
 	while (have < want) {

@@ -10,7 +10,7 @@
  *
  * Entry = value of the page start (4 KiB aligned) | flag bits. Writers are
  * serialised by the caller (the domain lock). Tables are never freed before
- * xmap_fini(), so a reader racing a writer sees an old or a new entry, never
+ * _udma_xmap_fini(), so a reader racing a writer sees an old or a new entry, never
  * freed memory.
  */
 #ifndef UDMA_LIB_XMAP_H
@@ -31,19 +31,19 @@
 
 struct xmap {
 	uint64_t **l1;   /* XMAP_L1_ENTRIES pointers to L2 tables */
-	/* Every L2/L3 table allocated, for xmap_fini(). Writer-side only. */
+	/* Every L2/L3 table allocated, for _udma_xmap_fini(). Writer-side only. */
 	void **tables;
 	size_t ntables, captables;
 };
 
-UDMA_HIDDEN int xmap_init(struct xmap *m);
-UDMA_HIDDEN void xmap_fini(struct xmap *m);
+UDMA_HIDDEN int _udma_xmap_init(struct xmap *m);
+UDMA_HIDDEN void _udma_xmap_fini(struct xmap *m);
 /* Map [key, key+len) to [val, val+len). All 4 KiB aligned. Overwrites. */
-UDMA_HIDDEN int xmap_set(struct xmap *m, uint64_t key, uint64_t len, uint64_t val);
+UDMA_HIDDEN int _udma_xmap_set(struct xmap *m, uint64_t key, uint64_t len, uint64_t val);
 /* Unmap [key, key+len). 4 KiB aligned. */
-UDMA_HIDDEN void xmap_clear(struct xmap *m, uint64_t key, uint64_t len);
+UDMA_HIDDEN void _udma_xmap_clear(struct xmap *m, uint64_t key, uint64_t len);
 /* Slow part of xmap_get: extend *len across following entries. */
-UDMA_HIDDEN uint64_t xmap_extend(const struct xmap *m, uint64_t key, uint64_t val,
+UDMA_HIDDEN uint64_t _udma_xmap_extend(const struct xmap *m, uint64_t key, uint64_t val,
 				 uint64_t have, uint64_t want);
 
 /* One entry's value for key and the bytes left in its page; UINT64_MAX if unmapped. */
@@ -84,7 +84,7 @@ static inline uint64_t xmap_get(const struct xmap *m, uint64_t key, size_t *len)
 	if (__builtin_expect(val == UINT64_MAX, 0) || !len)
 		return val;
 	if (__builtin_expect(*len > left, 0))
-		left = xmap_extend(m, key, val, left, *len);
+		left = _udma_xmap_extend(m, key, val, left, *len);
 	if (*len > left)
 		*len = (size_t)left;
 	return val;

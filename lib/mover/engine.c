@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "../core/alloc.h"
-#include "mover.h"
+#include "mover_internal.h"
 
 struct engine_set {
 	unsigned n;
@@ -206,7 +206,7 @@ void engines_changed(void)
 		threshold_update((enum udma_func)f);
 }
 
-struct udma_engine *engine_by_name(const char *name)
+struct udma_engine *_udma_engine_by_name(const char *name)
 {
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; s && i < s->n; i++)
@@ -215,7 +215,7 @@ struct udma_engine *engine_by_name(const char *name)
 	return NULL;
 }
 
-int engine_accepts(struct udma_engine *e, struct udma_domain *d)
+int _udma_engine_accepts(struct udma_engine *e, struct udma_domain *d)
 {
 	return e->ops.accepts && e->ops.accepts(e, d);
 }
@@ -224,15 +224,15 @@ int engine_accepts(struct udma_engine *e, struct udma_domain *d)
 static int takes_all(struct udma_engine *e, const struct slot *sl)
 {
 	const struct udma_work *w = &sl->work;
-	if (w->out_dom && !engine_accepts(e, w->out_dom))
+	if (w->out_dom && !_udma_engine_accepts(e, w->out_dom))
 		return 0;
 	for (uint32_t j = 0; j < w->ninputs; j++)
-		if (w->in_dom[j] && !engine_accepts(e, w->in_dom[j]))
+		if (w->in_dom[j] && !_udma_engine_accepts(e, w->in_dom[j]))
 			return 0;
 	return 1;
 }
 
-struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
+struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 				  const struct udma_engine *exclude)
 {
 	struct udma_engine *cpu = cpu_engine();
@@ -267,7 +267,7 @@ struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const stru
 	return best;
 }
 
-void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
+void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
 {
 	if (exec_ns && touched >= 64) { /* tiny works time the clock, not the engine */
 		uint64_t *sp = &e->speed[f][size_class(touched)];
@@ -287,7 +287,7 @@ void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uin
 	}
 }
 
-void engines_poll(void)
+void _udma_engines_poll(void)
 {
 	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; s && i < s->n; i++)
@@ -321,9 +321,9 @@ int udma_engine_unregister(struct udma_engine *e)
 		for (int i = 0; i < n; i++) {
 			struct slot *sl = (struct slot *)back[i]->req;
 			engine_count(&e->finished, sl->touched);
-			int err = slot_dispatch(sl, NULL, e);
+			int err = _udma_slot_dispatch(sl, NULL, e);
 			if (err)
-				slot_complete(sl, err);
+				_udma_slot_complete(sl, err);
 		}
 	/* Works already running finish. */
 	for (unsigned spins = 0; __atomic_load_n(&e->handed.n, __ATOMIC_SEQ_CST) !=

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
-#include "../domain/domain.h"
-#include "mover.h"
+#include "../domain/domain_internal.h"
+#include "mover_internal.h"
 
 /* ---- the completion queue: Vyukov's intrusive MPSC list ------------------------ */
 
@@ -202,7 +202,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	s->mode = o.mode;
 	s->depth = o.depth;
 	if (o.engine && strcmp(o.engine, "auto")) {
-		s->pinned = engine_by_name(o.engine);
+		s->pinned = _udma_engine_by_name(o.engine);
 		if (!s->pinned || !(s->pinned->desc.funcs & (1u << func))) {
 			free(s);
 			return udma_fail_null(ENODEV, "no engine \"%s\" that performs %s", o.engine, udma_func_name(func));
@@ -234,9 +234,9 @@ int udma_session_destroy(struct udma_session *s)
 	for (uint32_t i = 0; i < s->depth; i++) {
 		struct slot *sl = &s->slots[i];
 		if (sl->ext) {
-			iovbuf_fini(&sl->ext->out);
+			_udma_iovbuf_fini(&sl->ext->out);
 			for (int j = 0; j < UDMA_MAX_INPUTS; j++)
-				iovbuf_fini(&sl->ext->in[j]);
+				_udma_iovbuf_fini(&sl->ext->in[j]);
 			free(sl->ext);
 		}
 		if (sl->bounce) {
@@ -381,7 +381,7 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 		*len = b->linear.len;
 		return 0;
 	case UDMA_BUF_IOV:
-		if ((err = iov_total(b->iov.iov, b->iov.cnt, len)) || (err = local_pieces_ok(b->iov.iov, b->iov.cnt)))
+		if ((err = _udma_iov_total(b->iov.iov, b->iov.cnt, len)) || (err = local_pieces_ok(b->iov.iov, b->iov.cnt)))
 			return err;
 		*iov = b->iov.iov;
 		*cnt = b->iov.cnt;
@@ -390,7 +390,7 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 		struct udma_domain *d = b->dom.domain;
 		if (!d)
 			return udma_fail(EINVAL, "domain buffer without a domain");
-		if ((err = iov_total(b->dom.iov, b->dom.cnt, len)))
+		if ((err = _udma_iov_total(b->dom.iov, b->dom.cnt, len)))
 			return err;
 		if (d->kind == UDMA_KIND_SYSTEM) {
 			if ((err = local_pieces_ok(b->dom.iov, b->dom.cnt)))
@@ -403,7 +403,7 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 			struct iovbuf *v = ext_buf(sl, which);
 			if (!v)
 				return -ENOMEM;
-			if ((err = domain_local_view(d, b->dom.iov, b->dom.cnt, which < 0, v)))
+			if ((err = _udma_domain_local_view(d, b->dom.iov, b->dom.cnt, which < 0, v)))
 				return err;
 			*iov = v->v;
 			*cnt = (uint32_t)v->n;
@@ -547,11 +547,11 @@ static int setup_bounce(struct slot *sl, struct udma_engine *e)
 {
 	struct udma_work *w = &sl->work;
 	struct udma_req *r = &sl->req;
-	int out_foreign = w->out_dom && !engine_accepts(e, w->out_dom);
+	int out_foreign = w->out_dom && !_udma_engine_accepts(e, w->out_dom);
 	unsigned nin = 0;
 
 	for (uint32_t j = 0; j < w->ninputs; j++)
-		nin += w->in_dom[j] && !engine_accepts(e, w->in_dom[j]);
+		nin += w->in_dom[j] && !_udma_engine_accepts(e, w->in_dom[j]);
 	if (!out_foreign && !nin)
 		return 0;
 	struct bounce *b = sl->bounce;
@@ -567,7 +567,7 @@ static int setup_bounce(struct slot *sl, struct udma_engine *e)
 	}
 	char *p = b->mem;
 	for (uint32_t j = 0; j < w->ninputs; j++) {
-		if (!w->in_dom[j] || engine_accepts(e, w->in_dom[j]))
+		if (!w->in_dom[j] || _udma_engine_accepts(e, w->in_dom[j]))
 			continue;
 		struct pull_wait pw = { 0 };
 		b->in_iov[j] = (struct iovec){ p, w->len };
@@ -625,7 +625,7 @@ static int run_here(struct udma_engine *cpu, struct slot *sl)
 	sl->req.engine = cpu->name;
 	int status = cpu_run(&sl->work);
 	if (sl->work.exec_ns)
-		engine_learn(cpu, sl->work.func, sl->touched, sl->work.exec_ns, 0);
+		_udma_engine_learn(cpu, sl->work.func, sl->touched, sl->work.exec_ns, 0);
 	if (++untracked_done == 64) {
 		__atomic_add_fetch(&cpu->finished.n, untracked_done, __ATOMIC_RELAXED);
 		untracked_done = 0;
@@ -633,7 +633,7 @@ static int run_here(struct udma_engine *cpu, struct slot *sl)
 	return status;
 }
 
-int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude)
+int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude)
 {
 	struct udma_session *s = sl->req.session;
 	const struct udma_engine *skip = NULL;
@@ -643,9 +643,9 @@ int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_
 		struct udma_engine *e = first ? first : s->pinned;
 		first = NULL;
 		if (!e || e == exclude || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
-			e = engine_choose(s->func, sl->touched, sl, exclude);
+			e = _udma_engine_choose(s->func, sl->touched, sl, exclude);
 		if (e && e == skip)
-			e = engine_choose(s->func, sl->touched, sl, skip);
+			e = _udma_engine_choose(s->func, sl->touched, sl, skip);
 		if (!e)
 			return udma_fail(ENODEV, "no engine performs %s", udma_func_name(s->func));
 		if (sl->foreign) {
@@ -654,7 +654,7 @@ int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_
 				return err;
 		}
 		if (e->untracked) {
-			slot_complete(sl, run_here(e, sl));
+			_udma_slot_complete(sl, run_here(e, sl));
 			return 0;
 		}
 		/* seq_cst pairs with unregister: it sets leaving, then waits
@@ -760,7 +760,7 @@ static void complete_own(struct slot *sl)
 	}
 }
 
-void slot_complete(struct slot *sl, int status)
+void _udma_slot_complete(struct slot *sl, int status)
 {
 	struct udma_session *s = sl->req.session;
 
@@ -790,11 +790,11 @@ void udma_engine_done(struct udma_work *w, int status)
 	if (e) {
 		uint64_t lat = sl->t_submit ? mover_now_ns() - sl->t_submit : 0;
 		if (w->exec_ns || lat)
-			engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
+			_udma_engine_learn(e, w->func, sl->touched, w->exec_ns, lat);
 		__atomic_store_n(&sl->engine, NULL, __ATOMIC_RELAXED);
 		engine_count(&e->finished, sl->touched); /* the last touch of e */
 	}
-	slot_complete(sl, status);
+	_udma_slot_complete(sl, status);
 }
 
 int udma_submit(struct udma_req *req)
@@ -827,19 +827,19 @@ int udma_submit(struct udma_req *req)
 	/* the engine, chosen here when the driver may run the work itself */
 	struct udma_engine *e = NULL;
 	if (driver && !sl->foreign)
-		e = s->pinned ? s->pinned : engine_choose(s->func, sl->touched, sl, NULL);
+		e = s->pinned ? s->pinned : _udma_engine_choose(s->func, sl->touched, sl, NULL);
 	count_submit(s, driver, 1);
 	if (e && e->untracked) {
 		/* The cpu engine, driven from the session's own thread: nothing
 		 * to hand over, bounce or guard (measured: 6 ns a request less
-		 * than the way through slot_dispatch and slot_complete) */
+		 * than the way through _udma_slot_dispatch and _udma_slot_complete) */
 		req->status = run_here(e, sl);
 		complete_own(sl);
 	} else {
 		struct udma_session *outer = tl_driving;
 		if (driver)
 			tl_driving = s;
-		err = slot_dispatch(sl, e, NULL);
+		err = _udma_slot_dispatch(sl, e, NULL);
 		tl_driving = outer;
 		if (err) {
 			count_submit(s, driver, (unsigned)-1);
@@ -863,7 +863,7 @@ int udma_session_poll(struct udma_session *s, unsigned max)
 	struct udma_session *outer = tl_driving;
 	if (driver)
 		tl_driving = s;
-	engines_poll();
+	_udma_engines_poll();
 	while ((unsigned)done < max && ((driver && (n = lq_pop(s))) || (n = cq_pop(s)))) {
 		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
 		if (driver)

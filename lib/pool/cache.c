@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
-#include "pool_int.h"
+#include "pool_internal.h"
 
 #define TC_SLOTS UDMA_POOL_TLS_SLOTS
 #define tls_table udma_pool_tls
@@ -64,13 +64,13 @@ static void global_init_once(void)
 	}
 }
 
-int pool_global_init(void)
+int _udma_pool_global_init(void)
 {
 	pthread_once(&g_once, global_init_once);
 	return g_init_err;
 }
 
-void pool_register(struct udma_pool *p)
+void _udma_pool_register(struct udma_pool *p)
 {
 	pthread_mutex_lock(&g_lock);
 	p->fast.id = g_next_id++;
@@ -232,7 +232,7 @@ static struct tcache *tc_attach(struct udma_pool *p)
 	return c;
 }
 
-uint64_t pool_free_locked(struct udma_pool *p, uint64_t *cached)
+uint64_t _udma_pool_free_locked(struct udma_pool *p, uint64_t *cached)
 {
 	uint64_t n = 0;
 
@@ -246,7 +246,7 @@ uint64_t pool_free_locked(struct udma_pool *p, uint64_t *cached)
 static void hwm_locked(struct udma_pool *p)
 {
 	uint64_t usable = __atomic_load_n(&p->usable, RELAXED);
-	uint64_t free = pool_free_locked(p, NULL), used = usable > free ? usable - free : 0;
+	uint64_t free = _udma_pool_free_locked(p, NULL), used = usable > free ? usable - free : 0;
 
 	if (used > __atomic_load_n(&p->hwm, RELAXED))
 		__atomic_store_n(&p->hwm, used, RELAXED);
@@ -310,7 +310,7 @@ static int ensure_locked(struct udma_pool *p, struct tcache *c, uint64_t need)
 	if (p->cache_cap)
 		steal_locked(p, c);
 	while (p->top + (c ? tc_count(c) : 0) < need)
-		if (pool_grow_locked(p))
+		if (_udma_pool_grow_locked(p))
 			return 0;
 	return 1;
 }
@@ -581,14 +581,14 @@ int udma_pool_cache_flush(struct udma_pool *p)
 	return 0;
 }
 
-int pool_retire(struct udma_pool *p, int force)
+int _udma_pool_retire(struct udma_pool *p, int force)
 {
 	uint64_t usable, free;
 
 	pthread_mutex_lock(&g_lock);
 	pthread_mutex_lock(&p->lock);
 	usable = __atomic_load_n(&p->usable, RELAXED);
-	free = pool_free_locked(p, NULL);
+	free = _udma_pool_free_locked(p, NULL);
 	if (free < usable && !force) {
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_unlock(&g_lock);

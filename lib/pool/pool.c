@@ -8,7 +8,7 @@
 #include <udma/memory.h>
 
 #include "../core/alloc.h"
-#include "pool_int.h"
+#include "pool_internal.h"
 
 #define PAGE 4096ul
 #define MAX_BYTES (1ull << 46) /* as udma_mem_alloc: more is a bug */
@@ -30,7 +30,7 @@ static uint64_t layout_bytes(const struct udma_pool *p, uint64_t n)
 	return n ? slot_off(p, n - 1) + p->fast.stride : 0;
 }
 
-const struct pool_seg *pool_find_seg(const struct udma_pool *p, uintptr_t a)
+const struct pool_seg *_udma_pool_find_seg(const struct udma_pool *p, uintptr_t a)
 {
 	/* acquire: pairs with the release that publishes a grown segment */
 	uint32_t n = __atomic_load_n(&p->nseg, __ATOMIC_ACQUIRE);
@@ -220,7 +220,7 @@ static void pool_free_all(struct udma_pool *p)
 	free(p);
 }
 
-int pool_grow_locked(struct udma_pool *p)
+int _udma_pool_grow_locked(struct udma_pool *p)
 {
 	uint32_t n = __atomic_load_n(&p->nseg, RELAXED);
 	uint64_t usable = __atomic_load_n(&p->usable, RELAXED);
@@ -249,7 +249,7 @@ int pool_grow_locked(struct udma_pool *p)
 	p->range[n].base = s.base;
 	p->range[n].span = s.span;
 	seg_push(p, &p->seg[n]);
-	/* release: the segment is complete before readers (pool_find_seg) see it */
+	/* release: the segment is complete before readers (_udma_pool_find_seg) see it */
 	__atomic_store_n(&p->nseg, n + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->usable, usable + s.usable, RELAXED);
 	__atomic_fetch_add(&p->grows, 1, RELAXED);
@@ -312,7 +312,7 @@ struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool
 		if (o.flags & (UDMA_POOL_NUMA | UDMA_POOL_HUGE))
 			return udma_fail_null(EINVAL, "NUMA and HUGE apply to domain memory, not to a bridge");
 	}
-	err = pool_global_init();
+	err = _udma_pool_global_init();
 	if (err)
 		return udma_fail_null(-err, "cannot set up per-thread caches");
 
@@ -372,7 +372,7 @@ struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool
 		}
 		p->cache_cap = (uint32_t)c;
 	}
-	pool_register(p);
+	_udma_pool_register(p);
 	p->fast.base = p->seg[0].base;
 	p->fast.span = p->seg[0].span;
 	p->fast.state = p->seg[0].state;
@@ -392,7 +392,7 @@ int udma_pool_destroy(struct udma_pool *p, unsigned int flags)
 		return udma_fail(EINVAL, "NULL pool");
 	if (flags & ~UDMA_POOL_FORCE)
 		return udma_fail(EINVAL, "unknown flag bits 0x%x", flags & ~UDMA_POOL_FORCE);
-	err = pool_retire(p, flags & UDMA_POOL_FORCE);
+	err = _udma_pool_retire(p, flags & UDMA_POOL_FORCE);
 	if (err)
 		return err;
 	pool_free_all(p);
@@ -453,7 +453,7 @@ int udma_pool_stats(struct udma_pool *p, struct udma_pool_stats *st)
 		return udma_fail(EINVAL, "stats->size %zu too small", st->size);
 	pthread_mutex_lock(&p->lock);
 	s.blocks = __atomic_load_n(&p->usable, RELAXED);
-	s.free = pool_free_locked(p, &cached);
+	s.free = _udma_pool_free_locked(p, &cached);
 	s.cached = cached;
 	s.in_use = s.blocks > s.free ? s.blocks - s.free : 0;
 	if (s.in_use > __atomic_load_n(&p->hwm, RELAXED))

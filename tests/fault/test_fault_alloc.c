@@ -19,7 +19,7 @@
 #include <linux/dma-mapping.h>
 #include <dev/dmover/dmovervar.h>
 #include "common.h"
-#include "domain/domain.h"
+#include "domain/domain_internal.h"
 #include "fault.h"
 #include "seed_hw_bzero.h"
 
@@ -179,9 +179,9 @@ static int teardown_domain(struct ctx *c)
 	if (d->dev.regions.n || d->dev.streams.n)
 		rc = broken(c, "%zu regions and %zu streaming mappings left in the domain", d->dev.regions.n,
 			    d->dev.streams.n);
-	else if (d->dev.mode == UDMA_ADDR_IOMMU && iova_free_bytes(&d->dev.iova) != d->dev.iova.size)
+	else if (d->dev.mode == UDMA_ADDR_IOMMU && _udma_iova_free_bytes(&d->dev.iova) != d->dev.iova.size)
 		rc = broken(c, "%llu bytes of the IOVA window lost",
-			    (unsigned long long)(d->dev.iova.size - iova_free_bytes(&d->dev.iova)));
+			    (unsigned long long)(d->dev.iova.size - _udma_iova_free_bytes(&d->dev.iova)));
 	else if ((rc = udma_domain_destroy(d)))
 		rc = broken(c, "destroy: %d", rc);
 	c->d = NULL;

@@ -20,7 +20,7 @@ static void check(const struct page_refs *t)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < PAGES; i++) {
-		const struct page_ref *r = page_refs_find(t, va_of(i));
+		const struct page_ref *r = _udma_page_refs_find(t, va_of(i));
 		if (!count[i]) {
 			assert_null(r);
 			continue;
@@ -48,10 +48,10 @@ static void test_against_model(void **state)
 	for (int step = 0; step < 20000; step++) {
 		size_t i = (size_t)rand_r(&seed) % PAGES;
 		if (rand_r(&seed) % 5 < 3 || !count[i]) {
-			assert_int_equal(page_refs_add(&t, va_of(i), va_of(i) ^ 0x5000000000ull, 1), 0);
+			assert_int_equal(_udma_page_refs_add(&t, va_of(i), va_of(i) ^ 0x5000000000ull, 1), 0);
 			count[i]++;
 		} else {
-			page_refs_drop(&t, va_of(i), 1);
+			_udma_page_refs_drop(&t, va_of(i), 1);
 			count[i]--;
 		}
 		if (step % 97 == 0)
@@ -60,22 +60,22 @@ static void test_against_model(void **state)
 	check(&t);
 	/* a walk over a range: per page, and over the whole table */
 	size_t seen = 0, want = 0;
-	page_refs_each(&t, va_of(0), va_of(0) + 64 * P, collect, &seen);
+	_udma_page_refs_each(&t, va_of(0), va_of(0) + 64 * P, collect, &seen);
 	for (size_t i = 0; i < PAGES / 2; i++)
 		want += count[i] && va_of(i) < va_of(0) + 64 * P;
 	assert_int_equal(seen, want);
 	seen = 0;
-	page_refs_each(&t, 0, UINT64_MAX, collect, &seen);
+	_udma_page_refs_each(&t, 0, UINT64_MAX, collect, &seen);
 	assert_int_equal(seen, t.n);
 	/* everything dropped: an empty table */
 	for (size_t i = 0; i < PAGES; i++)
 		while (count[i]) {
-			page_refs_drop(&t, va_of(i), 1);
+			_udma_page_refs_drop(&t, va_of(i), 1);
 			count[i]--;
 		}
 	check(&t);
 	assert_int_equal(t.n, 0);
-	page_refs_fini(&t);
+	_udma_page_refs_fini(&t);
 }
 
 /* A span of pages at once; dropping an uncounted page changes nothing. */
@@ -83,20 +83,20 @@ static void test_spans(void **state)
 {
 	struct page_refs t = { 0 };
 
-	assert_int_equal(page_refs_add(&t, 0x200000, 0x9000000, 300), 0);
-	assert_int_equal(page_refs_add(&t, 0x200000 + 100 * P, 0x9000000 + 100 * P, 10), 0);
+	assert_int_equal(_udma_page_refs_add(&t, 0x200000, 0x9000000, 300), 0);
+	assert_int_equal(_udma_page_refs_add(&t, 0x200000 + 100 * P, 0x9000000 + 100 * P, 10), 0);
 	assert_int_equal(t.n, 300);
-	assert_int_equal(page_refs_find(&t, 0x200000 + 105 * P)->n, 2);
-	assert_int_equal(page_refs_find(&t, 0x200000 + 299 * P)->pa, 0x9000000 + 299 * P);
-	assert_null(page_refs_find(&t, 0x200000 + 300 * P));
-	page_refs_drop(&t, 0x100000, 4); /* nothing there */
-	page_refs_drop(&t, 0x200000, 300);
+	assert_int_equal(_udma_page_refs_find(&t, 0x200000 + 105 * P)->n, 2);
+	assert_int_equal(_udma_page_refs_find(&t, 0x200000 + 299 * P)->pa, 0x9000000 + 299 * P);
+	assert_null(_udma_page_refs_find(&t, 0x200000 + 300 * P));
+	_udma_page_refs_drop(&t, 0x100000, 4); /* nothing there */
+	_udma_page_refs_drop(&t, 0x200000, 300);
 	assert_int_equal(t.n, 10);
-	assert_int_equal(page_refs_find(&t, 0x200000 + 105 * P)->n, 1);
-	assert_null(page_refs_find(&t, 0x200000));
-	page_refs_fini(&t);
-	page_refs_drop(&t, 0x200000, 1); /* on an empty table */
-	assert_null(page_refs_find(&t, 0x200000));
+	assert_int_equal(_udma_page_refs_find(&t, 0x200000 + 105 * P)->n, 1);
+	assert_null(_udma_page_refs_find(&t, 0x200000));
+	_udma_page_refs_fini(&t);
+	_udma_page_refs_drop(&t, 0x200000, 1); /* on an empty table */
+	assert_null(_udma_page_refs_find(&t, 0x200000));
 }
 
 int main(void)

@@ -18,7 +18,7 @@ static void check(const struct region_set *s)
 	}
 	if (nmodel) {
 		assert_true(s->r >= s->buf && s->r + s->n <= s->buf + s->cap);
-		assert_int_equal(region_find(s, model[nmodel / 2] + 5), (long)(nmodel / 2));
+		assert_int_equal(_udma_region_find(s, model[nmodel / 2] + 5), (long)(nmodel / 2));
 	}
 }
 
@@ -27,8 +27,8 @@ static void insert(struct region_set *s, uint64_t start)
 	struct region r = { .start = start, .end = start + 16, .user_len = start / 16 };
 	size_t i = 0;
 
-	assert_false(region_overlaps(s, r.start, r.end));
-	assert_int_equal(region_insert(s, &r), 0);
+	assert_false(_udma_region_overlaps(s, r.start, r.end));
+	assert_int_equal(_udma_region_insert(s, &r), 0);
 	while (i < nmodel && model[i] < start)
 		i++;
 	memmove(&model[i + 1], &model[i], (nmodel - i) * sizeof(model[0]));
@@ -39,7 +39,7 @@ static void insert(struct region_set *s, uint64_t start)
 
 static void remove_at(struct region_set *s, size_t i)
 {
-	region_remove(s, i);
+	_udma_region_remove(s, i);
 	memmove(&model[i], &model[i + 1], (nmodel - i - 1) * sizeof(model[0]));
 	nmodel--;
 	check(s);
@@ -60,7 +60,7 @@ static void test_queue_at_the_front(void **state)
 	assert_true(s.cap <= 512); /* recentred, not grown without end */
 	while (s.n)
 		remove_at(&s, 0);
-	region_set_fini(&s);
+	_udma_region_set_fini(&s);
 }
 
 static void test_random(void **state)
@@ -73,14 +73,14 @@ static void test_random(void **state)
 		uint64_t x = xorshift64(&rng);
 		if (nmodel < N && (x % 3 || !nmodel)) {
 			uint64_t start = (x >> 8) % (1ull << 30) * 32;
-			if (!region_overlaps(&s, start, start + 16))
+			if (!_udma_region_overlaps(&s, start, start + 16))
 				insert(&s, start);
 		} else {
 			remove_at(&s, (size_t)((x >> 8) % nmodel));
 		}
 	}
-	assert_int_equal(region_find(&s, 1), nmodel && model[0] <= 1 ? 0 : -1);
-	region_set_fini(&s);
+	assert_int_equal(_udma_region_find(&s, 1), nmodel && model[0] <= 1 ? 0 : -1);
+	_udma_region_set_fini(&s);
 }
 
 int main(void)

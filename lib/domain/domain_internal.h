@@ -55,7 +55,7 @@ struct udma_domain {
 	struct shm_state shm;
 	pid_t pid;
 	/* remote (fabric) domains: lib/fabric's state, released by remote_fini
-	 * from domain_free(); remote_xlate_in translates a local address of a
+	 * from _udma_domain_free(); remote_xlate_in translates a local address of a
 	 * built-in domain into this remote domain (system -> remote) */
 	void *remote;
 	void (*remote_fini)(struct udma_domain *d);
@@ -71,12 +71,12 @@ struct udma_domain {
 
 /* registry.c */
 /* Fill the common part and check the id. */
-UDMA_HIDDEN int domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev_type type,
+UDMA_HIDDEN int _udma_domain_init(struct udma_domain *d, enum udma_domain_kind kind, enum udma_dev_type type,
 			    const char *id);
 /* Make d visible to iteration, holding the creator's reference. */
-UDMA_HIDDEN void domain_publish(struct udma_domain *d);
+UDMA_HIDDEN void _udma_domain_publish(struct udma_domain *d);
 /* Free a domain that was never published. */
-UDMA_HIDDEN void domain_free(struct udma_domain *d);
+UDMA_HIDDEN void _udma_domain_free(struct udma_domain *d);
 
 /* Kind hooks. device_retire: -EBUSY while memory is in the domain,
  * -EALREADY if dead, else marks it dead under its lock so nothing new gets in. */
@@ -85,10 +85,10 @@ UDMA_HIDDEN void device_fini(struct udma_domain *d);
 UDMA_HIDDEN void shm_fini(struct udma_domain *d);
 
 /* local.c: the built-in operations, on local views of domain addresses. */
-UDMA_HIDDEN extern const struct udma_domain_ops builtin_ops;
+UDMA_HIDDEN extern const struct udma_domain_ops _udma_builtin_ops;
 UDMA_HIDDEN extern const struct udma_domain_ops process_ops;
 /* Append local (this process's) views of iov in d to out; write: it will be written. */
-UDMA_HIDDEN int domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
+UDMA_HIDDEN int _udma_domain_local_view(struct udma_domain *d, const struct iovec *iov, uint32_t cnt, int write,
 				  struct iovbuf *out);
 
 /* Built-in operations complete inline: call cb only when returning 0, as the contract says. */
@@ -103,7 +103,7 @@ static inline int op_done(udma_done_fn cb, void *arg, int err)
 UDMA_HIDDEN int process_rw(pid_t pid, const struct iovec *local, size_t lcnt, const struct iovec *remote,
 			   size_t rcnt, int write);
 
-UDMA_HIDDEN int vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len);
-UDMA_HIDDEN int vfio_unmap(int fd, uint64_t iova, uint64_t len);
+UDMA_HIDDEN int _udma_vfio_map(int fd, uint64_t va, uint64_t iova, uint64_t len);
+UDMA_HIDDEN int _udma_vfio_unmap(int fd, uint64_t iova, uint64_t len);
 
 #endif

@@ -117,14 +117,14 @@ static inline void engine_count(struct engine_count *c, uint64_t bytes)
 }
 
 /* engine.c */
-UDMA_HIDDEN struct udma_engine *engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
+UDMA_HIDDEN struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 					      const struct udma_engine *exclude);
 /* A registered engine by name, or NULL. */
-UDMA_HIDDEN struct udma_engine *engine_by_name(const char *name);
-UDMA_HIDDEN int engine_accepts(struct udma_engine *e, struct udma_domain *d);
-UDMA_HIDDEN void engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
+UDMA_HIDDEN struct udma_engine *_udma_engine_by_name(const char *name);
+UDMA_HIDDEN int _udma_engine_accepts(struct udma_engine *e, struct udma_domain *d);
+UDMA_HIDDEN void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
 			      uint64_t latency_ns);
-UDMA_HIDDEN void engines_poll(void);
+UDMA_HIDDEN void _udma_engines_poll(void);
 /* The engine set or the cpu engine changed: recompute the inline thresholds. */
 UDMA_HIDDEN void engines_changed(void);
 UDMA_HIDDEN uint64_t mover_now_ns(void);
@@ -132,8 +132,8 @@ UDMA_HIDDEN uint64_t mover_now_ns(void);
 /* session.c */
 /* Hand the work to an engine: first (if given and not leaving), the
  * session's own, or the scheduler's choice other than exclude. */
-UDMA_HIDDEN int slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude);
-UDMA_HIDDEN void slot_complete(struct slot *sl, int status);
+UDMA_HIDDEN int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude);
+UDMA_HIDDEN void _udma_slot_complete(struct slot *sl, int status);
 
 /* backends */
 UDMA_HIDDEN struct udma_engine *cpu_engine(void);

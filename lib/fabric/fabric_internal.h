@@ -112,32 +112,32 @@ struct udma_fabric {
 };
 
 /* fabric.c */
-UDMA_HIDDEN uint64_t fab_now(void);
-UDMA_HIDDEN void fab_req_init(struct fab_req *r, struct udma_fabric *fab, void (*done)(struct fab_req *r));
+UDMA_HIDDEN uint64_t _udma_fab_now(void);
+UDMA_HIDDEN void _udma_fab_req_init(struct fab_req *r, struct udma_fabric *fab, void (*done)(struct fab_req *r));
 /* Add one piece (split at max_piece). 0 or -ENOMEM. */
-UDMA_HIDDEN int fab_req_add(struct fab_req *r, int write, void *local, size_t len, void *ldesc,
+UDMA_HIDDEN int _udma_fab_req_add(struct fab_req *r, int write, void *local, size_t len, void *ldesc,
 			    struct fab_peer *peer, uint64_t raddr, uint64_t key);
 /* Drop the pieces of a request that was never started. */
-UDMA_HIDDEN void fab_req_abandon(struct fab_req *r);
+UDMA_HIDDEN void _udma_fab_req_abandon(struct fab_req *r);
 /* Queue the pieces and post what fits; done() may run before this returns. */
-UDMA_HIDDEN void fab_req_start(struct fab_req *r);
+UDMA_HIDDEN void _udma_fab_req_start(struct fab_req *r);
 /* Wait until *flag (set by done()) turns nonzero, driving progress. */
-UDMA_HIDDEN void fab_req_wait(struct udma_fabric *fab, const int *flag);
-UDMA_HIDDEN int fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms);
+UDMA_HIDDEN void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag);
+UDMA_HIDDEN int _udma_fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms);
 
 /* The peer entry for an address, inserted in the AV on first use. */
-UDMA_HIDDEN int fab_peer_get(struct udma_fabric *fab, const void *addr, uint32_t len, struct fab_peer **out);
+UDMA_HIDDEN int _udma_fab_peer_get(struct udma_fabric *fab, const void *addr, uint32_t len, struct fab_peer **out);
 
 /* mr.c */
 /* Local descriptor for [p, p + len): NULL when the provider needs none;
  * else an export covering it, or a registration recorded in r. */
-UDMA_HIDDEN int fab_local_desc(struct fab_req *r, void *p, size_t len, void **desc);
-UDMA_HIDDEN void fab_req_release_mrs(struct fab_req *r);
-UDMA_HIDDEN void fab_exports_close(struct udma_fabric *fab);
-UDMA_HIDDEN int fab_random_key(struct udma_fabric *fab, uint64_t *key);
+UDMA_HIDDEN int _udma_fab_local_desc(struct fab_req *r, void *p, size_t len, void **desc);
+UDMA_HIDDEN void _udma_fab_req_release_mrs(struct fab_req *r);
+UDMA_HIDDEN void _udma_fab_exports_close(struct udma_fabric *fab);
+UDMA_HIDDEN int _udma_fab_random_key(struct udma_fabric *fab, uint64_t *key);
 
 /* desc.c */
-UDMA_HIDDEN uint32_t fab_crc32c(const void *p, size_t n);
+UDMA_HIDDEN uint32_t _udma_fab_crc32c(const void *p, size_t n);
 
 /* remote.c */
 struct fab_remote {
@@ -146,11 +146,11 @@ struct fab_remote {
 	struct fab_peer *peer;
 };
 /* The remote state of d if d is a remote domain on fab (fab NULL: any), else NULL. */
-UDMA_HIDDEN struct fab_remote *fab_remote_of(struct udma_domain *d, struct udma_fabric *fab);
+UDMA_HIDDEN struct fab_remote *_udma_fab_remote_of(struct udma_domain *d, struct udma_fabric *fab);
 /* Check remote iovecs against the region and rights. */
-UDMA_HIDDEN int fab_remote_check(const struct fab_remote *rm, const struct iovec *iov, uint32_t cnt, int write);
+UDMA_HIDDEN int _udma_fab_remote_check(const struct fab_remote *rm, const struct iovec *iov, uint32_t cnt, int write);
 /* Add pieces pairing local and remote iovecs (remote: offsets in rm's region). */
-UDMA_HIDDEN int fab_req_add_pairs(struct fab_req *r, int write, const struct iovec *local, uint32_t lcnt,
+UDMA_HIDDEN int _udma_fab_req_add_pairs(struct fab_req *r, int write, const struct iovec *local, uint32_t lcnt,
 				  const struct fab_remote *rm, const struct iovec *remote, uint32_t rcnt);
 
 #endif

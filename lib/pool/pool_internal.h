@@ -88,7 +88,7 @@ static inline uint64_t pool_div(const struct udma_pool *p, uint64_t off)
 	return p->shift >= 0 ? off >> p->shift : off / p->fast.stride;
 }
 
-UDMA_HIDDEN const struct pool_seg *pool_find_seg(const struct udma_pool *p, uintptr_t a);
+UDMA_HIDDEN const struct pool_seg *_udma_pool_find_seg(const struct udma_pool *p, uintptr_t a);
 
 /* Slot holding address a: its segment, index and start. 0, or -1 if a is
  * not inside a slot (outside the pool, or in the gap before a boundary). */
@@ -100,7 +100,7 @@ static inline int pool_locate(const struct udma_pool *p, uintptr_t a, const stru
 	uint64_t j;
 
 	if (unlikely(off >= s->span)) {
-		s = pool_find_seg(p, a);
+		s = _udma_pool_find_seg(p, a);
 		if (!s)
 			return -1;
 		off = a - s->base;
@@ -124,14 +124,14 @@ static inline int pool_locate(const struct udma_pool *p, uintptr_t a, const stru
 }
 
 /* cache.c */
-UDMA_HIDDEN int pool_global_init(void);
-UDMA_HIDDEN void pool_register(struct udma_pool *p);
+UDMA_HIDDEN int _udma_pool_global_init(void);
+UDMA_HIDDEN void _udma_pool_register(struct udma_pool *p);
 /* Destroy's check and detach: -EBUSY unless every block is free (or force). */
-UDMA_HIDDEN int pool_retire(struct udma_pool *p, int force);
+UDMA_HIDDEN int _udma_pool_retire(struct udma_pool *p, int force);
 /* Under p->lock: free blocks in the shared stack plus every cache. */
-UDMA_HIDDEN uint64_t pool_free_locked(struct udma_pool *p, uint64_t *cached);
+UDMA_HIDDEN uint64_t _udma_pool_free_locked(struct udma_pool *p, uint64_t *cached);
 
 /* pool.c, under p->lock: add memory (UDMA_POOL_GROW). 0 or -errno. */
-UDMA_HIDDEN int pool_grow_locked(struct udma_pool *p);
+UDMA_HIDDEN int _udma_pool_grow_locked(struct udma_pool *p);
 
 #endif
