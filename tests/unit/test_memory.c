@@ -380,5 +380,5 @@ int main(void)
 		cmocka_unit_test(test_register_every_mode),
 		cmocka_unit_test(test_domain_opts),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

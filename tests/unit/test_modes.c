@@ -383,5 +383,5 @@ int main(void)
 		cmocka_unit_test(test_iommu_emulated),
 		cmocka_unit_test(test_iommu_vfio_container),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

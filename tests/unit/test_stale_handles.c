@@ -62,5 +62,5 @@ int main(void)
 		cmocka_unit_test(test_domain_destroyed_but_held),
 		cmocka_unit_test(test_session_destroy_twice),
 	};
-	return cmocka_run_group_tests(t, NULL, NULL);
+	return tests_run(t, NULL, NULL);
 }
