@@ -956,6 +956,20 @@ static void test_pa_pool_on_4k_pages(void **state)
 	uint64_t skipped = pa_pool_sizes_check(d, "PA pool on 4 KiB pages");
 	if (!skipped)
 		printf("note: the pool's frames were adjacent after all; no slot straddled\n");
+	/* what fails for want of hugepages says so, without a debug switch */
+	struct udma_mem_opts co = { .size = sizeof(co), .flags = UDMA_MEM_CONTIG };
+	struct udma_mem cm;
+	int err = udma_mem_alloc(d, 16 * K4, &co, &cm);
+	if (!err)
+		udma_mem_free(d, cm.va, cm.len);
+	else
+		assert_non_null(strstr(udma_strerror_last(), "physically contiguous need 2048 kB hugepages and 0 are free"));
+	struct udma_pool_opts po = { .size = sizeof(po), .block_size = 65536, .block_count = 16, .name = "p64k" };
+	struct udma_pool *p64 = udma_pool_create(d, &po);
+	if (p64)
+		udma_pool_destroy(p64, 0);
+	else
+		assert_non_null(strstr(udma_strerror_last(), "pool p64k: blocks of 65536 bytes need physically contiguous"));
 	munmap(f, flen);
 	if (all.va)
 		assert_int_equal(udma_mem_free(hold, all.va, all.len), 0);
