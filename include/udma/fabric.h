@@ -85,7 +85,9 @@ UDMA_API struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *opt
 /*
  * Close a fabric: its exports are withdrawn. -EBUSY (and nothing changes)
  * while domains imported through it exist, its engine is registered or
- * operations are in flight; -EINVAL for NULL.
+ * operations are in flight; -EINVAL for NULL or a fabric already closed
+ * (checked against the open fabrics; every other call on a closed fabric
+ * is undefined).
  */
 UDMA_API int udma_fabric_close(struct udma_fabric *fab);
 /* The provider in use, e.g. "tcp;ofi_rxm". */

@@ -20,6 +20,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 
+#include "../core/ptrset.h"
 #include "fabric_internal.h"
 
 #define DEFAULT_PROVIDER "tcp;ofi_rxm"
@@ -766,6 +767,10 @@ static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 	return fab;
 }
 
+/* Fabrics open: a second close is refused, not a use after free. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ptrset live;
+
 struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 {
 	struct udma_fabric_opts o = { .size = sizeof(o) };
@@ -792,6 +797,15 @@ struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 		errno = -err;
 	err = errno;
 	_udma_fab_signals_keep(keep);
+	if (fab) {
+		pthread_mutex_lock(&live_lock);
+		err = _udma_ptrset_add(&live, fab) ? ENOMEM : err;
+		pthread_mutex_unlock(&live_lock);
+		if (err == ENOMEM) {
+			fab_teardown(fab);
+			fab = NULL;
+		}
+	}
 	errno = err;
 	return fab;
 }
@@ -800,13 +814,24 @@ int udma_fabric_close(struct udma_fabric *fab)
 {
 	if (!fab)
 		return udma_fail(EINVAL, "NULL fabric");
-	unsigned imports = __atomic_load_n(&fab->imports, __ATOMIC_ACQUIRE);
-	unsigned users = __atomic_load_n(&fab->users, __ATOMIC_ACQUIRE);
-	if (imports || users || __atomic_load_n(&fab->engine, __ATOMIC_ACQUIRE))
-		return udma_fail(EBUSY, "fabric %s: %u imported domains, %u requests in flight%s", fab->prov, imports,
-				 users, fab->engine ? ", an engine registered" : "");
-	if (fab->has_thread && pthread_equal(pthread_self(), fab->thread))
-		return udma_fail(EDEADLK, "fabric %s closed from its own progress thread", fab->prov);
+	int err = 0;
+	pthread_mutex_lock(&live_lock);
+	if (!_udma_ptrset_has(&live, fab)) {
+		err = udma_fail(EINVAL, "%p is not an open fabric (never opened, or closed)", (void *)fab);
+	} else {
+		unsigned imports = __atomic_load_n(&fab->imports, __ATOMIC_ACQUIRE);
+		unsigned users = __atomic_load_n(&fab->users, __ATOMIC_ACQUIRE);
+		if (imports || users || __atomic_load_n(&fab->engine, __ATOMIC_ACQUIRE))
+			err = udma_fail(EBUSY, "fabric %s: %u imported domains, %u requests in flight%s", fab->prov,
+					imports, users, fab->engine ? ", an engine registered" : "");
+		else if (fab->has_thread && pthread_equal(pthread_self(), fab->thread))
+			err = udma_fail(EDEADLK, "fabric %s closed from its own progress thread", fab->prov);
+		else
+			_udma_ptrset_del(&live, fab);
+	}
+	pthread_mutex_unlock(&live_lock);
+	if (err)
+		return err;
 	__atomic_store_n(&fab->closing, 1, __ATOMIC_RELEASE);
 	fab_teardown(fab);
 	return 0;
