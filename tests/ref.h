@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Reference CRC-32C: bitwise, reflected polynomial 0x82F63B78, with dmover's
  * seed convention (seed 0 = the standard CRC; a result passed back chains). */
@@ -38,6 +39,17 @@ static inline uint64_t xorshift64(uint64_t *s)
 	x ^= x >> 7;
 	x ^= x << 17;
 	return *s = x;
+}
+
+/* n bytes of the sequence in *s: data where a byte copied from the wrong
+ * offset shows, as one repeated byte would not. */
+static inline void random_bytes(void *p, size_t n, uint64_t *s)
+{
+	unsigned char *c = p;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t v = xorshift64(s);
+		memcpy(c + i, &v, n - i < 8 ? n - i : 8);
+	}
 }
 
 #endif

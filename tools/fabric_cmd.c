@@ -318,7 +318,7 @@ static int serve(const struct serve_opts *o, struct udma_fabric *fab, unsigned c
 	double end = o->limit ? tool_now() + o->limit : 0;
 	while (!stop && (!end || tool_now() < end)) {
 		if (o->cm.flags & UDMA_FABRIC_MANUAL_PROGRESS)
-			udma_fabric_progress(fab, 256);
+			udma_fabric_progress_wait(fab, 256, 100);
 		else
 			usleep(50000);
 	}

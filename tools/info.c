@@ -261,8 +261,11 @@ static void versions(void)
 	       UDMA_VERSION_MINOR, UDMA_VERSION_PATCH);
 	printf("  ISA-L     %d.%d.%d (XOR and CRC-32C kernels)\n", ISAL_MAJOR_VERSION, ISAL_MINOR_VERSION,
 	       ISAL_PATCH_VERSION);
-	uint32_t v = fi_version();
-	printf("  libfabric %u.%u (fi_version)\n", FI_MAJOR(v), FI_MINOR(v));
+	uint32_t v = udma_fabric_libfabric_version();
+	if (v)
+		printf("  libfabric %u.%u (fi_version; loaded by udma fabric)\n", FI_MAJOR(v), FI_MINOR(v));
+	else
+		printf("  libfabric missing: %s\n", udma_strerror_last());
 	const char *dv = perf_dpdk_version();
 	if (dv)
 		printf("  DPDK      %s (the peers of udma perf --peers)\n", strncmp(dv, "DPDK ", 5) ? dv : dv + 5);

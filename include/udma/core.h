@@ -9,6 +9,13 @@
  * Logging is quiet by default. UDMA_LOG=error|warn|info|debug in the
  * environment, or udma_log_set_level(), shows more. Every rejected call logs
  * one line at debug level saying why.
+ *
+ * One exception: a failure the machine's set-up causes (no free hugepages,
+ * the locked-memory limit, no access to physical addresses, libfabric
+ * missing) prints one warning line per reason per process, saying what is
+ * wrong and what to change, unless UDMA_LOG or udma_log_set_level() chose
+ * a level below warn. udma_strerror_last() gives the same text to the
+ * program.
  */
 #ifndef UDMA_CORE_H
 #define UDMA_CORE_H
@@ -51,6 +58,16 @@ UDMA_API void udma_log_set_level(enum udma_log_level level);
 UDMA_API enum udma_log_level udma_log_get_level(void);
 /* NULL restores the default sink (stderr). */
 UDMA_API void udma_log_set_sink(udma_log_fn fn, void *arg);
+
+/*
+ * Why this thread's last call failed because of the machine's set-up, and
+ * what to do: "" if it did not. Set by the calls that can fail so (memory
+ * allocation and registration, streaming maps that pin, PA-mode domains,
+ * opening a fabric), each of which clears it first; other calls leave it
+ * alone. Read it right after the failure. Valid until the thread's next
+ * such call; never NULL.
+ */
+UDMA_API const char *udma_strerror_last(void);
 
 #ifdef __cplusplus
 }

@@ -36,8 +36,9 @@
  * (after a short grace in which broken connections are re-established).
  *
  * Progress: libfabric's tcp provider progresses manually, on both sides: an
- * exporter must run a progress thread or call udma_fabric_progress() for
- * peers' reads and writes to be served.
+ * exporter must run a progress thread or call udma_fabric_progress() (or,
+ * to sleep when idle, udma_fabric_progress_wait()) for peers' reads and
+ * writes to be served.
  *
  * Thread safety: every function may be called from any thread.
  */
@@ -74,15 +75,19 @@ struct udma_fabric_opts {
 
 /*
  * Open a fabric. NULL opts: all defaults. NULL + errno: EINVAL (bad opts,
- * unknown flags), ENODEV (no such provider, or it lacks RMA), ENOTSUP (the
- * provider needs something udma does not do, e.g. raw keys), ENOMEM, or the
- * provider's error.
+ * unknown flags), ELIBACC (libfabric cannot be loaded; why:
+ * udma_strerror_last()), ENODEV (no such provider, or it lacks RMA),
+ * ENOTSUP (the provider needs something udma does not do, e.g. raw keys),
+ * ENOMEM, or the provider's error. The first open loads libfabric, keeping
+ * the program's signal dispositions (udma_fabric_libfabric_version).
  */
 UDMA_API struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *opts);
 /*
  * Close a fabric: its exports are withdrawn. -EBUSY (and nothing changes)
  * while domains imported through it exist, its engine is registered or
- * operations are in flight; -EINVAL for NULL.
+ * operations are in flight; -EINVAL for NULL or a fabric already closed
+ * (checked against the open fabrics; every other call on a closed fabric
+ * is undefined).
  */
 UDMA_API int udma_fabric_close(struct udma_fabric *fab);
 /* The provider in use, e.g. "tcp;ofi_rxm". */
@@ -91,8 +96,18 @@ UDMA_API const char *udma_fabric_provider(const struct udma_fabric *fab);
  * Make progress: read completions (running their callbacks in this
  * thread), post queued operations, serve peers, expire timed-out
  * operations. Returns completions handled (>= 0) or a negative errno.
+ * Never blocks; a loop of it spins a CPU. max 0: no limit.
  */
 UDMA_API int udma_fabric_progress(struct udma_fabric *fab, unsigned max);
+/*
+ * The same, but when nothing is ready, sleep up to timeout_ms (>= 0) in the
+ * provider's wait, which wakes on its sockets' events: an idle server then
+ * costs no CPU, and tcp and rxm handle connection requests there, so idle
+ * connections do not starve honest ones as they do a polling server. The
+ * loop of a server with UDMA_FABRIC_MANUAL_PROGRESS. Returns as
+ * udma_fabric_progress; -EINVAL for NULL or a negative timeout.
+ */
+UDMA_API int udma_fabric_progress_wait(struct udma_fabric *fab, unsigned max, int timeout_ms);
 
 /* ---- descriptors ----------------------------------------------------- */
 
@@ -145,15 +160,28 @@ UDMA_API int udma_fabric_desc_decode(const char *s, struct udma_fabric_desc *d);
 UDMA_API int udma_fabric_desc_pack(const struct udma_fabric_desc *d, void *buf, size_t buflen);
 UDMA_API int udma_fabric_desc_unpack(const void *buf, size_t len, struct udma_fabric_desc *d);
 
+/*
+ * libfabric is loaded on the first udma_fabric_open (or this call), not
+ * when libudma is: a program that never opens a fabric never loads it.
+ * Loading keeps the program's signal dispositions (providers such as psm
+ * install handlers; udma puts back what they change). Returns fi_version()
+ * of the library loaded, or 0 with errno ELIBACC where it cannot be loaded
+ * (the reason: udma_strerror_last()).
+ */
+UDMA_API uint32_t udma_fabric_libfabric_version(void);
+
 /* ---- export and import ------------------------------------------------ */
 
 /*
  * Register [va, va + len) for remote access with rights (READ, WRITE or
  * both) and describe it. The key is random where the provider lets udma
- * choose it (getrandom), the provider's otherwise. The memory must stay
- * mapped until udma_fabric_unexport or udma_fabric_close. Exports may
- * overlap. 0, or -EINVAL (NULL, zero length, wrap, bad rights), -ENOMEM,
- * -ENOTSUP, or the provider's error.
+ * choose it (getrandom), the provider's otherwise. Every page of the range
+ * must be mapped, readable, and writable for WRITE: peers' accesses run in
+ * this process, and a hole would crash it. The memory must stay so until
+ * udma_fabric_unexport or udma_fabric_close. Exports may overlap. 0, or
+ * -EINVAL (NULL, zero length, wrap, bad rights), -EFAULT (not all mapped),
+ * -EACCES (not readable, or not writable with WRITE), -ENOMEM, -ENOTSUP,
+ * or the provider's error.
  */
 UDMA_API int udma_fabric_export(struct udma_fabric *fab, void *va, size_t len, uint32_t rights,
 				struct udma_fabric_desc *desc);

@@ -5,6 +5,7 @@
  * udma engine whose works are handed to it as dmover requests on
  * dmb_pendreqs. Kernel convention: 0 or a positive errno.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -14,17 +15,67 @@
 
 #include "../core/log.h"
 
-#define POOL 256
+/*
+ * A session's request pool grows, as the kernel's pool(9) does: chunks of
+ * requests, each with a udma session exactly as deep, the first FIRST_CHUNK
+ * requests and each next one twice the last up to udma's deepest session.
+ * A pooled request keeps one udma request of its chunk's session for life,
+ * so taking a request never runs out of udma's slots; requests in flight are
+ * bounded by memory alone.
+ */
+#define FIRST_CHUNK 256
+#define MAX_CHUNK 65536
+
+struct dmover_chunk {
+	struct dmover_chunk *older;
+	struct udma_session *udma;
+	uint32_t n;
+	struct dmover_request reqs[];
+};
+
+static void chunk_free(struct dmover_chunk *c)
+{
+	/* the kernel panics with requests pending; here they are let finish */
+	while (udma_session_destroy(c->udma) == -EBUSY)
+		sched_yield();
+	free(c);
+}
+
+/* Add a chunk of n requests to the pool of ds (under its lock): 0 or a positive errno. */
+static int chunk_add(struct dmover_session *ds, enum udma_func f, uint32_t n)
+{
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_CALLBACK, .depth = n,
+				       .flags = UDMA_SESSION_SHARED }; /* dmover clients call in from any thread */
+	struct dmover_chunk *c = calloc(1, sizeof(*c) + n * sizeof(c->reqs[0]));
+
+	if (!c)
+		return ENOMEM;
+	c->udma = udma_session_create(f, &o);
+	if (!c->udma) {
+		int err = errno;
+		free(c);
+		return err == ENODEV ? ESRCH : err; /* as in the kernel: no back-end performs it */
+	}
+	c->n = n;
+	for (uint32_t i = n; i-- > 0;) {
+		c->reqs[i].__dreq_req = udma_req_alloc(c->udma);
+		assert(c->reqs[i].__dreq_req); /* the session is exactly as deep as the chunk */
+		c->reqs[i].__dreq_req->cookie = &c->reqs[i];
+		c->reqs[i].__dreq_next = ds->__dses_free;
+		ds->__dses_free = &c->reqs[i];
+	}
+	c->older = ds->__dses_chunks;
+	ds->__dses_chunks = c;
+	return 0;
+}
 
 /* ---- clients ------------------------------------------------------------------------- */
 
 int dmover_session_create(const char *function, struct dmover_session **sessionp)
 {
-	/* shared: dmover clients call in from any thread, as kernel code does */
-	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_CALLBACK, .depth = POOL,
-				       .flags = UDMA_SESSION_SHARED };
 	struct dmover_session *ds;
 	enum udma_func f;
+	int err;
 
 	if (!sessionp)
 		return EINVAL;
@@ -33,21 +84,14 @@ int dmover_session_create(const char *function, struct dmover_session **sessionp
 	ds = calloc(1, sizeof(*ds));
 	if (!ds)
 		return ENOMEM;
-	ds->__dses_reqs = calloc(POOL, sizeof(*ds->__dses_reqs));
 	ds->__dses_lock = malloc(sizeof(pthread_mutex_t));
-	ds->__dses_udma = ds->__dses_reqs && ds->__dses_lock ? udma_session_create(f, &o) : NULL;
-	if (!ds->__dses_udma) {
-		int err = ds->__dses_reqs && ds->__dses_lock ? errno : ENOMEM;
-		free(ds->__dses_reqs);
+	err = ds->__dses_lock ? chunk_add(ds, f, FIRST_CHUNK) : ENOMEM;
+	if (err) {
 		free(ds->__dses_lock);
 		free(ds);
-		return err == ENODEV ? ESRCH : err;
+		return err;
 	}
 	pthread_mutex_init(ds->__dses_lock, NULL);
-	for (int i = POOL; i-- > 0;) {
-		ds->__dses_reqs[i].__dreq_next = ds->__dses_free;
-		ds->__dses_free = &ds->__dses_reqs[i];
-	}
 	ds->dses_ninputs = udma_func_ninputs(f);
 	*sessionp = ds;
 	return 0;
@@ -57,39 +101,35 @@ void dmover_session_destroy(struct dmover_session *ds)
 {
 	if (!ds)
 		return;
-	/* The kernel panics with requests pending; here they are let finish. */
-	while (udma_session_destroy(ds->__dses_udma) == -EBUSY)
-		sched_yield();
+	for (struct dmover_chunk *c = ds->__dses_chunks, *older; c; c = older) {
+		older = c->older;
+		chunk_free(c);
+	}
 	pthread_mutex_destroy(ds->__dses_lock);
 	free(ds->__dses_lock);
-	free(ds->__dses_reqs);
 	free(ds);
 }
 
 struct dmover_request *dmover_request_alloc(struct dmover_session *ds, dmover_buffer *inbuf)
 {
 	struct dmover_request *dreq;
-	struct udma_req *r;
+	int err = 0;
 
 	if (!ds)
 		return udma_fail_null(EINVAL, "NULL session");
 	pthread_mutex_lock(ds->__dses_lock);
+	if (!ds->__dses_free) {
+		uint32_t n = ds->__dses_chunks->n * 2;
+		err = chunk_add(ds, udma_session_func(ds->__dses_chunks->udma), n < MAX_CHUNK ? n : MAX_CHUNK);
+	}
 	dreq = ds->__dses_free;
 	if (dreq)
 		ds->__dses_free = dreq->__dreq_next;
 	pthread_mutex_unlock(ds->__dses_lock);
 	if (!dreq)
-		return udma_fail_null(ENOMEM, "all %d requests of the session are in use", POOL);
-	r = udma_req_alloc(ds->__dses_udma);
-	if (!r) {
-		pthread_mutex_lock(ds->__dses_lock);
-		dreq->__dreq_next = ds->__dses_free;
-		ds->__dses_free = dreq;
-		pthread_mutex_unlock(ds->__dses_lock);
-		return NULL;
-	}
+		return udma_fail_null(err, "cannot grow the request pool: %s", strerror(err));
+	struct udma_req *r = dreq->__dreq_req;
 	memset(dreq, 0, offsetof(struct dmover_request, __dreq_req));
-	dreq->__dreq_req = r;
 	dreq->dreq_session = ds;
 	/* the caller's array is the caller's: never freed here (the kernel's code did) */
 	dreq->dreq_inbuf = inbuf ? inbuf : ds->dses_ninputs ? dreq->__dreq_inbufs : NULL;
@@ -100,14 +140,20 @@ struct dmover_request *dmover_request_alloc(struct dmover_session *ds, dmover_bu
 void dmover_request_free(struct dmover_request *dreq)
 {
 	if (!dreq || !dreq->dreq_session) {
-		udma_dbg("NULL request or not from a session");
+		udma_dbg("NULL request, not from a session, or freed twice");
 		return;
 	}
 	struct dmover_session *ds = dreq->dreq_session;
+	struct udma_session *us = dreq->__dreq_req->session;
+	/* freeing is udma's test of "not in flight"; the slot is taken again at once */
 	if (udma_req_free(dreq->__dreq_req)) {
 		udma_err("dmover_request_free: request %p is still in flight; not freed", (void *)dreq);
 		return;
 	}
+	dreq->__dreq_req = udma_req_alloc(us);
+	assert(dreq->__dreq_req); /* the slot just freed, or another of the chunk's */
+	dreq->__dreq_req->cookie = dreq;
+	dreq->dreq_session = NULL; /* a second free is refused */
 	pthread_mutex_lock(ds->__dses_lock);
 	dreq->__dreq_next = ds->__dses_free;
 	ds->__dses_free = dreq;

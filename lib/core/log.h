@@ -28,4 +28,24 @@ UDMA_HIDDEN void _udma_log_line(enum udma_log_level lvl, const char *fn, const c
 #define udma_fail_null(err, ...) \
 	({ int udma_e_ = (err); udma_dbg(__VA_ARGS__); errno = udma_e_; (void *)0; })
 
+/*
+ * Failures the machine's set-up causes, which the user can fix but a
+ * debug line would hide: each sets this thread's udma_strerror_last(), and
+ * the first of each reason in the process prints one warning line, even at
+ * the default level (udma_log_set_level(UDMA_LOG_NONE) or UDMA_LOG=none
+ * silences it). fmt says what is wrong and what to do.
+ */
+enum udma_env {
+	UDMA_ENV_HUGEPAGES,
+	UDMA_ENV_MEMLOCK,
+	UDMA_ENV_PAGEMAP,
+	UDMA_ENV_LIBFABRIC,
+	UDMA_ENV_COUNT,
+};
+UDMA_HIDDEN void udma_env_note(enum udma_env why, const char *fn, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define udma_env(why, ...) udma_env_note((why), __func__, __VA_ARGS__)
+/* Forget this thread's last reason: a call that may set one starts with this. */
+UDMA_HIDDEN void udma_env_clear(void);
+
 #endif

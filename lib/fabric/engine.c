@@ -42,7 +42,7 @@ static void ework_finish(struct ework *ew, int st)
 {
 	struct udma_work *w = ew->w;
 
-	w->exec_ns = _udma_fab_now() - ew->t0 + 1;
+	w->exec_ns = udma_engine_clock_ns() - ew->t0 + 1;
 	free(ew->buf);
 	free(ew);
 	udma_engine_done(w, st);
@@ -125,9 +125,9 @@ static int start(struct feng *fe, struct udma_work *w)
 	if ((w->out_dom && !out_rm) || (w->func == UDMA_FUNC_COPY && w->in_dom[0] && !in_rm))
 		return udma_fail(EINVAL, "a buffer is in a domain this engine did not accept");
 	if (!out_rm && !in_rm) { /* local only: the CPU kernels */
-		uint64_t t0 = _udma_fab_now();
+		uint64_t t0 = udma_engine_clock_ns();
 		err = udma_cpu_execute(w);
-		w->exec_ns = _udma_fab_now() - t0 + 1;
+		w->exec_ns = udma_engine_clock_ns() - t0 + 1;
 		udma_engine_done(w, err);
 		return 0;
 	}
@@ -138,7 +138,7 @@ static int start(struct feng *fe, struct udma_work *w)
 	if (!ew)
 		return udma_fail(ENOMEM, "out of memory");
 	ew->w = w;
-	ew->t0 = _udma_fab_now();
+	ew->t0 = udma_engine_clock_ns();
 	_udma_fab_req_init(&ew->r, fab, ework_done);
 	/* manual progress and nobody polling for this work: finish it here */
 	ew->sync = !fab->has_thread && !udma_work_polled(w);

@@ -20,18 +20,12 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 
+#include "../core/ptrset.h"
 #include "fabric_internal.h"
 
 #define DEFAULT_PROVIDER "tcp;ofi_rxm"
 #define PIECE_CHUNK 256
 #define MAX_PIECE (8ul << 20)
-
-uint64_t _udma_fab_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 /* ns from t to now; 0 if t is later (stamped by another thread after now was read) */
 static uint64_t since(uint64_t now, uint64_t t)
@@ -315,7 +309,7 @@ static void kick(struct udma_fabric *fab)
 			}
 			ssize_t rc = post(fab, p);
 			if (rc == -FI_EAGAIN) {
-				now = now ? now : _udma_fab_now();
+				now = now ? now : clock_now_ns();
 				if (!p->pp->stalled_since)
 					p->pp->stalled_since = now;
 				/* a peer whose connection broke and has not come back: give up on it */
@@ -336,12 +330,12 @@ static void kick(struct udma_fabric *fab)
 			list_unlink(&fab->q_head, &fab->q_tail, p);
 			if (rc) {
 				udma_dbg("fi_%s of %zu bytes: %s", p->write ? "write" : "read", p->len,
-					 fi_strerror((int)-rc));
+					 _udma_fab_strerror((int)-rc));
 				end_locked(fab, &e, p, map_err(fab, (int)-rc, 0));
 				continue;
 			}
 			if (!p->deadline) { /* a repost keeps the first deadline */
-				now = now ? now : _udma_fab_now();
+				now = now ? now : clock_now_ns();
 				p->deadline = now + fab->timeout_ns;
 			}
 			p->state = PIECE_WIRE;
@@ -391,7 +385,7 @@ static void scan(struct udma_fabric *fab)
 		 * under it too. A time read before taking it could be older than a
 		 * stall another thread stamped meanwhile, and the difference would
 		 * wrap to "stalled forever" (a fresh connection failed at once). */
-		uint64_t now = _udma_fab_now();
+		uint64_t now = clock_now_ns();
 		while (fab->w_head && fab->w_head->deadline <= now && e.n < 64) {
 			struct fab_piece *p = fab->w_head;
 			list_unlink(&fab->w_head, &fab->w_tail, p);
@@ -444,7 +438,7 @@ static void cq_piece(struct udma_fabric *fab, struct ended *e, struct fab_piece 
 		return;
 	}
 	if (conn_lost(err, prov_errno) && !__atomic_load_n(&fab->closing, __ATOMIC_RELAXED)) {
-		uint64_t now = _udma_fab_now();
+		uint64_t now = clock_now_ns();
 		/* RMA is idempotent: repost while the provider reconnects */
 		if (peer_hope(fab, p->pp, now, 1) && now < p->deadline) {
 			p->state = PIECE_QUEUED;
@@ -453,7 +447,7 @@ static void cq_piece(struct udma_fabric *fab, struct ended *e, struct fab_piece 
 		}
 	}
 	udma_dbg("fi_%s of %zu bytes at 0x%llx failed: %s (provider errno %d)", p->write ? "write" : "read", p->len,
-		 (unsigned long long)p->raddr, fi_strerror(err), prov_errno);
+		 (unsigned long long)p->raddr, _udma_fab_strerror(err), prov_errno);
 	end_locked(fab, e, p, map_err(fab, err, prov_errno));
 }
 
@@ -484,14 +478,14 @@ int _udma_fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms)
 				n = 1;
 			}
 		} else if (n < 0 && n != -FI_EAGAIN) {
-			udma_dbg("fi_cq_read: %s", fi_strerror((int)-n));
+			udma_dbg("fi_cq_read: %s", _udma_fab_strerror((int)-n));
 		}
 		ended_flush(&e);
 		if (n < 32 || (unsigned)total >= max)
 			break;
 	}
 	kick(fab);
-	if (_udma_fab_now() >= __atomic_load_n(&fab->next_scan, __ATOMIC_RELAXED))
+	if (clock_now_ns() >= __atomic_load_n(&fab->next_scan, __ATOMIC_RELAXED))
 		scan(fab);
 	return total;
 }
@@ -526,6 +520,27 @@ static int queued(struct udma_fabric *fab)
 }
 
 /*
+ * Sleeping in fi_cq_sread is not only cheaper than polling: tcp and rxm
+ * handle connection requests in their wait, on the sockets' events, where
+ * a server that only polls (fi_cq_read) falls behind idle connections
+ * (docs/fabric.md). The progress thread waits the same way.
+ */
+int udma_fabric_progress_wait(struct udma_fabric *fab, unsigned max, int timeout_ms)
+{
+	if (!fab || timeout_ms < 0)
+		return udma_fail(EINVAL, "NULL fabric or negative timeout %d", timeout_ms);
+	max = max ? max : UINT_MAX;
+	int n = _udma_fab_progress(fab, max, 0);
+	if (n || !timeout_ms)
+		return n;
+	int ms = queued(fab) ? 1 : timeout_ms; /* requests waiting for room: back soon */
+	if (fab->cq_wait)
+		return _udma_fab_progress(fab, max, ms);
+	nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	return _udma_fab_progress(fab, max, 0);
+}
+
+/*
  * The progress thread. With manual-progress providers (tcp) this is also
  * what serves peers' reads and writes of our exports: it sleeps in
  * fi_cq_sread, which waits on the provider's sockets, so an idle exporter
@@ -535,14 +550,14 @@ static int queued(struct udma_fabric *fab)
 static void *progress_main(void *arg)
 {
 	struct udma_fabric *fab = arg;
-	uint64_t busy = _udma_fab_now();
+	uint64_t busy = clock_now_ns();
 
 	while (!__atomic_load_n(&fab->stop, __ATOMIC_ACQUIRE)) {
 		if (_udma_fab_progress(fab, 256, 0) > 0) {
-			busy = _udma_fab_now();
+			busy = clock_now_ns();
 			continue;
 		}
-		if (_udma_fab_now() - busy < 50000) { /* 50 us */
+		if (clock_now_ns() - busy < 50000) { /* 50 us */
 			sched_yield();
 			continue;
 		}
@@ -575,7 +590,7 @@ int _udma_fab_peer_get(struct udma_fabric *fab, const void *addr, uint32_t len, 
 			if (n != 1) {
 				free(p);
 				p = NULL;
-				err = udma_fail(n < 0 ? -n : EINVAL, "fi_av_insert: %s", n < 0 ? fi_strerror(-n) : "address refused");
+				err = udma_fail(n < 0 ? -n : EINVAL, "fi_av_insert: %s", n < 0 ? _udma_fab_strerror(-n) : "address refused");
 			} else {
 				p->len = len;
 				memcpy(p->addr, addr, len);
@@ -612,7 +627,7 @@ static void fab_teardown(struct udma_fabric *fab)
 	if (fab->fabric)
 		fi_close(&fab->fabric->fid);
 	if (fab->info)
-		fi_freeinfo(fab->info);
+		_udma_fab_ofi.freeinfo(fab->info);
 	while (fab->peers) {
 		struct fab_peer *p = fab->peers;
 		fab->peers = p->next;
@@ -640,41 +655,31 @@ static int open_err(int rc)
 		int rc_ = (call);                                                               \
 		if (rc_) {                                                                      \
 			int e_ = open_err(rc_);                                                 \
-			udma_dbg("%s (%s): %s", what, fab->prov, fi_strerror(-rc_));            \
+			udma_dbg("%s (%s): %s", what, fab->prov, _udma_fab_strerror(-rc_));            \
 			fab_teardown(fab);                                                      \
 			errno = e_;                                                             \
 			return NULL;                                                            \
 		}                                                                               \
 	} while (0)
 
-struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
+/* Open with checked options, libfabric loaded. */
+static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 {
-	struct udma_fabric_opts o = { .size = sizeof(o) };
+	struct udma_fabric_opts o = *uo;
 	struct udma_fabric *fab;
 	struct fi_info *hints;
 	const char *prov, *node;
 	int rc;
 
-	if (uo) {
-		if (uo->size < offsetof(struct udma_fabric_opts, flags) + sizeof(o.flags))
-			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
-		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
-	}
-	if (o.flags & ~(UDMA_FABRIC_MANUAL_PROGRESS | UDMA_FABRIC_REG_LOCAL))
-		return udma_fail_null(EINVAL, "unknown fabric flags 0x%x", o.flags);
-	if (o.provider && (!*o.provider || strlen(o.provider) >= 64))
-		return udma_fail_null(EINVAL, "provider name empty or longer than 63 bytes");
-	if (o.depth > 65536)
-		return udma_fail_null(EINVAL, "depth %u above 65536", o.depth);
 	/* FI_PROVIDER already filters what libfabric loads: then take its first choice */
 	prov = o.provider ? o.provider : getenv("FI_PROVIDER") ? NULL : DEFAULT_PROVIDER;
 	node = o.node ? o.node : prov && !strcmp(prov, DEFAULT_PROVIDER) ? "127.0.0.1" : NULL;
 
 	fab = calloc(1, sizeof(*fab));
-	hints = fi_allocinfo();
+	hints = _udma_fab_ofi.dupinfo(NULL);
 	if (!fab || !hints) {
 		free(fab);
-		fi_freeinfo(hints);
+		_udma_fab_ofi.freeinfo(hints);
 		return udma_fail_null(ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&fab->lock, NULL);
@@ -688,7 +693,7 @@ struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 	if (prov) {
 		hints->fabric_attr->prov_name = strdup(prov);
 		if (!hints->fabric_attr->prov_name) {
-			fi_freeinfo(hints);
+			_udma_fab_ofi.freeinfo(hints);
 			fab_teardown(fab);
 			return udma_fail_null(ENOMEM, "out of memory");
 		}
@@ -697,14 +702,14 @@ struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 	 * left ours: what RDMA's reliable connections give, and what a client
 	 * that reads the data back (or tells the peer to) relies on */
 	hints->tx_attr->op_flags = FI_DELIVERY_COMPLETE;
-	rc = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node, o.service,
+	rc = _udma_fab_ofi.getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node, o.service,
 			node || o.service ? FI_SOURCE : 0, hints, &fab->info);
 	if (rc == -FI_ENODATA) {
 		hints->tx_attr->op_flags = 0;
-		rc = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node, o.service,
+		rc = _udma_fab_ofi.getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), node, o.service,
 				node || o.service ? FI_SOURCE : 0, hints, &fab->info);
 	}
-	fi_freeinfo(hints);
+	_udma_fab_ofi.freeinfo(hints);
 	TRY(rc, "fi_getinfo");
 	struct fi_info *info = fab->info;
 	snprintf(fab->prov, sizeof(fab->prov), "%s", info->fabric_attr->prov_name);
@@ -724,12 +729,13 @@ struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 	fab->max_piece = info->ep_attr->max_msg_size && info->ep_attr->max_msg_size < MAX_PIECE
 				 ? info->ep_attr->max_msg_size : MAX_PIECE;
 
-	TRY(fi_fabric(info->fabric_attr, &fab->fabric, NULL), "fi_fabric");
+	TRY(_udma_fab_ofi.fabric(info->fabric_attr, &fab->fabric, NULL), "fi_fabric");
 	TRY(fi_domain(fab->fabric, info, &fab->domain, NULL), "fi_domain");
 	struct fi_cq_attr ca = {
 		.format = FI_CQ_FORMAT_CONTEXT,
 		.size = fab->depth < 512 ? 1024 : 2 * (size_t)fab->depth,
-		.wait_obj = (o.flags & UDMA_FABRIC_MANUAL_PROGRESS) ? FI_WAIT_NONE : FI_WAIT_UNSPEC,
+		/* manual progress too: udma_fabric_progress_wait sleeps in it */
+		.wait_obj = FI_WAIT_UNSPEC,
 	};
 	rc = fi_cq_open(fab->domain, &ca, &fab->cq, NULL);
 	if (rc && ca.wait_obj != FI_WAIT_NONE) { /* no blocking reads: the thread polls with naps */
@@ -761,17 +767,71 @@ struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 	return fab;
 }
 
+/* Fabrics open: a second close is refused, not a use after free. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ptrset live;
+
+struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
+{
+	struct udma_fabric_opts o = { .size = sizeof(o) };
+	struct sigaction keep[NSIG];
+
+	udma_env_clear();
+	if (uo) {
+		if (uo->size < offsetof(struct udma_fabric_opts, flags) + sizeof(o.flags))
+			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);
+		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
+	}
+	if (o.flags & ~(UDMA_FABRIC_MANUAL_PROGRESS | UDMA_FABRIC_REG_LOCAL))
+		return udma_fail_null(EINVAL, "unknown fabric flags 0x%x", o.flags);
+	if (o.provider && (!*o.provider || strlen(o.provider) >= 64))
+		return udma_fail_null(EINVAL, "provider name empty or longer than 63 bytes");
+	if (o.depth > 65536)
+		return udma_fail_null(EINVAL, "depth %u above 65536", o.depth);
+	/* libfabric and the providers it loads initialise as they are loaded and
+	 * opened, and some install signal handlers: the program keeps its own */
+	_udma_fab_signals_save(keep);
+	int err = _udma_fab_ofi_load();
+	struct udma_fabric *fab = err ? NULL : fab_open(&o);
+	if (err)
+		errno = -err;
+	err = errno;
+	_udma_fab_signals_keep(keep);
+	if (fab) {
+		pthread_mutex_lock(&live_lock);
+		err = _udma_ptrset_add(&live, fab) ? ENOMEM : err;
+		pthread_mutex_unlock(&live_lock);
+		if (err == ENOMEM) {
+			fab_teardown(fab);
+			fab = NULL;
+		}
+	}
+	errno = err;
+	return fab;
+}
+
 int udma_fabric_close(struct udma_fabric *fab)
 {
 	if (!fab)
 		return udma_fail(EINVAL, "NULL fabric");
-	unsigned imports = __atomic_load_n(&fab->imports, __ATOMIC_ACQUIRE);
-	unsigned users = __atomic_load_n(&fab->users, __ATOMIC_ACQUIRE);
-	if (imports || users || __atomic_load_n(&fab->engine, __ATOMIC_ACQUIRE))
-		return udma_fail(EBUSY, "fabric %s: %u imported domains, %u requests in flight%s", fab->prov, imports,
-				 users, fab->engine ? ", an engine registered" : "");
-	if (fab->has_thread && pthread_equal(pthread_self(), fab->thread))
-		return udma_fail(EDEADLK, "fabric %s closed from its own progress thread", fab->prov);
+	int err = 0;
+	pthread_mutex_lock(&live_lock);
+	if (!_udma_ptrset_has(&live, fab)) {
+		err = udma_fail(EINVAL, "%p is not an open fabric (never opened, or closed)", (void *)fab);
+	} else {
+		unsigned imports = __atomic_load_n(&fab->imports, __ATOMIC_ACQUIRE);
+		unsigned users = __atomic_load_n(&fab->users, __ATOMIC_ACQUIRE);
+		if (imports || users || __atomic_load_n(&fab->engine, __ATOMIC_ACQUIRE))
+			err = udma_fail(EBUSY, "fabric %s: %u imported domains, %u requests in flight%s", fab->prov,
+					imports, users, fab->engine ? ", an engine registered" : "");
+		else if (fab->has_thread && pthread_equal(pthread_self(), fab->thread))
+			err = udma_fail(EDEADLK, "fabric %s closed from its own progress thread", fab->prov);
+		else
+			_udma_ptrset_del(&live, fab);
+	}
+	pthread_mutex_unlock(&live_lock);
+	if (err)
+		return err;
 	__atomic_store_n(&fab->closing, 1, __ATOMIC_RELEASE);
 	fab_teardown(fab);
 	return 0;

@@ -3,7 +3,7 @@
  * Internal view of fabrics. One job per file: fabric.c opens, closes and
  * progresses (the RMA request machinery), mr.c registers and exports,
  * desc.c encodes and checks descriptors, remote.c is the remote domain
- * kind, engine.c the mover engine.
+ * kind, engine.c the mover engine, ofi.c loads libfabric on first use.
  *
  * An RMA request (struct fab_req) is a group of pieces, each one fi_read or
  * fi_write of one contiguous local range against one contiguous remote
@@ -15,10 +15,12 @@
 #define UDMA_LIB_FABRIC_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <rdma/fabric.h>
 #include <rdma/fi_domain.h>
 #include <udma/fabric.h>
 
+#include "../core/clock.h"
 #include "../core/log.h"
 
 struct fab_req;
@@ -112,7 +114,6 @@ struct udma_fabric {
 };
 
 /* fabric.c */
-UDMA_HIDDEN uint64_t _udma_fab_now(void);
 UDMA_HIDDEN void _udma_fab_req_init(struct fab_req *r, struct udma_fabric *fab, void (*done)(struct fab_req *r));
 /* Add one piece (split at max_piece). 0 or -ENOMEM. */
 UDMA_HIDDEN int _udma_fab_req_add(struct fab_req *r, int write, void *local, size_t len, void *ldesc,
@@ -135,6 +136,26 @@ UDMA_HIDDEN int _udma_fab_local_desc(struct fab_req *r, void *p, size_t len, voi
 UDMA_HIDDEN void _udma_fab_req_release_mrs(struct fab_req *r);
 UDMA_HIDDEN void _udma_fab_exports_close(struct udma_fabric *fab);
 UDMA_HIDDEN int _udma_fab_random_key(struct udma_fabric *fab, uint64_t *key);
+
+/* ofi.c: libfabric's few real exports, once _udma_fab_ofi_load() returned 0 */
+struct _udma_fab_ofi {
+	int (*getinfo)(uint32_t version, const char *node, const char *service, uint64_t flags,
+		       const struct fi_info *hints, struct fi_info **info);
+	void (*freeinfo)(struct fi_info *info);
+	struct fi_info *(*dupinfo)(const struct fi_info *info);
+	int (*fabric)(struct fi_fabric_attr *attr, struct fid_fabric **fabric, void *context);
+	const char *(*strerror)(int errnum);
+	uint32_t (*version)(void);
+};
+UDMA_HIDDEN extern struct _udma_fab_ofi _udma_fab_ofi;
+/* Load libfabric (once, thread-safe): 0, or -ELIBACC saying why (udma_env). */
+UDMA_HIDDEN int _udma_fab_ofi_load(void);
+/* fi_strerror, or strerror before libfabric is loaded. */
+UDMA_HIDDEN const char *_udma_fab_strerror(int err);
+/* Every signal's disposition (keep[NSIG]) before libfabric or a provider
+ * may run its initialisers; _udma_fab_signals_keep puts back what they changed. */
+UDMA_HIDDEN void _udma_fab_signals_save(struct sigaction *keep);
+UDMA_HIDDEN void _udma_fab_signals_keep(const struct sigaction *keep);
 
 /* desc.c */
 UDMA_HIDDEN uint32_t _udma_fab_crc32c(const void *p, size_t n);

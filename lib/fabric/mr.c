@@ -14,6 +14,7 @@
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
 
+#include "../memory/os.h"
 #include "fabric_internal.h"
 
 int _udma_fab_random_key(struct udma_fabric *fab, uint64_t *key)
@@ -43,14 +44,14 @@ static int reg(struct udma_fabric *fab, void *va, size_t len, uint64_t access, s
 	}
 	if (rc)
 		return udma_fail(rc == -FI_ENOMEM ? ENOMEM : rc < 0 && -rc < 256 ? -rc : EIO,
-				 "fi_mr_reg of %zu bytes at %p: %s", len, va, fi_strerror(-rc));
+				 "fi_mr_reg of %zu bytes at %p: %s", len, va, _udma_fab_strerror(-rc));
 	if (fab->mr_endpoint) {
 		rc = fi_mr_bind(mr, &fab->ep->fid, 0);
 		if (!rc)
 			rc = fi_mr_enable(mr);
 		if (rc) {
 			fi_close(&mr->fid);
-			return udma_fail(EIO, "binding a registration to the endpoint: %s", fi_strerror(-rc));
+			return udma_fail(EIO, "binding a registration to the endpoint: %s", _udma_fab_strerror(-rc));
 		}
 	}
 	*out = mr;
@@ -102,6 +103,11 @@ int udma_fabric_export(struct udma_fabric *fab, void *va, size_t len, uint32_t r
 		return udma_fail(EINVAL, "length %zu is zero or wraps", len);
 	if (!rights || (rights & ~(UDMA_FABRIC_READ | UDMA_FABRIC_WRITE)))
 		return udma_fail(EINVAL, "rights 0x%x: want UDMA_FABRIC_READ and/or UDMA_FABRIC_WRITE", rights);
+	/* the provider touches this memory when a peer asks, in its progress
+	 * thread: a hole or a read-only page there would crash us, so check now */
+	if ((err = _udma_os_range_access(va, len, rights & UDMA_FABRIC_WRITE)))
+		return udma_fail(-err, "[%p, +%zu) is %s", va, len,
+				 err == -EFAULT ? "not mapped" : rights & UDMA_FABRIC_WRITE ? "not writable" : "not readable");
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return udma_fail(ENOMEM, "out of memory");

@@ -141,9 +141,12 @@ struct udma_domain *udma_device_domain_create(const struct udma_device_opts *uop
 	if (o.mode != UDMA_ADDR_IOMMU && (o.vfio_container_fd >= 0 || o.iova_base || o.iova_size))
 		return udma_fail_null(EINVAL, "IOVA window and VFIO container apply to IOMMU mode only");
 	if (o.mode == UDMA_ADDR_PA) {
+		udma_env_clear();
 		err = _udma_os_pa_probe(why, sizeof(why));
-		if (err)
+		if (err) {
+			udma_env(UDMA_ENV_PAGEMAP, "PA mode unavailable: %s; run with CAP_SYS_ADMIN, or use VA or IOMMU mode", why);
 			return udma_fail_null(-err, "PA mode unavailable: %s", why);
+		}
 	}
 	if (!o.iova_base && !o.iova_size) {
 		o.iova_base = UDMA_IOVA_DEFAULT_BASE;

@@ -77,6 +77,7 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	size_t ps[3];
 	int err = -ENOMEM, node = -1, n;
 
+	udma_env_clear();
 	if (!is_device(d) || !out)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
 	if (uo) {
@@ -96,16 +97,28 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 					 _udma_os_numa_max_node());
 		node = o.numa_node;
 	}
+	/* before any memory is mapped or pinned: a dead domain's answer must not
+	 * depend on what the machine has free (checked again under the lock below) */
+	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
+		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
 	int want_phys = (o.flags & UDMA_MEM_PHYS_CONTIG) ||
 			((o.flags & UDMA_MEM_CONTIG) && dev_of(d)->mode == UDMA_ADDR_PA);
-	if (want_phys && (err = _udma_os_pa_probe(NULL, 0)))
+	if (want_phys && (err = _udma_os_pa_probe(NULL, 0))) {
+		udma_env(UDMA_ENV_PAGEMAP, "physically contiguous memory needs physical addresses, which need "
+			 "CAP_SYS_ADMIN (/proc/self/pagemap): run with it, or drop UDMA_MEM_PHYS_CONTIG");
 		return udma_fail(-err, "physical contiguity cannot be checked: no access to physical addresses");
+	}
 	int pin = (o.flags & UDMA_MEM_PINNED) || dev_of(d)->mode == UDMA_ADDR_PA;
 
 	n = page_sizes(d, o.flags, size, ps);
+	size_t huge_missing = 0, memlock = 0; /* what the machine refused, for the user */
 	for (int i = 0; i < n; i++) {
 		size_t len = (size + ps[i] - 1) & ~(ps[i] - 1);
 		err = _udma_os_map_pages(len, ps[i], o.flags & UDMA_MEM_SHARED, node, pin, &r.map);
+		if (err && r.map.why == OS_WHY_HUGEPAGES && !huge_missing)
+			huge_missing = ps[i];
+		if (err && r.map.why == OS_WHY_MEMLOCK)
+			memlock = len;
 		if (!err && want_phys && !phys_contiguous((uintptr_t)r.map.va, len)) {
 			udma_dbg("%zu bytes of %zu-byte pages are not physically contiguous", len, ps[i]);
 			_udma_os_unmap_pages(&r.map);
@@ -117,6 +130,9 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 			udma_dbg("no %zu-byte pages for %zu bytes (%d); trying %zu-byte pages", ps[i], size,
 				 err, ps[i + 1]);
 	}
+	if (err && (memlock || huge_missing))
+		os_explain(memlock ? OS_WHY_MEMLOCK : OS_WHY_HUGEPAGES, memlock ? memlock : size, huge_missing,
+			   want_phys);
 	if (err)
 		return udma_fail(-err, "cannot allocate %zu bytes%s%s", size,
 				 want_phys ? " physically contiguous" : "",
@@ -197,6 +213,7 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 	struct span_dev sd;
 	int err;
 
+	udma_env_clear();
 	if (!is_device(d) || !va || !len || len > MAX_BYTES || v + len < v)
 		return udma_fail(EINVAL, "bad arguments (domain %p, va %p, len %zu)", (void *)d, va, len);
 	r.start = pdown(v);
@@ -221,6 +238,8 @@ int udma_mem_register(struct udma_domain *d, void *va, size_t len, struct udma_m
 		/* the caller's, maybe shared: _udma_span_map marks its private pages */
 		if ((err = _udma_os_pin((void *)r.start, r.end - r.start, 0))) {
 			pthread_mutex_unlock(&d->lock);
+			if (err == -ENOMEM)
+				os_explain(OS_WHY_MEMLOCK, r.end - r.start, 0, 0);
 			return udma_fail(-err, "cannot pin [%p, +%zu)", va, len);
 		}
 		r.locked = 1;

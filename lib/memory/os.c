@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <udma/memory.h>
 
 #include "os.h"
 
@@ -131,6 +134,8 @@ int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int p
 	int fd = -1, flags = MAP_ANONYMOUS | MAP_PRIVATE, err;
 	void *va;
 
+	out->why = huge ? OS_WHY_HUGEPAGES : OS_WHY_OTHER; /* hugepages fail at mmap or when faulted in */
+
 	if (shared) {
 		unsigned mfd = MFD_CLOEXEC | (huge ? MFD_HUGETLB | (unsigned)(huge_shift(page_size) << MAP_HUGE_SHIFT) : 0);
 		fd = memfd_create("udma", mfd);
@@ -166,8 +171,10 @@ int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int p
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));
 		goto fail;
 	}
+	out->why = OS_WHY_OTHER;
 	if (pin && (err = _udma_os_pin(va, len, !shared))) {
 		udma_dbg("pinning %zu bytes: %s (see RLIMIT_MEMLOCK)", len, strerror(-err));
+		out->why = err == -ENOMEM ? OS_WHY_MEMLOCK : OS_WHY_OTHER;
 		goto fail;
 	}
 	out->va = va;
@@ -207,6 +214,33 @@ int _udma_os_range_mapped(const void *va, size_t len)
 	 * mapped, faster than mincore(), which allocates a kernel page for its
 	 * vector on every call. */
 	return msync((void *)p, (uintptr_t)va + len - p, MS_ASYNC) == 0 || errno != ENOMEM;
+}
+
+int _udma_os_range_access(const void *va, size_t len, int write)
+{
+	uintptr_t at = (uintptr_t)va, end = at + len;
+	unsigned long lo, hi;
+	char perm[8], line[512];
+	int err = -EFAULT;
+
+	/* /proc/self/maps: the protections of every mapping, without privilege
+	 * or touching the memory; its lines are in address order */
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -errno;
+	while (at < end && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 || hi <= at)
+			continue;
+		if (lo > at) /* a hole before this mapping */
+			break;
+		if (perm[0] != 'r' || (write && perm[1] != 'w')) {
+			err = -EACCES;
+			break;
+		}
+		at = hi;
+	}
+	fclose(f);
+	return at >= end ? 0 : err;
 }
 
 #define PM_PRESENT (1ull << 63)
@@ -274,4 +308,29 @@ int _udma_os_pa_probe(char *why, size_t whylen)
 			snprintf(why, whylen, "available (pagemap PFNs readable)");
 	}
 	return err;
+}
+
+void _udma_os_explain_in(const char *fn, enum os_why why, size_t len, size_t page_size, int contig)
+{
+	if (why == OS_WHY_MEMLOCK) {
+		struct rlimit rl = { 0, 0 };
+		char lim[32] = "unlimited";
+		getrlimit(RLIMIT_MEMLOCK, &rl);
+		if (rl.rlim_cur != RLIM_INFINITY)
+			snprintf(lim, sizeof(lim), "%llu KiB", (unsigned long long)rl.rlim_cur >> 10);
+		udma_env_note(UDMA_ENV_MEMLOCK, fn,
+			 "cannot lock %zu bytes in memory: the locked-memory limit (RLIMIT_MEMLOCK) is %s; raise it "
+			 "(ulimit -l, memlock in /etc/security/limits.conf, LimitMEMLOCK= for a service)",
+			 len, lim);
+	} else if (why == OS_WHY_HUGEPAGES) {
+		size_t kb = (page_size > OS_PAGE_4K ? page_size : OS_PAGE_2M) >> 10;
+		long n = udma_hugepages_free(kb << 10, -1);
+		char have[32] = "this kernel has none";
+		if (n >= 0)
+			snprintf(have, sizeof(have), "%ld %s free", n, n == 1 ? "is" : "are");
+		udma_env_note(UDMA_ENV_HUGEPAGES, fn,
+			 "%zu bytes%s need %zu kB hugepages and %s: reserve some "
+			 "(sysctl vm.nr_hugepages=N, or echo N > /sys/kernel/mm/hugepages/hugepages-%zukB/nr_hugepages)",
+			 len, contig ? " physically contiguous" : "", kb, have, kb);
+	}
 }

@@ -11,12 +11,16 @@
 #define OS_PAGE_2M (2ul << 20)
 #define OS_PAGE_1G (1ul << 30)
 
+/* Why a mapping or a pin failed, where the machine's set-up is the reason. */
+enum os_why { OS_WHY_OTHER = 0, OS_WHY_HUGEPAGES, OS_WHY_MEMLOCK };
+
 struct os_map {
 	void *va;
 	size_t len;        /* multiple of page_size */
 	size_t page_size;
 	int fd;            /* memfd when shared, else -1 */
 	int node;          /* node of the first page, -1 unknown */
+	enum os_why why;   /* set when _udma_os_map_pages fails */
 };
 
 /*
@@ -47,8 +51,17 @@ UDMA_HIDDEN void _udma_os_unpin(void *va, size_t len);
 /* Fault in [va, va+len) (write-populate where writable), without touching it from user space. */
 UDMA_HIDDEN int _udma_os_populate(void *va, size_t len);
 
+/* Tell the user (udma_env) what stopped a mapping or pin of len bytes and
+ * what to change: hugepages of page_size not free (contig: the memory had
+ * to be physically contiguous), or the locked-memory limit. */
+UDMA_HIDDEN void _udma_os_explain_in(const char *fn, enum os_why why, size_t len, size_t page_size, int contig);
+#define os_explain(...) _udma_os_explain_in(__func__, __VA_ARGS__) /* the line names the caller */
+
 /* Is [va, va+len) mapped in this process? */
 UDMA_HIDDEN int _udma_os_range_mapped(const void *va, size_t len);
+/* 0 if every byte of [va, va+len) is mapped readable (and writable with
+ * write); -EFAULT where a hole is, -EACCES where the protection is short. */
+UDMA_HIDDEN int _udma_os_range_access(const void *va, size_t len, int write);
 
 /* NUMA: highest node id, or 0 without libnuma support. */
 UDMA_HIDDEN int _udma_os_numa_max_node(void);

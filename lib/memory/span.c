@@ -22,7 +22,7 @@ static void rev_clear(struct udma_domain *d, uint64_t dev, uint64_t len, uint64_
 static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int fwd, int mark_private,
 		       struct span_dev *out)
 {
-	size_t n = len / SPAN_PAGE, i = 0;
+	size_t n = len / SPAN_PAGE, i = 0, runs = 0;
 	uint64_t *pa = malloc(n * sizeof(*pa));
 	int err;
 
@@ -44,6 +44,7 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 		if (!err && fwd)
 			err = _udma_xmap_set(&dev_of(d)->fwd, start + i * SPAN_PAGE, (j - i) * SPAN_PAGE, pa[i]);
 		i = j;
+		runs++;
 	}
 	if (err) {
 		for (size_t k = 0; k < i; k++)
@@ -52,7 +53,7 @@ static int span_map_pa(struct udma_domain *d, uint64_t start, uint64_t len, int 
 			_udma_xmap_clear(&dev_of(d)->fwd, start, len);
 	} else {
 		out->iova = pa[0];
-		out->contiguous = pa[n - 1] == pa[0] + len - SPAN_PAGE;
+		out->contiguous = runs == 1; /* not first and last alone: pages between may be elsewhere */
 	}
 	free(pa);
 	return err;

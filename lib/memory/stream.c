@@ -43,7 +43,10 @@ uint64_t udma_map(struct udma_domain *d, void *va, size_t len, enum udma_dir dir
 		err = s->span_start + s->span_len > (1ull << XMAP_KEY_BITS) ? -EINVAL
 		      : !_udma_os_range_mapped((void *)s->span_start, s->span_len) ? -EFAULT : 0;
 		if (!err && dev_of(d)->mode == UDMA_ADDR_PA) {
+			udma_env_clear();
 			err = _udma_os_pin((void *)s->span_start, s->span_len, 0); /* _udma_span_map marks the private pages */
+			if (err == -ENOMEM)
+				os_explain(OS_WHY_MEMLOCK, s->span_len, 0, 0);
 			locked = !err;
 			if (!err)
 				_udma_os_populate((void *)s->span_start, s->span_len);

@@ -185,6 +185,13 @@ static int seg_create(struct udma_pool *p, struct pool_seg *s, uint64_t want, ui
 		udma_dbg("pool %s: %llu of %llu slots usable (%llu straddle a discontinuity or are misaligned)",
 			 p->name, (unsigned long long)got, (unsigned long long)n, (unsigned long long)skipped);
 		seg_release(p, s);
+		if ((t == tries - 1 || !got) && tries > 1) /* PA mode: only hugepages keep larger blocks whole */
+			udma_env(UDMA_ENV_HUGEPAGES,
+				 "pool %s: blocks of %zu bytes need physically contiguous memory, which 4 KiB pages rarely "
+				 "give (%llu of %llu usable): reserve 2 MiB hugepages (sysctl vm.nr_hugepages=N; %ld free "
+				 "now) or use blocks that divide 4 KiB",
+				 p->name, p->fast.stride, (unsigned long long)got, (unsigned long long)want,
+				 udma_hugepages_free(2u << 20, -1));
 		if (t == tries - 1 || !got)
 			return udma_fail(ENOMEM,
 					 "pool %s: only %llu of %llu blocks of %zu bytes have contiguous, aligned device "

@@ -282,5 +282,5 @@ int main(void)
 		cmocka_unit_test(test_rules_under_load),
 		cmocka_unit_test(test_unregister_under_load),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@ struct mem {
 	size_t len;     /* as asked (allocations) or registered */
 	size_t rounded; /* allocations: the size udma gave (backing page multiple) */
 	uint64_t iova;
+	size_t run;     /* allocations: bytes from va whose device addresses follow iova */
 	int live;
 	int registered; /* else allocated */
 };
@@ -345,7 +346,8 @@ static void op_alloc(struct fin *in)
 	FUZZ_CHECK(m.va && m.len >= size && !((uintptr_t)m.va % PAGE) && all_zero_check(m.va, m.len), "allocation");
 	FUZZ_CHECK(udma_va_to_iova(s->d, m.va, NULL) == m.iova, "allocation does not translate to its iova");
 	memset(m.va, 0xa5, size);
-	s->m[k] = (struct mem){ m.va, size, m.len, m.iova, 1, 0 };
+	/* PA mode over 4 KiB pages: each page has its own physical address */
+	s->m[k] = (struct mem){ m.va, size, m.len, m.iova, m.contiguous || m.page_size > size ? size : m.page_size, 1, 0 };
 }
 
 static void op_free(struct fin *in)
@@ -403,7 +405,7 @@ static void op_register(struct fin *in)
 		;
 	if (k == NMEM)
 		return;
-	struct mem nm = { arena + off, len, len, 0, 1, 1 };
+	struct mem nm = { arena + off, len, len, 0, 0, 1, 1 };
 	uintptr_t a, b;
 	pages(&nm, &a, &b);
 	int want = s->kind != UDMA_KIND_DEVICE || !len ? -EINVAL : s->dead ? -ENODEV : 0;
@@ -505,8 +507,8 @@ static unsigned char *model_local(struct slot *s, uintptr_t a, size_t len)
 	if (s->kind == UDMA_KIND_SHM)
 		return a <= s->shm_size && len <= s->shm_size - a ? (unsigned char *)udma_shm_base(s->d, NULL) + a : NULL;
 	for (int i = 0; i < NMEM; i++)
-		if (s->m[i].live && !s->m[i].registered && s->m[i].iova <= a && a - s->m[i].iova < s->m[i].len &&
-		    len <= s->m[i].len - (a - s->m[i].iova))
+		if (s->m[i].live && !s->m[i].registered && s->m[i].iova <= a && a - s->m[i].iova < s->m[i].run &&
+		    len <= s->m[i].run - (a - s->m[i].iova))
 			return (unsigned char *)s->m[i].va + (a - s->m[i].iova);
 	return NULL;
 }

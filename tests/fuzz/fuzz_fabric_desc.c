@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fuzz target: fabric descriptors (issue 7), the one thing udma parses that
+ * Fuzz target: fabric descriptors, the one thing udma parses that
  * comes from another host. Inputs are decoded as strings and unpacked as
  * bytes; whatever is accepted must be valid, round-trip exactly through
  * encode/decode and pack/unpack, and re-pack to the very bytes given.

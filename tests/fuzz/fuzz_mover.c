@@ -8,6 +8,13 @@
  * the library's order, whether each request must be refused and with what
  * error; accepted requests are checked against a reference computed from a
  * snapshot of all memory, and no byte outside the output may change.
+ *
+ * Most requests (7 in 8: the mode byte's bits 2-4 not all zero) are built
+ * valid, so that the data checks run: flags from masked bits, one common
+ * length, no NULL, wild or overflowing piece, the output in the lower half
+ * of its region and inputs in the upper half (no overlap). The rest are
+ * free-form, mostly refused; the corpus's regress-* inputs are among them.
+ * The replay prints how many were accepted and fails under one in two.
  */
 #include <errno.h>
 #include <string.h>
@@ -100,8 +107,25 @@ static void split(struct fin *in, size_t len, uint32_t cnt, size_t *pl)
 	pl[cnt - 1] = left;
 }
 
-/* One buffer: out (write) or an input. len: the common length, or -1 for "any". */
-static void gen(struct fin *in, struct gbuf *g, int write, long len)
+/* A piece's offset in its region: anywhere, or for valid requests the output in
+ * the lower half and inputs in the upper one. */
+static size_t offset(struct fin *in, size_t len, int valid, int write)
+{
+	if (!valid)
+		return take(in, 2) % (RSZ - len + 1);
+	return take(in, 2) % (RSZ / 2 - len + 1) + (write ? 0 : RSZ / 2);
+}
+
+/* A valid buffer's domain: not NULL, and not the read-only segment for the output. */
+static int valid_dom(uint8_t sel, int write)
+{
+	static const int doms[] = { D_SYSTEM, D_SHM, D_DEV, D_PROC, D_RO };
+	return doms[sel % (write ? 4 : 5)];
+}
+
+/* One buffer: out (write) or an input. len: the common length, or -1 for "any".
+ * valid: a buffer the library must accept (see the top). */
+static void gen(struct fin *in, struct gbuf *g, int write, long len, int valid)
 {
 	uint8_t t = take8(in), sel = take8(in);
 	uint32_t cnt = take8(in) % (MAXP + 1);
@@ -110,13 +134,18 @@ static void gen(struct fin *in, struct gbuf *g, int write, long len)
 	memset(g, 0, sizeof(*g));
 	if (len < 0)
 		len = (long)(take(in, 2) % (RSZ / 2));
+	if (valid) { /* linear, iov or domain; at least one piece */
+		t = (uint8_t)(1 + t % 6);
+		cnt = 1 + cnt % MAXP;
+		sel &= 0x3f;
+	}
 	switch (t % 8) {
 	case 0:
 		g->b.type = UDMA_BUF_NONE;
 		return;
 	case 1: { /* linear in a writable region */
 		int r = sel % 3;
-		size_t off = take(in, 2) % (RSZ - (size_t)len + 1);
+		size_t off = offset(in, (size_t)len, valid, write);
 		g->b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { region[r] + off, (size_t)len } };
 		if (sel & 0x80) /* NULL address: refused unless the length is 0 */
 			g->b.linear.addr = NULL;
@@ -129,7 +158,7 @@ static void gen(struct fin *in, struct gbuf *g, int write, long len)
 		break;
 	}
 	int domain = t % 8 >= 3;
-	g->dom = domain ? (int)(take8(in) % D_COUNT) : D_SYSTEM;
+	g->dom = !domain ? D_SYSTEM : valid ? valid_dom(take8(in), write) : (int)(take8(in) % D_COUNT);
 	if (!cnt) { /* refused, except as NULL array below */
 		g->b = domain ? (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { NULL, NULL, g->v, 0 } }
 			      : (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->v, 0 } };
@@ -147,10 +176,10 @@ static void gen(struct fin *in, struct gbuf *g, int write, long len)
 	split(in, (size_t)len, cnt, pl);
 	for (uint32_t i = 0; i < cnt; i++) {
 		uint8_t ps = take8(in);
-		size_t off = take(in, 2) % (RSZ - pl[i] + 1);
+		size_t off = offset(in, pl[i], valid, write);
 		int r = ps % 3; /* a writable region for VAs */
 		void *va = region[r] + off;
-		int wild = write ? (ps & 0xe0) == 0xe0 : (ps & 0xc0) == 0xc0;
+		int wild = valid ? 0 : write ? (ps & 0xe0) == 0xe0 : (ps & 0xc0) == 0xc0;
 		switch (domain ? g->dom : D_SYSTEM) {
 		case D_SHM:
 		case D_RO:
@@ -280,89 +309,49 @@ static void scatter(const struct gbuf *g, const unsigned char *src)
 
 static unsigned char instream[UDMA_MAX_INPUTS][RSZ * NREG], outstream[RSZ * NREG];
 static int cb_calls;
+static unsigned long nrequests, naccepted, nwithdata;
 
 static void count_cb(struct udma_req *q)
 {
 	cb_calls++;
 }
 
-static void one_request(struct fin *in)
+/* The oracle, in the library's order: 0 or the error submit must return; *common
+ * gets the length every region has. */
+static int oracle(const struct udma_req *r, struct gbuf *out, struct gbuf *ins, int nin, int has_out,
+		  size_t *common)
 {
-	enum udma_func f = (enum udma_func)(take8(in) % UDMA_FUNC_COUNT);
-	uint8_t fl = take8(in), mode = take8(in), imm[8];
-	int poll = !!(fl & 8), nin = udma_func_ninputs(f), has_out = f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
-	struct gbuf out, ins[UDMA_MAX_INPUTS];
-	long len = mode % 4 ? (long)(take(in, 2) % (RSZ / 2)) : -1; /* mostly one common length */
-
-	if (!sessions[f][poll]) {
-		struct udma_session_opts o = { .size = sizeof(o), .depth = 2, .engine = "cpu",
-					       .mode = poll ? UDMA_COMPL_POLL : UDMA_COMPL_CALLBACK };
-		sessions[f][poll] = udma_session_create(f, &o);
-		FUZZ_CHECK(sessions[f][poll], "session for %s: %d", udma_func_name(f), errno);
-	}
-	struct udma_req *r = udma_req_alloc(sessions[f][poll]);
-	FUZZ_CHECK(r, "request alloc: %d", errno);
-	for (int i = 0; i < 8; i++)
-		r->imm[i] = imm[i] = take8(in);
-	r->flags = (fl & 1 ? UDMA_REQ_WAIT : 0) | (fl & 4 ? 0x100 : 0);
-	r->cb = fl & 2 ? count_cb : NULL;
-	gen(in, &out, 1, len);
-	r->out = out.b;
-	for (int j = 0; j < nin; j++) {
-		gen(in, &ins[j], 0, len);
-		r->in[j] = ins[j].b;
-	}
-
-	/* the oracle, in the library's order */
 	int want = 0;
 	if (r->flags & ~UDMA_REQ_WAIT)
 		want = -EINVAL;
 	else if ((r->flags & UDMA_REQ_WAIT) && r->cb)
 		want = -EINVAL;
 	else if (has_out)
-		want = judge(&out, 1);
-	else if (out.b.type != UDMA_BUF_NONE)
+		want = judge(out, 1);
+	else if (out->b.type != UDMA_BUF_NONE)
 		want = -EINVAL;
-	size_t common = has_out ? out.len : 0;
+	*common = has_out ? out->len : 0;
 	for (int j = 0; j < nin && !want; j++) {
 		if ((want = judge(&ins[j], 0)))
 			break;
 		if (!has_out && j == 0)
-			common = ins[0].len;
-		else if (ins[j].len != common)
+			*common = ins[0].len;
+		else if (ins[j].len != *common)
 			want = -EINVAL;
-		else if (has_out && !out.foreign && !ins[j].foreign && overlap(&out, &ins[j]))
+		else if (has_out && !out->foreign && !ins[j].foreign && overlap(out, &ins[j]))
 			want = -EINVAL;
 	}
 	if (!want) /* bounced inputs are pulled at dispatch: an unmapped piece fails there */
 		for (int j = 0; j < nin; j++)
-			if (ins[j].foreign && ins[j].wild && common)
+			if (ins[j].foreign && ins[j].wild && *common)
 				want = -EFAULT;
+	return want;
+}
 
-	for (int k = 0; k < NREG; k++)
-		memcpy(snap[k], region[k], RSZ);
-	cb_calls = 0;
-	int rc = udma_submit(r);
-	FUZZ_CHECK(rc == want, "%s: submit returned %d, the oracle says %d", udma_func_name(f), rc, want);
-	if (rc) {
-		for (int k = 0; k < NREG; k++)
-			FUZZ_CHECK(!memcmp(snap[k], region[k], RSZ), "a refused request changed region %d", k);
-		FUZZ_CHECK(!cb_calls, "a refused request called back");
-		FUZZ_CHECK(udma_req_free(r) == 0, "free after refusal");
-		return;
-	}
-	/* accepted and not yet polled: a second submit or a free are refused */
-	if (poll && !udma_req_is_done(r)) {
-		FUZZ_CHECK(udma_submit(r) == -EBUSY, "second submit while in flight");
-		FUZZ_CHECK(udma_req_free(r) == -EBUSY, "free while in flight");
-	}
-	if (!(r->flags & UDMA_REQ_WAIT))
-		FUZZ_CHECK(udma_req_wait(r) == 0, "wait");
-	FUZZ_CHECK(udma_req_is_done(r), "not done");
-	FUZZ_CHECK(r->status == 0, "%s: status %d", udma_func_name(f), r->status);
-	FUZZ_CHECK(cb_calls == (r->cb ? 1 : 0), "callback ran %d times", cb_calls);
-
-	/* the reference, from the snapshot */
+/* An accepted request's results against the reference, from the snapshot. */
+static void check_result(const struct udma_req *r, enum udma_func f, const uint8_t imm[8], const struct gbuf *out,
+			 const struct gbuf *ins, int nin, int has_out, size_t common)
+{
 	memcpy(shadow, snap, sizeof(snap));
 	for (int j = 0; j < nin; j++)
 		gather(&ins[j], instream[j]);
@@ -384,7 +373,7 @@ static void one_request(struct fin *in)
 		outstream[k] = x;
 	}
 	if (has_out)
-		scatter(&out, outstream);
+		scatter(out, outstream);
 	for (int k = 0; k < NREG; k++)
 		FUZZ_CHECK(!memcmp(shadow[k], region[k], RSZ), "%s of %zu bytes: region %d differs from the reference",
 			   udma_func_name(f), common, k);
@@ -401,7 +390,83 @@ static void one_request(struct fin *in)
 		FUZZ_CHECK(r->result == first, "compare of %zu bytes: %llu, want %llu", common,
 			   (unsigned long long)r->result, (unsigned long long)first);
 	}
+}
+
+static void one_request(struct fin *in)
+{
+	enum udma_func f = (enum udma_func)(take8(in) % UDMA_FUNC_COUNT);
+	uint8_t fl = take8(in), mode = take8(in), imm[8];
+	int valid = (mode >> 2) % 8 != 0;
+	int poll = !!(fl & 8), nin = udma_func_ninputs(f), has_out = f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
+	struct gbuf out, ins[UDMA_MAX_INPUTS];
+	long len = mode % 4 || valid ? (long)(take(in, 2) % (RSZ / 2)) : -1; /* mostly one common length */
+	size_t common;
+
+	if (valid) /* WAIT or a callback or neither; no unknown flag */
+		fl = (fl & 1 ? fl & ~6 : fl & ~4);
+	nrequests++;
+
+	if (!sessions[f][poll]) {
+		struct udma_session_opts o = { .size = sizeof(o), .depth = 2, .engine = "cpu",
+					       .mode = poll ? UDMA_COMPL_POLL : UDMA_COMPL_CALLBACK };
+		sessions[f][poll] = udma_session_create(f, &o);
+		FUZZ_CHECK(sessions[f][poll], "session for %s: %d", udma_func_name(f), errno);
+	}
+	struct udma_req *r = udma_req_alloc(sessions[f][poll]);
+	FUZZ_CHECK(r, "request alloc: %d", errno);
+	for (int i = 0; i < 8; i++)
+		r->imm[i] = imm[i] = take8(in);
+	r->flags = (fl & 1 ? UDMA_REQ_WAIT : 0) | (fl & 4 ? 0x100 : 0);
+	r->cb = fl & 2 ? count_cb : NULL;
+	if (valid && !has_out)
+		memset(&out, 0, sizeof(out)); /* UDMA_BUF_NONE */
+	else
+		gen(in, &out, 1, len, valid);
+	r->out = out.b;
+	for (int j = 0; j < nin; j++) {
+		gen(in, &ins[j], 0, len, valid);
+		r->in[j] = ins[j].b;
+	}
+	int want = oracle(r, &out, ins, nin, has_out, &common);
+
+	for (int k = 0; k < NREG; k++)
+		memcpy(snap[k], region[k], RSZ);
+	cb_calls = 0;
+	int rc = udma_submit(r);
+	FUZZ_CHECK(rc == want, "%s: submit returned %d, the oracle says %d", udma_func_name(f), rc, want);
+	FUZZ_CHECK(!valid || !want, "%s: a request built valid was judged %d", udma_func_name(f), want);
+	if (rc) {
+		for (int k = 0; k < NREG; k++)
+			FUZZ_CHECK(!memcmp(snap[k], region[k], RSZ), "a refused request changed region %d", k);
+		FUZZ_CHECK(!cb_calls, "a refused request called back");
+		FUZZ_CHECK(udma_req_free(r) == 0, "free after refusal");
+		return;
+	}
+	/* accepted and not yet polled: a second submit or a free are refused */
+	if (poll && !udma_req_is_done(r)) {
+		FUZZ_CHECK(udma_submit(r) == -EBUSY, "second submit while in flight");
+		FUZZ_CHECK(udma_req_free(r) == -EBUSY, "free while in flight");
+	}
+	if (!(r->flags & UDMA_REQ_WAIT))
+		FUZZ_CHECK(udma_req_wait(r) == 0, "wait");
+	FUZZ_CHECK(udma_req_is_done(r), "not done");
+	FUZZ_CHECK(r->status == 0, "%s: status %d", udma_func_name(f), r->status);
+	FUZZ_CHECK(cb_calls == (r->cb ? 1 : 0), "callback ran %d times", cb_calls);
+	check_result(r, f, imm, &out, ins, nin, has_out, common);
 	FUZZ_CHECK(udma_req_free(r) == 0, "free");
+	naccepted++;
+	nwithdata += common != 0;
+}
+
+/* Called by replay.c at the end: how many requests reached the data checks. */
+int fuzz_replay_report(void)
+{
+	printf("fuzz_mover: %lu requests, %lu accepted and checked (%lu with data)\n", nrequests, naccepted, nwithdata);
+	if (naccepted * 2 < nrequests) {
+		fprintf(stderr, "fuzz_mover: fewer than half the requests were accepted: the generator is broken\n");
+		return 1;
+	}
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fuzz target: pools (issue 3). Each input creates up to 4 pools with
+ * Fuzz target: pools. Each input creates up to 4 pools with
  * random options - in a VA or IOMMU device domain or on bridge memory that
  * refuses some blocks, with random block size, count, alignment, boundary,
  * caches on or off, growth - and runs random operation sequences on them:

@@ -20,6 +20,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+/* A target may say what its inputs reached; nonzero fails the replay. */
+int fuzz_replay_report(void) __attribute__((weak));
 
 static unsigned long files;
 static size_t bytes;
@@ -140,5 +142,5 @@ int main(int argc, char **argv)
 	}
 	printf("%s: %lu corpus files (%zu bytes) and %lu generated inputs replayed, all checks held\n", argv[0], files,
 	       bytes, generated);
-	return 0;
+	return fuzz_replay_report && fuzz_replay_report() ? 1 : 0;
 }

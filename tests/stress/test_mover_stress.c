@@ -18,7 +18,7 @@
 struct req_state {
 	char *src, *dst;
 	size_t len;
-	uint8_t seed;
+	char guard; /* dst[len], which the copy must leave alone */
 	int completions; /* atomic */
 };
 
@@ -28,7 +28,7 @@ static void check(struct udma_req *r)
 {
 	struct req_state *st = r->cookie;
 	__atomic_add_fetch(&st->completions, 1, __ATOMIC_RELAXED);
-	if (r->status || memcmp(st->src, st->dst, st->len))
+	if (r->status || memcmp(st->src, st->dst, st->len) || st->dst[st->len] != st->guard)
 		__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
 }
 
@@ -47,7 +47,7 @@ static void *client(void *arg)
 
 	for (int i = 0; i < DEPTH; i++) {
 		st[i].src = malloc(65536);
-		st[i].dst = malloc(65536);
+		st[i].dst = malloc(65536 + 1);
 		r[i] = udma_req_alloc(s);
 		r[i]->cookie = &st[i];
 		r[i]->cb = check;
@@ -56,10 +56,11 @@ static void *client(void *arg)
 		for (int i = 0; i < DEPTH; i++) {
 			xorshift64(&x);
 			st[i].len = x % 65536;
-			st[i].seed = (uint8_t)(x >> 32);
 			st[i].completions = 0;
-			memset(st[i].src, st[i].seed, st[i].len);
-			memset(st[i].dst, ~st[i].seed, st[i].len);
+			/* random bytes, not one repeated: a copy from the wrong offset shows */
+			random_bytes(st[i].src, st[i].len, &x);
+			random_bytes(st[i].dst, st[i].len + 1, &x);
+			st[i].guard = st[i].dst[st[i].len];
 			r[i]->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st[i].src, st[i].len } };
 			r[i]->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st[i].dst, st[i].len } };
 			if (udma_submit(r[i]))
@@ -118,5 +119,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stress),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -190,5 +190,5 @@ int main(void)
 		cmocka_unit_test(test_tstack_race),
 		cmocka_unit_test(test_ring_race),
 	};
-	return cmocka_run_group_tests(t, NULL, NULL);
+	return tests_run(t, NULL, NULL);
 }

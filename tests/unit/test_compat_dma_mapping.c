@@ -824,5 +824,5 @@ int main(void)
 		cmocka_unit_test(test_map_single_bad_input),
 		cmocka_unit_test(test_pa_without_privilege),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -266,5 +266,5 @@ int main(void)
 		cmocka_unit_test(test_system_domain),
 		cmocka_unit_test(test_iteration_while_churning),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -585,5 +585,5 @@ int main(void)
 		PER_MODE(test_threads),
 		cmocka_unit_test(test_pa_without_privilege),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -388,5 +388,5 @@ int main(void)
 		cmocka_unit_test(test_process_domain),
 		cmocka_unit_test(test_process_domain_permission),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

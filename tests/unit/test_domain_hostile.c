@@ -203,5 +203,5 @@ int main(void)
 		cmocka_unit_test(test_import_bad_fd),
 		cmocka_unit_test(test_process_pid_reuse),
 	};
-	return cmocka_run_group_tests(t, NULL, NULL);
+	return tests_run(t, NULL, NULL);
 }

@@ -286,5 +286,5 @@ int main(void)
 		cmocka_unit_test(test_forged_bytes),
 		cmocka_unit_test(test_fuzz),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

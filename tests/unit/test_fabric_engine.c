@@ -424,5 +424,5 @@ int main(void)
 	};
 	if (getenv("TEST_FILTER")) /* run one test: TEST_FILTER=test_peer_gone */
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

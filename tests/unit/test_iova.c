@@ -75,5 +75,5 @@ int main(void)
 		cmocka_unit_test(test_double_free_and_bounds),
 		cmocka_unit_test(test_fill_and_fragment),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -55,5 +55,5 @@ int main(void)
 		cmocka_unit_test(test_line_names_function),
 		cmocka_unit_test(test_version),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -232,6 +232,30 @@ static void test_bad_alloc_input(void **state)
 	assert_int_equal(udma_domain_destroy(NULL), -EINVAL);
 }
 
+/* "operations on a destroyed domain fail with -ENODEV": allocation says so
+ * before it maps anything, whatever the machine has free. HUGE_1G (no 1 GiB
+ * pages free, as good as always) and a PA CONTIG run once answered -ENOMEM. */
+static void test_alloc_in_destroyed_domain(void **state)
+{
+	struct udma_mem_opts o = { .size = sizeof(o), .flags = UDMA_MEM_HUGE_1G };
+	struct udma_mem m;
+
+	for (size_t i = 0; i < 3; i++) {
+		if (modes[i] == UDMA_ADDR_PA && !pa_available())
+			continue;
+		struct udma_domain *d = test_domain(modes[i]);
+		assert_non_null(d);
+		assert_ptr_equal(udma_domain_get(d), d); /* keeps it valid after destroy */
+		assert_int_equal(udma_domain_destroy(d), 0);
+		o.flags = UDMA_MEM_HUGE_1G;
+		assert_int_equal(udma_mem_alloc(d, M2, &o, &m), -ENODEV);
+		o.flags = UDMA_MEM_CONTIG;
+		assert_int_equal(udma_mem_alloc(d, 16 * K4, &o, &m), -ENODEV);
+		assert_int_equal(udma_mem_alloc(d, K4, NULL, &m), -ENODEV);
+		udma_domain_put(d);
+	}
+}
+
 /* "Free checks that the pointer and size are ours." */
 static void test_free_checks(void **state)
 {
@@ -376,9 +400,10 @@ int main(void)
 		cmocka_unit_test(test_numa_and_pinned),
 		cmocka_unit_test(test_bad_alloc_input),
 		cmocka_unit_test(test_free_checks),
+		cmocka_unit_test(test_alloc_in_destroyed_domain),
 		cmocka_unit_test(test_register_rules),
 		cmocka_unit_test(test_register_every_mode),
 		cmocka_unit_test(test_domain_opts),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

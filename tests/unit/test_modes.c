@@ -284,6 +284,63 @@ static void test_pa_discontiguous_split(void **state)
 	udma_domain_destroy(d);
 }
 
+/* Three pages whose first and last frames are two apart and whose middle
+ * one is elsewhere, side by side in a fresh window; NULL if none found. */
+static char *pages_first_last_adjacent(char *pool, size_t n)
+{
+	uint64_t *pa = calloc(n, sizeof(*pa));
+	size_t from[3] = { n, n, n };
+
+	for (size_t x = 0; x < n; x++)
+		pa[x] = phys_of(pool + x * K4);
+	for (size_t i = 0; i < n && from[2] == n; i++)
+		for (size_t x = 0; x < n; x++)
+			if (pa[x] == pa[i] + 2 * K4)
+				from[0] = i, from[2] = x;
+	for (size_t x = 0; x < n && from[2] < n; x++) /* any other page, not the frame between */
+		if (x != from[0] && x != from[2] && pa[x] != pa[from[0]] + K4) {
+			from[1] = x;
+			break;
+		}
+	free(pa);
+	if (from[1] == n)
+		return NULL;
+	char *w = mmap(NULL, 3 * K4, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (int m = 0; m < 3; m++) /* anonymous pages keep their frames when moved */
+		if (mremap(pool + from[m] * K4, K4, K4, MREMAP_MAYMOVE | MREMAP_FIXED, w + m * K4) == MAP_FAILED)
+			return NULL;
+	return phys_of(w + 2 * K4) == phys_of(w) + 2 * K4 && phys_of(w + K4) != phys_of(w) + K4 ? w : NULL;
+}
+
+/* "contiguous" means every page follows the one before, not only the last
+ * the first: such a run was once called contiguous, and a PA streaming map
+ * of it returned the first page's address for all three. */
+static void test_pa_first_last_adjacent_not_contiguous(void **state)
+{
+	if (!pa_available())
+		skip_because("PA mode needs CAP_SYS_ADMIN");
+	size_t n = 2048;
+	char *pool = mmap(NULL, n * K4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(pool != MAP_FAILED);
+	memset(pool, 1, n * K4);
+	char *w = pages_first_last_adjacent(pool, n);
+	if (!w) {
+		munmap(pool, n * K4);
+		skip_because("no two frames two apart among %zu pages", n);
+	}
+	struct udma_domain *d = test_domain(UDMA_ADDR_PA);
+	struct udma_mem m;
+	assert_int_equal(udma_mem_register(d, w, 3 * K4, &m), 0);
+	assert_false(m.contiguous);
+	assert_int_equal(udma_mem_unregister(d, w, 3 * K4), 0);
+	errno = 0;
+	assert_true(udma_map(d, w, 3 * K4, UDMA_DIR_BIDI) == UDMA_BAD_IOVA);
+	assert_int_equal(errno, ENOMEM);
+	udma_domain_destroy(d);
+	munmap(w, 3 * K4);
+	munmap(pool, n * K4);
+}
+
 /* "PA mode without privilege: a clear -EPERM and a message saying so" */
 static void test_pa_without_privilege(void **state)
 {
@@ -379,9 +436,10 @@ int main(void)
 		cmocka_unit_test(test_pa_many_maps_one_page),
 		cmocka_unit_test(test_pa_contiguous_page_by_page),
 		cmocka_unit_test(test_pa_discontiguous_split),
+		cmocka_unit_test(test_pa_first_last_adjacent_not_contiguous),
 		cmocka_unit_test(test_pa_without_privilege),
 		cmocka_unit_test(test_iommu_emulated),
 		cmocka_unit_test(test_iommu_vfio_container),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

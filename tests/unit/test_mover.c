@@ -758,5 +758,5 @@ int main(void)
 		cmocka_unit_test(test_scheduler_prefers_direct),
 		cmocka_unit_test(test_engine_registration),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -105,5 +105,5 @@ int main(void)
 		cmocka_unit_test(test_against_model),
 		cmocka_unit_test(test_spans),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -806,5 +806,5 @@ int main(void)
 		cmocka_unit_test(test_concurrent_double_free),
 		cmocka_unit_test(test_numa_and_huge),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -116,5 +116,5 @@ int main(void)
 		cmocka_unit_test(test_tstack_solo_mixes),
 		cmocka_unit_test(test_ring_fifo_capacity),
 	};
-	return cmocka_run_group_tests(t, NULL, NULL);
+	return tests_run(t, NULL, NULL);
 }

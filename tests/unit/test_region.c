@@ -89,5 +89,5 @@ int main(void)
 		cmocka_unit_test(test_queue_at_the_front),
 		cmocka_unit_test(test_random),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -108,5 +108,5 @@ int main(void)
 		cmocka_unit_test(test_shared_iommu),
 		cmocka_unit_test(test_shared_pa),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 /*
  * "A second udma_domain_destroy, or an operation after destroy, is a heap
  * use-after-free when no other reference is held, while the header promises
- * -EINVAL / -ENODEV; sessions ... destroyed twice likewise" (issue 16).
+ * -EINVAL / -ENODEV; sessions, pools and fabrics destroyed twice
+ * likewise" (issue 16).
  * Under ASan (make test) the old code fails here with a use after free.
  */
+#include <udma/fabric.h>
+
 #include "common.h"
 
 static void test_domain_destroy_twice(void **state)
@@ -55,12 +58,22 @@ static void test_session_destroy_twice(void **state)
 	assert_int_equal(udma_session_destroy((struct udma_session *)junk), -EINVAL);
 }
 
+static void test_fabric_close_twice(void **state)
+{
+	struct udma_fabric *f = udma_fabric_open(NULL);
+	if (!f)
+		skip_because("no fabric here: %s", udma_strerror_last());
+	assert_int_equal(udma_fabric_close(f), 0);
+	assert_int_equal(udma_fabric_close(f), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(test_domain_destroy_twice),
 		cmocka_unit_test(test_domain_destroyed_but_held),
 		cmocka_unit_test(test_session_destroy_twice),
+		cmocka_unit_test(test_fabric_close_twice),
 	};
-	return cmocka_run_group_tests(t, NULL, NULL);
+	return tests_run(t, NULL, NULL);
 }

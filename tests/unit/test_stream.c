@@ -147,5 +147,5 @@ int main(void)
 		cmocka_unit_test(test_stream_many),
 		cmocka_unit_test(test_unmap_all),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -68,6 +68,28 @@ static void test_unaligned_span_mixes_sizes(void **state)
 	_udma_xmap_fini(&m);
 }
 
+/* A 2 MiB entry translates every offset in it, not only its first 4 KiB. */
+static void test_huge_entry_every_offset(void **state)
+{
+	static const uint64_t offs[] = { 0, 1, K4 - 1, K4, K4 + 123, 12345, M2 / 2 + 7, M2 - K4, M2 - 1 };
+	struct xmap m;
+	size_t len;
+
+	assert_int_equal(_udma_xmap_init(&m), 0);
+	assert_int_equal(_udma_xmap_set(&m, 6 * M2, M2, 0x80000000), 0);
+	assert_true(m.l1[(6 * M2) >> 30][6] & XE_VALID); /* one 2 MiB entry, no table */
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		len = 64;
+		assert_int_equal(xmap_get(&m, 6 * M2 + offs[i], &len), 0x80000000 + offs[i]);
+		assert_int_equal(len, M2 - offs[i] < 64 ? M2 - offs[i] : 64);
+		len = M2;
+		assert_int_equal(xmap_get(&m, 6 * M2 + offs[i], &len), 0x80000000 + offs[i]);
+		assert_int_equal(len, M2 - offs[i]); /* up to the entry's end, not the page's */
+	}
+	assert_int_equal(xmap_get(&m, 7 * M2, NULL), UINT64_MAX);
+	_udma_xmap_fini(&m);
+}
+
 static void test_bad_keys(void **state)
 {
 	struct xmap m;
@@ -86,7 +108,8 @@ int main(void)
 		cmocka_unit_test(test_set_get_4k),
 		cmocka_unit_test(test_huge_entries_and_split),
 		cmocka_unit_test(test_unaligned_span_mixes_sizes),
+		cmocka_unit_test(test_huge_entry_every_offset),
 		cmocka_unit_test(test_bad_keys),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tests_run(tests, NULL, NULL);
 }

@@ -95,6 +95,7 @@ struct udma_session;
 struct udma_req;
 struct udma_engine;
 struct udma_work;
+struct dmover_chunk;
 
 struct dmover_assignment {
 	struct dmover_backend *das_backend;
@@ -142,8 +143,7 @@ struct dmover_session {
 	int dses_ninputs;  /* number of inputs for function */
 	/* private */
 	LIST_ENTRY(dmover_session) __dses_list;
-	struct udma_session *__dses_udma;
-	struct dmover_request *__dses_reqs; /* the request pool */
+	struct dmover_chunk *__dses_chunks; /* the request pool, newest chunk first; it grows */
 	struct dmover_request *__dses_free;
 	void *__dses_lock;
 };
