@@ -176,6 +176,24 @@ static void test_process_bounds(void **state)
 	assert_int_equal(udma_domain_destroy(p), 0);
 }
 
+/* A remote range that ends in a hole: the part before it moves, and the call
+ * says -EFAULT rather than success (process_vm_readv/writev stop short). */
+static void test_process_short_transfer(void **state)
+{
+	struct udma_domain *p = udma_process_domain_create(getpid(), "sec-short");
+	char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static char buf[8192];
+
+	assert_non_null(p);
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(munmap(m + 4096, 4096), 0);
+	struct iovec r = { m, 8192 }, l = { buf, 8192 };
+	assert_int_equal(udma_domain_pull(p, NULL, &r, 1, &l, 1, NULL, NULL), -EFAULT);
+	assert_int_equal(udma_domain_push(p, NULL, &r, 1, &l, 1, NULL, NULL), -EFAULT);
+	assert_int_equal(munmap(m, 4096), 0);
+	assert_int_equal(udma_domain_destroy(p), 0);
+}
+
 /* Mover requests: lengths that overflow, regions that wrap, out of range in a domain. */
 static void test_mover_overflow(void **state)
 {
@@ -309,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_device_address_overflow),
 		cmocka_unit_test(test_absurd_sizes),
 		cmocka_unit_test(test_process_bounds),
+		cmocka_unit_test(test_process_short_transfer),
 		cmocka_unit_test(test_mover_overflow),
 		cmocka_unit_test(test_mover_bad_local_ranges),
 		cmocka_unit_test(test_readonly_import_local),

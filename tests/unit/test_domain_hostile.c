@@ -4,7 +4,8 @@
  *   peer that sends an unsealed memfd or a regular file (and would truncate
  *   it after the import, making every access SIGBUS) is refused at import,
  *   read-write and read-only; a properly sealed memfd is taken, and its
- *   exporter can no longer shrink it.
+ *   exporter can no longer shrink it. A read-only segment must also be
+ *   sealed against writes.
  * - "udma_shm_import(-1, -1) blocks forever": a negative fd is EBADF at once.
  * - "Process domains follow a pid, not a process": after the target exits
  *   and its pid goes to a new process, pull and push are -ESRCH and the new
@@ -31,7 +32,8 @@ struct wire {
 	char id[UDMA_DOMAIN_ID_MAX + 1];
 };
 
-enum source { UNSEALED_MEMFD, REGULAR_FILE, GROW_SEALED_ONLY, SEALED };
+/* NOT_WRITE_SEALED: sealed against resizing but not writes, sent as read-only */
+enum source { UNSEALED_MEMFD, REGULAR_FILE, GROW_SEALED_ONLY, NOT_WRITE_SEALED, SEALED };
 
 #define SEG 65536
 
@@ -47,7 +49,8 @@ static int make_fd(enum source src, int readonly)
 	}
 	if (fd < 0 || ftruncate(fd, SEG))
 		return -1;
-	int seals = src == GROW_SEALED_ONLY ? F_SEAL_GROW : src == SEALED ? F_SEAL_GROW | F_SEAL_SHRINK : 0;
+	int seals = src == GROW_SEALED_ONLY ? F_SEAL_GROW
+		    : src == SEALED || src == NOT_WRITE_SEALED ? F_SEAL_GROW | F_SEAL_SHRINK : 0;
 	if (src == SEALED && readonly)
 		seals |= F_SEAL_FUTURE_WRITE;
 	if (seals && fcntl(fd, F_ADD_SEALS, seals))
@@ -124,6 +127,7 @@ static void test_hostile_exporters(void **state)
 		one_exporter(GROW_SEALED_ONLY, ro);
 		one_exporter(SEALED, ro);
 	}
+	one_exporter(NOT_WRITE_SEALED, 1); /* "read-only" that its exporter may still write */
 }
 
 static void test_import_bad_fd(void **state)
