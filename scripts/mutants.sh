@@ -7,11 +7,12 @@
 # invalid: the mutant did not build (a defect of the list). Exit status 0 only
 # if every mutant run was killed; 2 if the list is stale or the tests fail
 # without any mutant.
-# Environment: MUTANTS_DIR (scratch, default build-mutants/), MUTANT_TIMEOUT
-# (seconds for one mutant's tests unless the list says, default 180).
+# Environment: MUTANTS_LIST (default tests/mutants/list.txt), MUTANTS_DIR (scratch,
+# default build-mutants/), MUTANT_TIMEOUT (seconds for one mutant's tests unless
+# the list says, default 180).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-list=$root/tests/mutants/list.txt
+list=${MUTANTS_LIST:-$root/tests/mutants/list.txt}
 work=${MUTANTS_DIR:-$root/build-mutants}
 src=$work/src build=$work/build logs=$work/logs
 tmo=${MUTANT_TIMEOUT:-180}
@@ -27,6 +28,8 @@ if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" "$src" -Dwerror=false -Ddpdk=disabled >"$logs/setup.log" 2>&1 ||
 		{ echo "meson setup failed: $logs/setup.log"; exit 2; }
 fi
+# the build files follow the meson.build files now, before their tests are looked up
+ninja -C "$build" build.ninja >>"$logs/setup.log" 2>&1 || { echo "meson reconfigure failed: $logs/setup.log"; exit 2; }
 
 # Build the tests a selection needs; then run them: "ran failed-tests" (see mutants.py).
 build_for() { # TEST...
@@ -46,6 +49,8 @@ run_tests() { # LOG_NAME SECONDS TEST...
 
 # The selected tests must pass on the unchanged tree, or nothing below means anything.
 all_tests=$(cut -f4 <<<"$rows" | tr ' ' '\n' | sort -u | tr '\n' ' ')
+# shellcheck disable=SC2086
+helper targets "$build" $all_tests >/dev/null || exit 2 # a test the list names is gone
 echo "== baseline: $all_tests"
 : >"$logs/baseline.log"
 # shellcheck disable=SC2086
@@ -71,17 +76,18 @@ while IFS=$'\t' read -r id file secs tests what; do
 	: >"$logs/$id.log"
 	cp "$src/$file" "$saved"
 	current=$file
-	helper apply "$list" "$id" "$src" || exit 2
+	helper apply "$list" "$id" "$src" || { restore; exit 2; }
 	# shellcheck disable=SC2086
 	if ! build_for $tests >>"$logs/$id.log" 2>&1; then
 		result=invalid by="does not build" invalid=$((invalid + 1))
 	else
 		# shellcheck disable=SC2086
 		read -r rc ran failed < <(run_tests "$id" "$secs" $tests)
-		if [ "$failed" != - ]; then
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			result=killed by="timeout after $secs s" killed=$((killed + 1))
+			[ "$failed" != - ] && by="$by: $failed"
+		elif [ "$failed" != - ]; then
 			result=killed by=$failed killed=$((killed + 1))
-		elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-			result=killed by="timeout ($secs s)" killed=$((killed + 1))
 		elif [ "$rc" = 0 ]; then
 			result=survived by="-" survived=$((survived + 1))
 		else # meson itself failed: no verdict
@@ -95,5 +101,5 @@ while IFS=$'\t' read -r id file secs tests what; do
 done <<<"$rows"
 trap - INT TERM
 
-echo "$killed killed, $survived survived, $invalid invalid in $(($(now) - t0)) s (logs: $logs, table: $table)"
+echo "$killed killed, $survived survived, $invalid invalid in $(($(now) - t0)) s (table: $table; logs: $logs/ID.log, $build/meson-logs/ID.txt)"
 [ "$survived" = 0 ] && [ "$invalid" = 0 ]
