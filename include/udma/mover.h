@@ -140,6 +140,13 @@ struct udma_session_opts {
  * Open a session for func (NULL opts: callback mode, depth 256, auto).
  * NULL + errno: EINVAL (bad function or opts), ENODEV (no engine can do
  * func, or the named engine is not registered or cannot), ENOMEM.
+ *
+ * Engines: "cpu" (inline, always there) and, from the first session on,
+ * "threads" — a worker per CPU, so work large enough to profit runs
+ * asynchronously without the client creating anything (unless an engine of
+ * that name was registered first, or UDMA_NO_DEFAULT_ENGINES is set in the
+ * environment; in a child of fork() it is unused). More engines:
+ * udma_threads_engine_create() and others in <udma/backend.h>.
  */
 UDMA_API struct udma_session *udma_session_create(enum udma_func func, const struct udma_session_opts *opts);
 /* -EBUSY (and nothing changes) while requests are in flight; -EINVAL for

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/check.h"
@@ -430,6 +431,39 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 		rc = fn(&info, arg);
 	}
 	return rc;
+}
+
+/*
+ * The default asynchronous engine: a threads engine named "threads" with a
+ * worker per CPU, created with the first session (no threads start in a
+ * program that never moves data), unless an engine of that name exists. A
+ * child of fork() has no workers: it stops using the engine at once.
+ */
+static struct udma_engine *default_threads;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_threads_forked(void)
+{
+	__atomic_store_n(&default_threads->leaving, 1, __ATOMIC_RELEASE);
+	engines_changed();
+}
+
+static void default_threads_create(void)
+{
+	if (getenv("UDMA_NO_DEFAULT_ENGINES") || _udma_engine_by_name("threads"))
+		return;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct udma_threads_opts o = { .size = sizeof(o), .workers = cpus > 1 ? (unsigned)cpus : 1 };
+	default_threads = udma_threads_engine_create(&o);
+	if (default_threads)
+		pthread_atfork(NULL, NULL, default_threads_forked);
+	else
+		udma_dbg("no default threads engine: %s", strerror(errno));
+}
+
+void _udma_engines_default(void)
+{
+	pthread_once(&default_once, default_threads_create);
 }
 
 /* The built-in engines that are always there, registered at load. */

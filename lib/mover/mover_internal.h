@@ -116,6 +116,8 @@ static inline void engine_count(struct engine_count *c, uint64_t bytes)
 /* engine.c */
 UDMA_HIDDEN struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 					      const struct udma_engine *exclude);
+/* Create the default asynchronous engine if it is not there yet (once). */
+UDMA_HIDDEN void _udma_engines_default(void);
 /* A registered engine by name, or NULL. */
 UDMA_HIDDEN struct udma_engine *_udma_engine_by_name(const char *name);
 UDMA_HIDDEN int _udma_engine_accepts(struct udma_engine *e, struct udma_domain *d);

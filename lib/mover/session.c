@@ -139,6 +139,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 
 	if (ninputs < 0)
 		return udma_fail_null(EINVAL, "unknown function %d", (int)func);
+	_udma_engines_default();
 	if (uo) {
 		if (uo->size < offsetof(struct udma_session_opts, mode) + sizeof(o.mode))
 			return udma_fail_null(EINVAL, "opts->size %zu too small", uo->size);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <udma/udma.h>
 #include <udma/backend.h>
 
@@ -165,12 +167,66 @@ static void test_registration_rules(void **state)
 	assert_int_equal(udma_engine_unregister(e), -EPERM);
 }
 
+struct found {
+	const char *name;
+	uint32_t lanes;
+	int seen;
+};
+
+static int find_engine(const struct udma_engine_info *i, void *arg)
+{
+	struct found *f = arg;
+	if (strcmp(i->name, f->name))
+		return 0;
+	f->lanes = i->lanes;
+	f->seen = 1;
+	return 1;
+}
+
+/* "A client that opens a session without naming an engine gets real
+ * asynchrony for work large enough to profit (a threads engine available by
+ * default, created lazily, its lanes sized to the machine)" (issue 20). */
+static void test_default_threads_engine(void **state)
+{
+	struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_POLL, .engine = "threads" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &so);
+	assert_non_null(s); /* naming it works: it is created with the first session */
+	struct found f = { .name = "threads" };
+	udma_engine_foreach(find_engine, &f);
+	assert_true(f.seen);
+	assert_int_equal(f.lanes, (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+	assert_string_equal(copy_on(s, 1 << 20), "threads");
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
+/* A child of fork() has no workers: its requests run elsewhere, not never. */
+static void test_default_engine_after_fork(void **state)
+{
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, NULL);
+	assert_non_null(s);
+	pid_t pid = fork();
+	if (!pid) {
+		alarm(20);
+		struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_POLL };
+		struct udma_session *c = udma_session_create(UDMA_FUNC_COPY, &so);
+		const char *e = c ? copy_on(c, 16 << 20) : "none";
+		_exit(strcmp(e, "threads") && strcmp(e, "none") ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(test_cpu_is_an_ordinary_engine),
 		cmocka_unit_test(test_second_inline_engine_chosen),
 		cmocka_unit_test(test_registration_rules),
+		cmocka_unit_test(test_default_threads_engine),
+		cmocka_unit_test(test_default_engine_after_fork),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
