@@ -83,11 +83,34 @@ static void test_random(void **state)
 	_udma_region_set_fini(&s);
 }
 
+/* A region's end is the first byte after it: regions that touch do not
+ * overlap, and the byte at an end belongs to the next region or to none. */
+static void test_touching_regions(void **state)
+{
+	struct region_set s = { 0 };
+	struct region a = { .start = 0x1000, .end = 0x2000 }, c = { .start = 0x3000, .end = 0x4000 };
+	struct region b = { .start = 0x2000, .end = 0x3000 };
+
+	assert_int_equal(_udma_region_insert(&s, &a), 0);
+	assert_int_equal(_udma_region_insert(&s, &c), 0);
+	assert_int_equal(_udma_region_find(&s, 0x1fff), 0);
+	assert_int_equal(_udma_region_find(&s, 0x2000), -1);
+	assert_int_equal(_udma_region_find(&s, 0x4000), -1);
+	assert_false(_udma_region_overlaps(&s, 0x2000, 0x3000)); /* exactly the gap */
+	assert_true(_udma_region_overlaps(&s, 0x1fff, 0x2001));
+	assert_true(_udma_region_overlaps(&s, 0x2fff, 0x3001));
+	assert_int_equal(_udma_region_insert(&s, &b), 0);
+	assert_int_equal(_udma_region_find(&s, 0x2000), 1);
+	assert_int_equal(_udma_region_find(&s, 0x3000), 2);
+	_udma_region_set_fini(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_at_the_front),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_touching_regions),
 	};
 	return tests_run(tests, NULL, NULL);
 }
