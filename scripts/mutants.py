@@ -11,6 +11,7 @@
   mutants.py results LOG              the tests of a meson test log that failed, and how many ran
 """
 import json
+import re
 import os
 import subprocess
 import sys
@@ -150,7 +151,17 @@ def cmd_targets(build, names):
     print("\n".join(sorted(out)))
 
 
+def failed_cases(stdout):
+    """The cmocka cases a test's output lists as failed, in order."""
+    cases = []
+    for m in re.finditer(r"^\[  FAILED  \] (\w+)$", stdout or "", re.M):
+        if m.group(1) not in cases:
+            cases.append(m.group(1))
+    return cases
+
+
 def cmd_results(log):
+    """Prints how many tests ran and the failed ones: name[case case] or name(timeout), or -."""
     failed, ran = [], 0
     if os.path.isfile(log):
         for line in open(log):
@@ -158,8 +169,11 @@ def cmd_results(log):
             ran += 1
             if r.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL"):
                 name = r["name"].split(" / ")[-1]  # "udma:unit / xmap": the test's own name
-                failed.append(name if r["result"] == "FAIL" else f"{name} ({r['result'].lower()})")
-    print(ran, ",".join(failed) or "-")
+                cases = failed_cases(r.get("stdout"))
+                if cases:
+                    name += "[" + " ".join(cases) + "]"
+                failed.append(name if r["result"] == "FAIL" else f"{name}({r['result'].lower()})")
+    print(ran, ", ".join(failed) or "-")
 
 
 def main(argv):
