@@ -774,7 +774,7 @@ static struct ptrset live;
 struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 {
 	struct udma_fabric_opts o = { .size = sizeof(o) };
-	struct sigaction keep[NSIG];
+	struct fab_signals keep;
 
 	udma_env_clear();
 	if (uo) {
@@ -790,13 +790,13 @@ struct udma_fabric *udma_fabric_open(const struct udma_fabric_opts *uo)
 		return udma_fail_null(EINVAL, "depth %u above 65536", o.depth);
 	/* libfabric and the providers it loads initialise as they are loaded and
 	 * opened, and some install signal handlers: the program keeps its own */
-	_udma_fab_signals_save(keep);
+	_udma_fab_signals_save(&keep);
 	int err = _udma_fab_ofi_load();
 	struct udma_fabric *fab = err ? NULL : fab_open(&o);
 	if (err)
 		errno = -err;
 	err = errno;
-	_udma_fab_signals_keep(keep);
+	_udma_fab_signals_keep(&keep);
 	if (fab) {
 		pthread_mutex_lock(&live_lock);
 		err = _udma_ptrset_add(&live, fab) ? ENOMEM : err;

@@ -152,10 +152,18 @@ UDMA_HIDDEN extern struct _udma_fab_ofi _udma_fab_ofi;
 UDMA_HIDDEN int _udma_fab_ofi_load(void);
 /* fi_strerror, or strerror before libfabric is loaded. */
 UDMA_HIDDEN const char *_udma_fab_strerror(int err);
-/* Every signal's disposition (keep[NSIG]) before libfabric or a provider
+/* Every signal's disposition before libfabric or a provider
  * may run its initialisers; _udma_fab_signals_keep puts back what they changed. */
-UDMA_HIDDEN void _udma_fab_signals_save(struct sigaction *keep);
-UDMA_HIDDEN void _udma_fab_signals_keep(const struct sigaction *keep);
+/* The dispositions, and this thread's mask; all signals stay blocked in this
+ * thread until _udma_fab_signals_keep, so none is handled by a provider's
+ * handler in between (one that arrives is delivered after, as the program
+ * wants it). */
+struct fab_signals {
+	struct sigaction act[NSIG];
+	sigset_t mask;
+};
+UDMA_HIDDEN void _udma_fab_signals_save(struct fab_signals *keep);
+UDMA_HIDDEN void _udma_fab_signals_keep(const struct fab_signals *keep);
 
 /* desc.c */
 UDMA_HIDDEN uint32_t _udma_fab_crc32c(const void *p, size_t n);

@@ -82,11 +82,11 @@ const char *_udma_fab_strerror(int err)
 
 uint32_t udma_fabric_libfabric_version(void)
 {
-	struct sigaction keep[NSIG];
+	struct fab_signals keep;
 
-	_udma_fab_signals_save(keep);
+	_udma_fab_signals_save(&keep);
 	int err = _udma_fab_ofi_load();
-	_udma_fab_signals_keep(keep);
+	_udma_fab_signals_keep(&keep);
 	if (err) {
 		errno = -err;
 		return 0;
@@ -96,11 +96,14 @@ uint32_t udma_fabric_libfabric_version(void)
 
 /* ---- signal dispositions ------------------------------------------------------------ */
 
-void _udma_fab_signals_save(struct sigaction *keep)
+void _udma_fab_signals_save(struct fab_signals *keep)
 {
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &keep->mask);
 	for (int s = 1; s < NSIG; s++)
-		if (sigaction(s, NULL, &keep[s]))
-			keep[s].sa_handler = SIG_ERR; /* SIGKILL, SIGSTOP, libc's own: nobody changes them */
+		if (sigaction(s, NULL, &keep->act[s]))
+			keep->act[s].sa_handler = SIG_ERR; /* SIGKILL, SIGSTOP, libc's own: nobody changes them */
 }
 
 static int same(const struct sigaction *a, const struct sigaction *b)
@@ -114,13 +117,14 @@ static int same(const struct sigaction *a, const struct sigaction *b)
 	return 1;
 }
 
-void _udma_fab_signals_keep(const struct sigaction *keep)
+void _udma_fab_signals_keep(const struct fab_signals *keep)
 {
 	for (int s = 1; s < NSIG; s++) {
 		struct sigaction now;
-		if (keep[s].sa_handler == SIG_ERR || sigaction(s, NULL, &now) || same(&now, &keep[s]))
+		if (keep->act[s].sa_handler == SIG_ERR || sigaction(s, NULL, &now) || same(&now, &keep->act[s]))
 			continue;
 		udma_dbg("libfabric changed the disposition of signal %d (%s): put back", s, strsignal(s));
-		sigaction(s, &keep[s], NULL);
+		sigaction(s, &keep->act[s], NULL);
 	}
+	pthread_sigmask(SIG_SETMASK, &keep->mask, NULL);
 }

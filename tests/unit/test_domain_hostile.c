@@ -1,5 +1,5 @@
 /*
- * Domains facing hostile or vanished peers (issue 16):
+ * Domains facing hostile or vanished peers:
  * - "An importer must never die from what a peer does to its own fd": a
  *   peer that sends an unsealed memfd or a regular file (and would truncate
  *   it after the import, making every access SIGBUS) is refused at import,

@@ -185,7 +185,7 @@ static int find_engine(const struct udma_engine_info *i, void *arg)
 
 /* "A client that opens a session without naming an engine gets real
  * asynchrony for work large enough to profit (a threads engine available by
- * default, created lazily, its lanes sized to the machine)" (issue 20). */
+ * default, created lazily, its lanes sized to the machine)". */
 static void test_default_threads_engine(void **state)
 {
 	struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_POLL, .engine = "threads" };

@@ -2,7 +2,7 @@
  * "A second udma_domain_destroy, or an operation after destroy, is a heap
  * use-after-free when no other reference is held, while the header promises
  * -EINVAL / -ENODEV; sessions, pools and fabrics destroyed twice
- * likewise" (issue 16).
+ * likewise".
  * Under ASan (make test) the old code fails here with a use after free.
  */
 #include <udma/fabric.h>
