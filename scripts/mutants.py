@@ -154,7 +154,7 @@ def cmd_targets(build, names):
 def failed_cases(stdout):
     """The cmocka cases a test's output lists as failed, in order."""
     cases = []
-    for m in re.finditer(r"^\[  FAILED  \] (\w+)$", stdout or "", re.M):
+    for m in re.finditer(r"^\[  FAILED  \] (\S+)$", stdout or "", re.M):
         if m.group(1) not in cases:
             cases.append(m.group(1))
     return cases
@@ -170,8 +170,9 @@ def cmd_results(log):
             if r.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL"):
                 name = r["name"].split(" / ")[-1]  # "udma:unit / xmap": the test's own name
                 cases = failed_cases(r.get("stdout"))
-                if cases:
-                    name += "[" + " ".join(cases) + "]"
+                if cases:  # the first three, and how many more
+                    more = f" +{len(cases) - 3}" if len(cases) > 3 else ""
+                    name += "[" + " ".join(cases[:3]) + more + "]"
                 failed.append(name if r["result"] == "FAIL" else f"{name}({r['result'].lower()})")
     print(ran, ", ".join(failed) or "-")
 
