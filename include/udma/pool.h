@@ -101,7 +101,9 @@ UDMA_API struct udma_pool *udma_pool_create(struct udma_domain *d, const struct 
 /*
  * Destroy. Blocks cached by threads count as free. -EBUSY (and the pool
  * stays usable, unchanged) while blocks are in use, unless UDMA_POOL_FORCE.
- * -EINVAL for NULL or unknown flags.
+ * -EINVAL for NULL, unknown flags, or a pool already destroyed (checked
+ * against the live pools; every other call on a destroyed pool, get and
+ * put above all, is undefined: the fast path does not check).
  */
 UDMA_API int udma_pool_destroy(struct udma_pool *p, unsigned int flags);
 

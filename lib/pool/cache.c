@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
+#include "../core/ptrset.h"
 #include "pool_internal.h"
 
 _Static_assert(sizeof(struct udma_pool_tcache) % sizeof(uintptr_t) == 0, "objs[] follows the header");
@@ -41,6 +42,7 @@ static struct udma_pool_tls tls_none = { .c = { [0 ... UDMA_POOL_TLS_SLOTS - 1] 
 __thread struct udma_pool_tls *udma_pool_tls_ __attribute__((tls_model("initial-exec"))) = &tls_none;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* caches' attach/detach, ids, slots */
+static struct ptrset g_live; /* pools not yet destroyed: a second destroy is refused */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_key;
 static int g_init_err;
@@ -68,9 +70,13 @@ int _udma_pool_global_init(void)
 	return g_init_err;
 }
 
-void _udma_pool_register(struct udma_pool *p)
+int _udma_pool_register(struct udma_pool *p)
 {
 	pthread_mutex_lock(&g_lock);
+	if (_udma_ptrset_add(&g_live, p)) {
+		pthread_mutex_unlock(&g_lock);
+		return -ENOMEM;
+	}
 	p->fast.id = g_next_id++;
 	if (g_fence)
 		p->fast.flags |= UDMA_POOL_FAST_FENCE;
@@ -82,6 +88,7 @@ void _udma_pool_register(struct udma_pool *p)
 		p->fast.slot = (uint32_t)(p->fast.id % UDMA_POOL_TLS_SLOTS); /* shared: caches of the two evict each other */
 	}
 	pthread_mutex_unlock(&g_lock);
+	return 0;
 }
 
 static inline uint32_t tc_count(const struct udma_pool_tcache *c)
@@ -515,6 +522,10 @@ int _udma_pool_retire(struct udma_pool *p, int force)
 	uint64_t usable, free;
 
 	pthread_mutex_lock(&g_lock);
+	if (!_udma_ptrset_has(&g_live, p)) {
+		pthread_mutex_unlock(&g_lock);
+		return udma_fail(EINVAL, "%p is not a pool (never created, or destroyed)", (void *)p);
+	}
 	pthread_mutex_lock(&p->lock);
 	usable = __atomic_load_n(&p->usable, RELAXED);
 	free = _udma_pool_free_locked(p, NULL);
@@ -536,6 +547,7 @@ int _udma_pool_retire(struct udma_pool *p, int force)
 	p->caches = NULL;
 	if (p->slot_owned)
 		g_slots &= ~(1ull << p->fast.slot);
+	_udma_ptrset_del(&g_live, p);
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&g_lock);
 	return 0;

@@ -379,7 +379,10 @@ struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool
 		}
 		p->cache_cap = (uint32_t)c;
 	}
-	_udma_pool_register(p);
+	if (_udma_pool_register(p)) {
+		pool_free_all(p);
+		return udma_fail_null(ENOMEM, "out of memory");
+	}
 	p->fast.base = p->seg[0].base;
 	p->fast.span = p->seg[0].span;
 	p->fast.state = p->seg[0].state;

@@ -108,8 +108,10 @@ static inline int pool_locate(const struct udma_pool *p, uintptr_t a, const stru
 
 /* cache.c */
 UDMA_HIDDEN int _udma_pool_global_init(void);
-UDMA_HIDDEN void _udma_pool_register(struct udma_pool *p);
-/* Destroy's check and detach: -EBUSY unless every block is free (or force). */
+/* Give p its cache slot and list it among the live pools. 0 or -ENOMEM. */
+UDMA_HIDDEN int _udma_pool_register(struct udma_pool *p);
+/* Destroy's check and detach: -EINVAL if p is not a live pool (destroyed, or
+ * never created), -EBUSY unless every block is free (or force). */
 UDMA_HIDDEN int _udma_pool_retire(struct udma_pool *p, int force);
 /* Under p->lock: free blocks in the shared stack plus every cache. */
 UDMA_HIDDEN uint64_t _udma_pool_free_locked(struct udma_pool *p, uint64_t *cached);
