@@ -61,7 +61,8 @@ static int overlap(const struct iovec *a, uint32_t an, const struct iovec *b, ui
 }
 
 /* The output length the function needs for inputs of len bytes (DIF differs). */
-static int out_len_ok(enum udma_func f, const struct udma_params *p, size_t in_len, size_t out_len, int nins)
+static int out_len_ok(enum udma_func f, const struct udma_params *p, size_t in_len, size_t out_len,
+		      const struct func_shape *sh)
 {
 	size_t bs = p ? p->dif_block : 0, ext = bs + 8;
 
@@ -79,7 +80,7 @@ static int out_len_ok(enum udma_func f, const struct udma_params *p, size_t in_l
 			return udma_fail(EINVAL, "dif-insert: %zu bytes in (whole %zu-byte blocks), %zu out", in_len, bs, out_len);
 		return 0;
 	default:
-		if (nins && out_len != in_len)
+		if (sh->nins && sh->nouts && out_len != in_len)
 			return udma_fail(EINVAL, "region lengths differ: %zu and %zu", in_len, out_len);
 		return 0;
 	}
@@ -161,7 +162,7 @@ int _udma_prepare_multi(struct slot *sl)
 	UDMA_ASSERT(mx && s->func >= UDMA_FUNC_COUNT);
 	if ((err = _udma_func_shape(s->func, r->params, &sh)) || (err = resolve_inputs(sl, &sh, &in_len)) ||
 	    (err = resolve_outputs(sl, &sh, &out_len)) ||
-	    (err = out_len_ok(s->func, r->params, in_len, out_len, (int)sh.nins)) || (err = overlaps_ok(mx, &sh)))
+	    (err = out_len_ok(s->func, r->params, in_len, out_len, &sh)) || (err = overlaps_ok(mx, &sh)))
 		return err;
 	sl->foreign = 0;
 	*w = (struct udma_work){
