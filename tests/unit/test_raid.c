@@ -178,8 +178,8 @@ static void test_raid_bad_input(void **state)
 
 	for (unsigned i = 0; i < 6; i++)
 		fu_region(&d[i], 64, FU_ALIGNED, i == 1 || i == 2 ? NULL : &r->in[i]);
-	fu_region(&d[1], 64, FU_ALIGNED, &r->outs[0]);
-	fu_region(&d[2], 64, FU_ALIGNED, &r->outs[1]);
+	r->outs[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { d[1].p, 64 } };
+	r->outs[1] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { d[2].p, 64 } };
 	r->params = &prm;
 	assert_int_equal(fu_run(r), 0); /* the good request first */
 
