@@ -133,6 +133,13 @@ static void prepare(struct client *c, enum perf_mode mode, struct udma_req *req,
 		req->in[j].linear.addr = c->b->in[j];
 		req->in[j].linear.len = pt->size;
 	}
+	for (unsigned o = 0; o < pt->nouts; o++) {
+		req->outs[o].type = UDMA_BUF_LINEAR;
+		req->outs[o].linear.addr = client_outs(c, idx, o);
+		req->outs[o].linear.len = pt->size;
+	}
+	if (pt->nouts)
+		req->params = &pt->params;
 	if (pt->func == UDMA_FUNC_FILL8)
 		req->imm[0] = PAT8;
 	else if (pt->func == UDMA_FUNC_FILL64)

@@ -28,7 +28,8 @@ static const char perf_usage_text[] =
 	"\n"
 	"Movers:\n"
 	"  -f, --func NAME      zero, fill8 (fill), fill64, copy (default), xor2..xor16,\n"
-	"                       crc32c (iscsi-crc32c), copy-crc32c, compare\n"
+	"                       crc32c (iscsi-crc32c), copy-crc32c, compare, pq-gen (8 sources),\n"
+	"                       ec-encode (8+3, Cauchy)\n"
 	"  -s, --size SIZES     bytes per request: N, A..B (powers of two), A..BxF (factor F),\n"
 	"                       or a comma list; K, M, G suffixes, KiB, or a bare B\n"
 	"                       (default 4K; pool: 256, at least 1, with -y 16)\n"
@@ -220,7 +221,9 @@ static int parse_func(const char *arg, struct perf_opts *o)
 
 	if (udma_func_by_name(name, &o->func))
 		return bad("unknown function '%s': zero, fill8, fill64, copy, xor2..xor16, crc32c, copy-crc32c, "
-			   "compare", arg);
+			   "compare, pq-gen, ec-encode", arg);
+	if (o->func >= UDMA_FUNC_COUNT && o->func != UDMA_FUNC_PQ_GEN && o->func != UDMA_FUNC_EC_ENCODE)
+		return bad("udma perf does not run %s yet: of the later functions, pq-gen and ec-encode", name);
 	return 0;
 }
 
@@ -419,6 +422,8 @@ static int check(struct perf_opts *o, const struct given *g)
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
+	if (o->verify && (o->func == UDMA_FUNC_PQ_GEN || o->func == UDMA_FUNC_EC_ENCODE))
+		return bad("-y does not check pq-gen and ec-encode (tests/unit/test_raid.c and test_ec.c do)");
 	if (o->burst && o->mode != MODE_POLL)
 		return bad("--burst reaps completions: it needs --mode poll");
 	if (o->plot && perf_plot_check(o->plot, why, sizeof(why)))

@@ -76,6 +76,8 @@ struct point {
 	unsigned depth;
 	enum udma_func func;
 	int nin, has_out, is_crc;
+	unsigned nouts;           /* pq-gen, ec-encode: outputs per request (outs[]), has_out 0 */
+	struct udma_params params; /* theirs: k sources (pq: 8), ec: 8 + 3, Cauchy */
 	const struct ref *ref;
 	int phase;                /* atomic: 0 warm-up, 1 measure, 2 stop */
 	int stop;                 /* atomic: a client failed */
@@ -111,6 +113,12 @@ static inline int client_sample(struct client *c)
 		return 0;
 	c->lat_tick = 0;
 	return 1;
+}
+
+/* Output o of request idx, for functions with several (outs[]). */
+static inline char *client_outs(struct client *c, unsigned idx, unsigned o)
+{
+	return c->b->out + ((size_t)idx * c->pt->nouts + o) * c->b->stride;
 }
 
 static inline char *client_out(struct client *c, unsigned idx)
