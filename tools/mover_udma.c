@@ -123,23 +123,18 @@ static void prepare(struct client *c, enum perf_mode mode, struct udma_req *req,
 {
 	const struct point *pt = c->pt;
 
-	if (pt->has_out) {
+	if (pt->func >= UDMA_FUNC_COUNT) {
+		mover_later_prepare(c, req, idx);
+	} else if (pt->has_out) {
 		req->out.type = UDMA_BUF_LINEAR;
 		req->out.linear.addr = client_out(c, idx);
 		req->out.linear.len = pt->size;
 	}
-	for (int j = 0; j < pt->nin; j++) {
+	for (int j = 0; j < pt->nin && pt->func < UDMA_FUNC_COUNT; j++) {
 		req->in[j].type = UDMA_BUF_LINEAR;
 		req->in[j].linear.addr = c->b->in[j];
 		req->in[j].linear.len = pt->size;
 	}
-	for (unsigned o = 0; o < pt->nouts; o++) {
-		req->outs[o].type = UDMA_BUF_LINEAR;
-		req->outs[o].linear.addr = client_outs(c, idx, o);
-		req->outs[o].linear.len = pt->size;
-	}
-	if (pt->nouts)
-		req->params = &pt->params;
 	if (pt->func == UDMA_FUNC_FILL8)
 		req->imm[0] = PAT8;
 	else if (pt->func == UDMA_FUNC_FILL64)

@@ -28,8 +28,11 @@ static const char perf_usage_text[] =
 	"\n"
 	"Movers:\n"
 	"  -f, --func NAME      zero, fill8 (fill), fill64, copy (default), xor2..xor16,\n"
-	"                       crc32c (iscsi-crc32c), copy-crc32c, compare, pq-gen (8 sources),\n"
-	"                       ec-encode (8+3, Cauchy)\n"
+	"                       crc32c (iscsi-crc32c), copy-crc32c, compare, dualcast,\n"
+	"                       compare-pattern, pq-gen, pq-validate, raid6-recover (8 sources),\n"
+	"                       ec-encode, ec-update, ec-decode (8+3, Cauchy; 3 lost),\n"
+	"                       dif-generate, dif-verify, dif-strip, dif-insert (512+8;\n"
+	"                       -s: the data bytes, in whole blocks)\n"
 	"  -s, --size SIZES     bytes per request: N, A..B (powers of two), A..BxF (factor F),\n"
 	"                       or a comma list; K, M, G suffixes, KiB, or a bare B\n"
 	"                       (default 4K; pool: 256, at least 1, with -y 16)\n"
@@ -220,10 +223,7 @@ static int parse_func(const char *arg, struct perf_opts *o)
 	const char *name = !strcmp(arg, "crc32c") ? "iscsi-crc32c" : !strcmp(arg, "fill") ? "fill8" : arg;
 
 	if (udma_func_by_name(name, &o->func))
-		return bad("unknown function '%s': zero, fill8, fill64, copy, xor2..xor16, crc32c, copy-crc32c, "
-			   "compare, pq-gen, ec-encode", arg);
-	if (o->func >= UDMA_FUNC_COUNT && o->func != UDMA_FUNC_PQ_GEN && o->func != UDMA_FUNC_EC_ENCODE)
-		return bad("udma perf does not run %s yet: of the later functions, pq-gen and ec-encode", name);
+		return bad("unknown function '%s' (udma perf --help lists them)", arg);
 	return 0;
 }
 
@@ -422,8 +422,9 @@ static int check(struct perf_opts *o, const struct given *g)
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
-	if (o->verify && (o->func == UDMA_FUNC_PQ_GEN || o->func == UDMA_FUNC_EC_ENCODE))
-		return bad("-y does not check pq-gen and ec-encode (tests/unit/test_raid.c and test_ec.c do)");
+	if (o->verify && o->func >= UDMA_FUNC_COUNT)
+		return bad("-y does not check %s (tests/unit/test_raid.c, test_ec.c, test_dif.c, test_dualcast.c do)",
+			   udma_func_name(o->func));
 	if (o->burst && o->mode != MODE_POLL)
 		return bad("--burst reaps completions: it needs --mode poll");
 	if (o->plot && perf_plot_check(o->plot, why, sizeof(why)))
