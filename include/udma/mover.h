@@ -50,6 +50,8 @@
  *   dif-strip       out = the data of in[0]'s blocks, PI checked as dif-verify
  *                   (out's length: in's less 8 per block)
  *   dif-insert      out = in[0]'s data with PI added (8 more bytes per block)
+ * Their buffers are local: linear, iovecs, or a domain whose local addresses
+ * are VAs (others: -EINVAL). Bad parameters: -EINVAL at submit.
  *
  * Threads: a session is driven by one thread at a time (submit, poll,
  * alloc/free, destroy), and callbacks may also alloc, submit and free from

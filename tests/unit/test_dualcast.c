@@ -98,6 +98,21 @@ static void test_bad_buffers(void **state)
 	assert_logged("req->outs[]");
 	r->out = (struct udma_buf){ .type = UDMA_BUF_NONE };
 	assert_int_equal(fu_run(r), 0);
+
+	/* a domain whose local addresses are not VAs: refused, not bounced */
+	struct udma_domain *dev = test_domain(UDMA_ADDR_IOMMU);
+	struct udma_mem m;
+	assert_non_null(dev);
+	assert_int_equal(udma_mem_alloc(dev, 4096, NULL, &m), 0);
+	size_t l = 64;
+	struct iovec dv = { (void *)(uintptr_t)udma_va_to_iova(dev, m.va, &l), 64 };
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { dev, NULL, &dv, 1 } };
+	log_capture_start();
+	assert_int_equal(fu_run(r), -EINVAL);
+	log_capture_stop();
+	assert_logged("must be local");
+	udma_mem_free(dev, m.va, m.len);
+	assert_int_equal(udma_domain_destroy(dev), 0);
 	udma_req_free(r);
 	udma_session_destroy(s);
 }
