@@ -134,7 +134,7 @@ UDMA_API int udma_func_ninputs(enum udma_func f);
 #define UDMA_EC_VANDERMONDE 1u /* gf_gen_rs_matrix: invertible for limited k, m only */
 
 /*
- * Parameters of the later functions, the caller's, read at submit (the
+ * Parameters of the later functions, the caller's, copied at submit (the
  * request keeps the pointer, nothing more). Zeroed fields are defaults.
  */
 struct udma_params {

@@ -65,6 +65,7 @@ struct slot_multi {
 	struct iovec lin_in[UDMA_MAX_SOURCES], lin_out[UDMA_MAX_OUTPUTS];
 	struct iovec *ins[UDMA_MAX_SOURCES], *outs[UDMA_MAX_OUTPUTS];
 	uint32_t ins_cnt[UDMA_MAX_SOURCES], outs_cnt[UDMA_MAX_OUTPUTS];
+	struct udma_params params; /* the request's, copied at submit: the engine reads this one */
 };
 
 enum slot_state { SLOT_FREE = 0, SLOT_OWNED = 1, SLOT_INFLIGHT = 2, SLOT_QUEUED = 3 };

@@ -164,6 +164,8 @@ int _udma_prepare_multi(struct slot *sl)
 	    (err = resolve_outputs(sl, &sh, &out_len)) ||
 	    (err = out_len_ok(s->func, r->params, in_len, out_len, &sh)) || (err = overlaps_ok(mx, &sh)))
 		return err;
+	if (r->params)
+		mx->params = *r->params; /* read at submit: the caller may reuse its struct at once */
 	sl->foreign = 0;
 	*w = (struct udma_work){
 		.req = r,
@@ -172,7 +174,7 @@ int _udma_prepare_multi(struct slot *sl)
 		.out = sh.nouts ? mx->outs[0] : NULL,
 		.out_cnt = sh.nouts ? mx->outs_cnt[0] : 0,
 		.ninputs = sh.nins < UDMA_MAX_INPUTS ? sh.nins : UDMA_MAX_INPUTS,
-		.params = r->params,
+		.params = r->params ? &mx->params : NULL,
 		.ins = mx->ins,
 		.ins_cnt = mx->ins_cnt,
 		.nins = sh.nins,

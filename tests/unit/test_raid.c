@@ -250,12 +250,55 @@ static void test_raid_bad_input(void **state)
 	udma_session_destroy(s);
 }
 
+/* Parameters are copied at submit: changing them while a threads engine
+ * still has the work changes nothing (read late, k = 2 would drop sources). */
+static void test_params_read_at_submit(void **state)
+{
+	enum { NREQ = 32, K = 8, LEN = 16384 };
+	struct udma_threads_opts to = { .size = sizeof(to), .workers = 1, .name = "t-params" };
+	struct udma_engine *e = udma_threads_engine_create(&to);
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = NREQ, .engine = "t-params" };
+	struct udma_session *s;
+	struct udma_params prm = { .size = sizeof(prm), .k = K };
+	static struct stripe st[NREQ];
+	struct udma_req *r[NREQ], *got[NREQ];
+	uint8_t *p = malloc(LEN), *q = malloc(LEN);
+
+	assert_non_null(e);
+	s = udma_session_create(UDMA_FUNC_PQ_GEN, &o);
+	assert_non_null(s);
+	for (int i = 0; i < NREQ; i++) {
+		stripe_fill(&st[i], K, LEN, FU_ALIGNED);
+		r[i] = udma_req_alloc(s);
+		for (unsigned j = 0; j < K + 2; j++)
+			describe(j < K ? &r[i]->in[j] : &r[i]->outs[j - K], &st[i].d[j], FU_ALIGNED);
+		r[i]->params = &prm;
+	}
+	assert_int_equal(udma_submit_burst(r, NREQ), NREQ);
+	prm.k = 2; /* the caller reuses its struct at once */
+	for (int n = 0; n < NREQ;)
+		n += udma_session_reap(s, got, NULL, NREQ);
+	for (int i = 0; i < NREQ; i++) {
+		assert_int_equal(r[i]->status, 0);
+		ref_pq(&st[i], p, q);
+		if (memcmp(p, st[i].d[K].p, LEN) || memcmp(q, st[i].d[K + 1].p, LEN))
+			fail_msg("request %d used the parameters as changed after submit", i);
+		udma_req_free(r[i]);
+		stripe_free(&st[i]);
+	}
+	free(p);
+	free(q);
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
 int main(void)
 {
 	fu_mul_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raid_engines),
 		cmocka_unit_test(test_raid_bad_input),
+		cmocka_unit_test(test_params_read_at_submit),
 	};
 	return tests_run(tests, NULL, NULL);
 }
