@@ -9,6 +9,8 @@
 
 /* pq-gen, pq-validate, raid6-recover, ec-*: kernels_raid.c */
 UDMA_HIDDEN int _udma_cpu_raid(struct udma_work *w);
+/* Coding tables built so far (each (matrix, k, m) once, but for lost races): for tests. */
+UDMA_HIDDEN unsigned long _udma_ec_tables_built(void);
 /* dif-*: kernels_dif.c */
 UDMA_HIDDEN int _udma_cpu_dif(struct udma_work *w);
 

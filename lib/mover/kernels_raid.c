@@ -27,6 +27,12 @@ struct ec_code {
 
 /* Published once (release), never freed: readers take them without a lock. */
 static struct ec_code *codes[KINDS][MAX_K + 1][MAX_M + 1];
+static unsigned long built; /* atomic */
+
+unsigned long _udma_ec_tables_built(void)
+{
+	return __atomic_load_n(&built, __ATOMIC_RELAXED);
+}
 
 static void pq_matrix(unsigned char *a, unsigned k)
 {
@@ -62,6 +68,7 @@ static struct ec_code *code_get(unsigned kind, unsigned k, unsigned m)
 	else
 		gf_gen_rs_matrix(a, (int)(k + m), (int)k);
 	ec_init_tables((int)k, (int)m, &a[k * k], t);
+	__atomic_add_fetch(&built, 1, __ATOMIC_RELAXED);
 	*c = (struct ec_code){ k, m, a, t };
 	struct ec_code *none = NULL;
 	if (!__atomic_compare_exchange_n(&codes[kind][k][m], &none, c, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

@@ -3,6 +3,7 @@
  * (2^i)^j in GF(2^8) mod 0x11d), random data, odd lengths, unaligned and
  * scatter-gather buffers, cpu and threads engines; bad parameters. */
 #include "funcs_util.h"
+#include "mover/kernels.h"
 
 #define MAXK 32
 #define MAXM 8
@@ -193,12 +194,38 @@ static void test_ec_bad_input(void **state)
 	expect_einval(UDMA_FUNC_EC_ENCODE, (struct udma_params){ .k = 4, .m = 2 }, "bad buffer type"); /* outs left NONE */
 }
 
+/* The coding tables of a (matrix, k, m) are built once, whatever asks. */
+static void test_tables_cached(void **state)
+{
+	struct code c = { .k = 5, .m = 2, .matrix = UDMA_EC_CAUCHY, .len = 96, .lay = FU_ALIGNED };
+	for (unsigned i = 0; i < c.k + c.m; i++)
+		fu_region(&c.b[i], c.len, c.lay, NULL);
+	encode(&c, "cpu");
+	unsigned long before = _udma_ec_tables_built();
+	for (int i = 0; i < 20; i++) {
+		encode(&c, i % 2 ? "cpu" : NULL);
+		update(&c, "cpu");
+	}
+	assert_int_equal(_udma_ec_tables_built(), before);
+	c.m = 3; /* another shape: one more */
+	for (unsigned i = 0; i < c.k + c.m; i++) {
+		fu_region_free(&c.b[i]);
+		fu_region(&c.b[i], c.len, c.lay, NULL);
+	}
+	encode(&c, "cpu");
+	encode(&c, "cpu");
+	assert_int_equal(_udma_ec_tables_built(), before + 1);
+	for (unsigned i = 0; i < c.k + c.m; i++)
+		fu_region_free(&c.b[i]);
+}
+
 int main(void)
 {
 	fu_mul_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ec_engines),
 		cmocka_unit_test(test_ec_bad_input),
+		cmocka_unit_test(test_tables_cached),
 	};
 	return tests_run(tests, NULL, NULL);
 }
