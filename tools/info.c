@@ -136,17 +136,17 @@ static void domains(void)
 }
 
 /* "zero fill8 fill64 copy xor2..xor16 iscsi-crc32c ..." */
-static void funcs_str(uint32_t funcs, char *buf, size_t len)
+static void funcs_str(uint64_t funcs, char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = 0;
-	for (int f = 0; f < UDMA_FUNC_COUNT && off < len; f++) {
-		if (!(funcs & (1u << f)))
+	for (int f = 0; f < UDMA_FUNC_END && off < len; f++) {
+		if (!(funcs >> f & 1))
 			continue;
 		if (f >= UDMA_FUNC_XOR2 && f <= UDMA_FUNC_XOR16) {
 			int last = f;
-			while (last < UDMA_FUNC_XOR16 && (funcs & (1u << (last + 1))))
+			while (last < UDMA_FUNC_XOR16 && (funcs >> (last + 1) & 1))
 				last++;
 			if (last > f) {
 				off += (size_t)snprintf(buf + off, len - off, "%s%s..%s", off ? " " : "",
@@ -163,10 +163,12 @@ static const enum udma_func shown[] = { UDMA_FUNC_COPY, UDMA_FUNC_FILL8, UDMA_FU
 
 static int show_engine(const struct udma_engine_info *in, void *arg)
 {
-	char funcs[256];
+	char funcs[512];
 	int learned = 0;
+	/* funcs64 only from a library that fills it (the size says) */
+	int has64 = in->size >= offsetof(struct udma_engine_info, funcs64) + sizeof(in->funcs64);
 
-	funcs_str(in->funcs, funcs, sizeof(funcs));
+	funcs_str(has64 && in->funcs64 ? in->funcs64 : in->funcs, funcs, sizeof(funcs));
 	printf("  %-9s %s, %u lane%s, declared %.1f GB/s, %llu works done", in->name,
 	       in->flags & UDMA_ENGINE_INLINE ? "inline" : "queued", in->lanes, in->lanes > 1 ? "s" : "",
 	       (double)in->declared_speed / 1e9, (unsigned long long)in->completed);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <string.h>
 #include <isa-l/crc.h>
+#include <isa-l/erasure_code.h>
 #include <isa-l/raid.h>
 
 #include "perf_mover.h"
@@ -33,7 +34,8 @@ const char *mover_peer_label(enum perf_peer p, enum udma_func f)
 			: f == UDMA_FUNC_ZERO || f == UDMA_FUNC_FILL8 ? "memset" : "glibc";
 	case PEER_ISAL:
 		return is_xor(f) ? "isa-l xor_gen" : f == UDMA_FUNC_CRC32C ? "isa-l crc32_iscsi"
-			: f == UDMA_FUNC_COPY_CRC32C ? "memcpy+crc32_iscsi" : "isa-l";
+			: f == UDMA_FUNC_COPY_CRC32C ? "memcpy+crc32_iscsi" : f == UDMA_FUNC_PQ_GEN ? "isa-l pq_gen"
+			: f == UDMA_FUNC_EC_ENCODE ? "isa-l ec_encode_data" : "isa-l";
 	case PEER_DMADEV:
 		return "dma_skeleton";
 	case PEER_MEMPOOL:
@@ -52,14 +54,17 @@ const char *mover_peer_missing(enum perf_peer p, enum udma_func f, size_t size)
 		if (f == UDMA_FUNC_COPY || f == UDMA_FUNC_COMPARE || f == UDMA_FUNC_ZERO || f == UDMA_FUNC_FILL8)
 			return NULL;
 		snprintf(why, sizeof(why), "glibc has no %s", f == UDMA_FUNC_FILL64 ? "8-byte-pattern fill"
-							 : is_xor(f) ? "XOR" : "CRC-32C");
+							 : is_xor(f) ? "XOR" : f >= UDMA_FUNC_COUNT ? udma_func_name(f) : "CRC-32C");
 		return why;
 	case PEER_ISAL:
 		if (is_xor(f))
 			return size && !(size % 32) && size <= INT_MAX ? NULL
 				: "ISA-L's xor_gen takes lengths that are multiples of 32 bytes";
-		if (f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C)
+		if (f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C || f == UDMA_FUNC_EC_ENCODE)
 			return size <= INT_MAX ? NULL : "ISA-L takes int lengths";
+		if (f == UDMA_FUNC_PQ_GEN)
+			return size && !(size % 32) && size <= INT_MAX ? NULL
+				: "ISA-L's pq_gen takes lengths that are multiples of 32 bytes";
 		snprintf(why, sizeof(why), "ISA-L has no %s function", udma_func_name(f));
 		return why;
 	case PEER_DMADEV:
@@ -81,7 +86,8 @@ unsigned mover_peer_columns(enum udma_func f, enum perf_peer *cols)
 
 	if (f == UDMA_FUNC_ZERO || f == UDMA_FUNC_FILL8 || f == UDMA_FUNC_COPY || f == UDMA_FUNC_COMPARE)
 		cols[n++] = PEER_GLIBC;
-	if (is_xor(f) || f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C)
+	if (is_xor(f) || f == UDMA_FUNC_CRC32C || f == UDMA_FUNC_COPY_CRC32C || f == UDMA_FUNC_PQ_GEN ||
+	    f == UDMA_FUNC_EC_ENCODE)
 		cols[n++] = PEER_ISAL;
 	if (f == UDMA_FUNC_COPY || is_fill(f))
 		cols[n++] = PEER_DMADEV;
@@ -127,6 +133,33 @@ static void sync_op(const struct point *pt, const struct sizebuf *b, void **xv, 
 	}
 }
 
+/* pq-gen and ec-encode straight on ISA-L: 8 sources, outputs as udma's client lays them out. */
+static void *raid_client(struct client *c)
+{
+	const struct point *pt = c->pt;
+	unsigned k = pt->params.k, m = pt->nouts, n = c->b->nout / m, i = 0;
+	unsigned char a[(8 + 3) * 8], tbls[32 * 8 * 3];
+	void *v[8 + 3];
+
+	gf_gen_cauchy1_matrix(a, (int)(k + 3), (int)k); /* the matrix udma's ec-encode uses (UDMA_EC_CAUCHY) */
+	ec_init_tables((int)k, 3, &a[k * k], tbls);
+	for (unsigned j = 0; j < k; j++)
+		v[j] = c->b->in[j];
+	while (client_go(c)) {
+		unsigned idx = i++ % n;
+		for (unsigned o = 0; o < m; o++)
+			v[k + o] = client_outs(c, idx, o);
+		uint64_t t = client_sample(c) ? perf_ticks() : 0;
+		if (pt->func == UDMA_FUNC_PQ_GEN)
+			pq_gen((int)(k + 2), (int)pt->size, v);
+		else
+			ec_encode_data((int)pt->size, (int)k, (int)m, tbls, (unsigned char **)v, (unsigned char **)v + k);
+		client_count(c, t, t ? perf_ticks() : 0);
+	}
+	client_go(c);
+	return NULL;
+}
+
 void *mover_sync_client(void *arg)
 {
 	struct client *c = arg;
@@ -135,6 +168,8 @@ void *mover_sync_client(void *arg)
 	void *xv[UDMA_MAX_INPUTS + 1];
 	unsigned k = 0;
 
+	if (pt->nouts)
+		return raid_client(c);
 	for (int j = 0; j < pt->nin; j++)
 		xv[j] = c->b->in[j];
 	while (client_go(c)) {

@@ -3,10 +3,12 @@
  * The udma client of the mover workload (perf_mover.h): one session of
  * `depth` requests; each is taken from the session, filled in, submitted,
  * and on completion (polled, called back, or waited for) checked, timed
- * and freed.
+ * and freed. With --burst N the client keeps its requests, submits them N
+ * at a time and reaps them N at a time (no callbacks).
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "perf_mover.h"
@@ -121,12 +123,14 @@ static void prepare(struct client *c, enum perf_mode mode, struct udma_req *req,
 {
 	const struct point *pt = c->pt;
 
-	if (pt->has_out) {
+	if (pt->func >= UDMA_FUNC_COUNT) {
+		mover_later_prepare(c, req, idx);
+	} else if (pt->has_out) {
 		req->out.type = UDMA_BUF_LINEAR;
 		req->out.linear.addr = client_out(c, idx);
 		req->out.linear.len = pt->size;
 	}
-	for (int j = 0; j < pt->nin; j++) {
+	for (int j = 0; j < pt->nin && pt->func < UDMA_FUNC_COUNT; j++) {
 		req->in[j].type = UDMA_BUF_LINEAR;
 		req->in[j].linear.addr = c->b->in[j];
 		req->in[j].linear.len = pt->size;
@@ -172,6 +176,110 @@ static void submit_all(struct client *c, enum perf_mode mode, struct udma_sessio
 	}
 }
 
+/* ---- bursts (--burst N): the requests stay the client's, resubmitted as they come back ---- */
+
+struct burst {
+	unsigned n;                /* requests per submit and per reap */
+	struct udma_req **ready;   /* not in flight */
+	unsigned nready;
+	struct udma_req **got;
+	int *status;
+};
+
+/* One burst of up to n ready requests. */
+static void burst_submit(struct client *c, struct burst *b)
+{
+	unsigned n = b->nready < b->n ? b->nready : b->n;
+	struct udma_req **first = &b->ready[b->nready - n];
+
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		struct rec *r = first[i]->cookie;
+		if (c->pt->is_crc)
+			memset(first[i]->imm, 0, sizeof(first[i]->imm)); /* the seed: the last result is there */
+		client_poison(c, r->idx);
+		r->t_sub = client_sample(c) ? perf_ticks() : 0;
+	}
+	int got = udma_submit_burst(first, n);
+	if (got < 0) {
+		client_fail(c, "udma_submit_burst (%s of %zu bytes on %s): %s", udma_func_name(c->pt->func), c->pt->size,
+			    c->pt->eng->name, strerror(-got));
+		return;
+	}
+	/* the refused rest moves down over the accepted */
+	memmove(first, first + got, (n - (unsigned)got) * sizeof(*first));
+	b->nready -= (unsigned)got;
+	c->inflight += (unsigned)got;
+}
+
+static void burst_reap(struct client *c, struct udma_session *s, struct burst *b)
+{
+	int k = udma_session_reap(s, b->got, b->status, b->n);
+	uint64_t now = 0;
+
+	if (k < 0) {
+		client_fail(c, "udma_session_reap: %s", strerror(-k));
+		return;
+	}
+	for (int j = 0; j < k; j++) {
+		struct udma_req *req = b->got[j];
+		struct rec *r = req->cookie;
+		const char *engine = req->engine ? req->engine : "?";
+		if (b->status[j])
+			client_fail(c, "%s of %zu bytes failed on engine %s: %s", udma_func_name(c->pt->func),
+				    c->pt->size, engine, strerror(-b->status[j]));
+		else
+			client_verify(c, r->idx, imm_crc(req), req->result, engine);
+		if (c->win.measuring)
+			ran_on(c, req->engine);
+		if (r->t_sub && !now)
+			now = perf_ticks();
+		client_count(c, r->t_sub, now);
+		c->inflight--;
+		b->ready[b->nready++] = req;
+	}
+	idle(c, k);
+}
+
+static void burst_run(struct client *c, struct udma_session *s, unsigned n)
+{
+	const struct point *pt = c->pt;
+	struct burst b = { .n = n < pt->depth ? n : pt->depth };
+
+	b.ready = calloc(pt->depth, sizeof(*b.ready));
+	b.got = calloc(b.n, sizeof(*b.got));
+	b.status = calloc(b.n, sizeof(*b.status));
+	if (!b.ready || !b.got || !b.status) {
+		client_fail(c, "out of memory for bursts of %u", b.n);
+		goto out;
+	}
+	for (; b.nready < pt->depth; b.nready++) {
+		struct udma_req *req = udma_req_alloc(s);
+		if (!req) {
+			client_fail(c, "udma_req_alloc: %s", strerror(errno));
+			break;
+		}
+		prepare(c, MODE_POLL, req, b.nready);
+		req->cb = NULL; /* reaped, not called back */
+		b.ready[b.nready] = req;
+	}
+	c->nfree = 0; /* every output belongs to one of these requests now */
+	while (!c->failed && client_go(c)) {
+		burst_submit(c, &b);
+		burst_reap(c, s, &b);
+	}
+	client_go(c);
+	while (c->inflight && !c->failed)
+		burst_reap(c, s, &b);
+	while (b.nready)
+		udma_req_free(b.ready[--b.nready]);
+out:
+	free(b.ready);
+	free(b.got);
+	free(b.status);
+}
+
 void *mover_udma_client(void *arg)
 {
 	struct client *c = arg;
@@ -190,15 +298,19 @@ void *mover_udma_client(void *arg)
 			    strerror(errno));
 		return NULL;
 	}
-	while (client_go(c)) {
-		submit_all(c, mode, s);
-		if (c->failed)
-			break;
-		reap(c, s);
+	if (pt->px->o->burst) {
+		burst_run(c, s, pt->px->o->burst);
+	} else {
+		while (client_go(c)) {
+			submit_all(c, mode, s);
+			if (c->failed)
+				break;
+			reap(c, s);
+		}
+		client_go(c);
+		while (c->inflight)
+			reap(c, s);
 	}
-	client_go(c);
-	while (c->inflight)
-		reap(c, s);
 	/* a callback may still be returning: the session counts it until then */
 	while (udma_session_inflight(s))
 		sched_yield();

@@ -28,7 +28,11 @@ static const char perf_usage_text[] =
 	"\n"
 	"Movers:\n"
 	"  -f, --func NAME      zero, fill8 (fill), fill64, copy (default), xor2..xor16,\n"
-	"                       crc32c (iscsi-crc32c), copy-crc32c, compare\n"
+	"                       crc32c (iscsi-crc32c), copy-crc32c, compare, dualcast,\n"
+	"                       compare-pattern, pq-gen, pq-validate, raid6-recover (8 sources),\n"
+	"                       ec-encode, ec-update, ec-decode (8+3, Cauchy; 3 lost),\n"
+	"                       dif-generate, dif-verify, dif-strip, dif-insert (512+8;\n"
+	"                       -s: the data bytes, in whole blocks)\n"
 	"  -s, --size SIZES     bytes per request: N, A..B (powers of two), A..BxF (factor F),\n"
 	"                       or a comma list; K, M, G suffixes, KiB, or a bare B\n"
 	"                       (default 4K; pool: 256, at least 1, with -y 16)\n"
@@ -38,6 +42,7 @@ static const char perf_usage_text[] =
 	"                       picks per request), error[:corrupt=N][:fail=N][:delay=US]\n"
 	"                       (default cpu,threads,auto)\n"
 	"  -m, --mode MODE      completion: poll (default), callback, wait\n"
+	"  -b, --burst N        submit and reap N requests per call (poll mode; no callbacks)\n"
 	"  -d, --duration SEC   measured time per point (default 1; domain: 0.3 per side)\n"
 	"  -y, --verify         check every result; a wrong one fails the run\n"
 	"  -r, --reps N         repeat each point N times, engines and peers in turn, and\n"
@@ -218,8 +223,7 @@ static int parse_func(const char *arg, struct perf_opts *o)
 	const char *name = !strcmp(arg, "crc32c") ? "iscsi-crc32c" : !strcmp(arg, "fill") ? "fill8" : arg;
 
 	if (udma_func_by_name(name, &o->func))
-		return bad("unknown function '%s': zero, fill8, fill64, copy, xor2..xor16, crc32c, copy-crc32c, "
-			   "compare", arg);
+		return bad("unknown function '%s' (udma perf --help lists them)", arg);
 	return 0;
 }
 
@@ -243,16 +247,17 @@ enum {
 	O_FUNC = 1 << 0, O_SIZE = 1 << 1, O_DEPTH = 1 << 2, O_THREADS = 1 << 3, O_ENGINE = 1 << 4,
 	O_DUR = 1 << 5, O_VERIFY = 1 << 6, O_MODE = 1 << 7, O_PEERS = 1 << 8, O_PLOT = 1 << 9,
 	O_LAT = 1 << 10, O_CPU = 1 << 11, O_REPS = 1 << 12, O_REPMS = 1 << 13, O_NOHUGE = 1 << 14,
+	O_BURST = 1 << 15,
 };
 
 static const char *const opt_names[] = {
 	"--func", "--size", "--depth", "--threads", "--engine", "--duration", "--verify", "--mode",
-	"--peers", "--plot", "--lat-every", "--cpu", "--reps", "--rep-ms", "--no-huge",
+	"--peers", "--plot", "--lat-every", "--cpu", "--reps", "--rep-ms", "--no-huge", "--burst",
 };
 
 static const unsigned allowed[] = {
 	[W_MOVER] = O_FUNC | O_SIZE | O_DEPTH | O_THREADS | O_ENGINE | O_DUR | O_VERIFY | O_MODE | O_PEERS | O_PLOT |
-		    O_LAT | O_NOHUGE | O_REPS,
+		    O_LAT | O_NOHUGE | O_REPS | O_BURST,
 	[W_POOL] = O_SIZE | O_DEPTH | O_THREADS | O_DUR | O_VERIFY | O_PEERS | O_NOHUGE | O_REPS,
 	[W_TRANSLATE] = O_PEERS | O_CPU | O_REPS | O_REPMS | O_NOHUGE,
 	[W_DOMAIN] = O_DUR,
@@ -286,6 +291,7 @@ static const struct option longs[] = {
 	{ "reps", required_argument, NULL, 'r' },
 	{ "rep-ms", required_argument, NULL, L_REPMS },
 	{ "no-huge", no_argument, NULL, L_NOHUGE },
+	{ "burst", required_argument, NULL, 'b' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -370,6 +376,12 @@ static int value_option(int c, const char *arg, struct perf_opts *o, struct give
 			return bad("bad --reps '%s': want 1 to 101", arg);
 		o->reps = (int)v;
 		return 0;
+	case 'b':
+		g->opts |= O_BURST;
+		if (tool_parse_uint(arg, 1, 65536, &v))
+			return bad("bad --burst '%s': want 1 to 65536", arg);
+		o->burst = (unsigned)v;
+		return 0;
 	case L_REPMS:
 		g->opts |= O_REPMS;
 		if (tool_parse_double(arg, 0.1, 10000, &o->rep_ms))
@@ -410,6 +422,11 @@ static int check(struct perf_opts *o, const struct given *g)
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
+	if (o->verify && o->func >= UDMA_FUNC_COUNT)
+		return bad("-y does not check %s (tests/unit/test_raid.c, test_ec.c, test_dif.c, test_dualcast.c do)",
+			   udma_func_name(o->func));
+	if (o->burst && o->mode != MODE_POLL)
+		return bad("--burst reaps completions: it needs --mode poll");
 	if (o->plot && perf_plot_check(o->plot, why, sizeof(why)))
 		return bad("bad --plot '%s': %s", o->plot, why);
 	for (unsigned i = 0; o->workload == W_POOL && (g->opts & O_SIZE) && i < o->nsizes; i++)
@@ -447,7 +464,7 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 	defaults(o);
 	optind = 1;
 	opterr = 0;
-	while (!rc && (c = getopt_long(argc, argv, ":f:s:q:t:e:d:ym:pjo:r:h", longs, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":f:s:q:t:e:d:ym:pjo:r:b:h", longs, NULL)) != -1) {
 		if (c == 'h')
 			return perf_usage(stdout, 0) - 1;
 		if (c == ':')

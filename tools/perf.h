@@ -60,6 +60,7 @@ struct perf_opts {
 	int reps;                 /* repetitions per figure, the median reported */
 	double rep_ms;            /* translate: target length of one repetition */
 	int no_huge;              /* DPDK's EAL without hugepages */
+	unsigned burst;           /* movers: submit and reap N at a time (0: one by one) */
 };
 
 /* One measured point: an engine or a peer at one size. */

@@ -222,15 +222,21 @@ static int size_rows(struct perf_ctx *px, size_t size, int *row)
 static int size_buffers(struct perf_ctx *px, struct point *pt, struct sizebuf *bufs, struct ref *ref)
 {
 	const struct perf_opts *o = px->o;
-	size_t stride = (pt->size + 63) & ~(size_t)63, per = stride ? stride : 64;
+	size_t len = pt->region ? pt->region : pt->size;
+	size_t stride = (len + 63) & ~(size_t)63, per = stride ? stride : 64;
 	int rc = 0;
 
+	unsigned outs = pt->nouts ? pt->nouts : 1; /* output regions per request */
+
 	pt->depth = o->depth;
-	if (pt->has_out && ((size_t)pt->nin + pt->depth) * per > CLIENT_MEM)
-		pt->depth = (unsigned)(CLIENT_MEM / per > (size_t)pt->nin + 1 ? CLIENT_MEM / per - (size_t)pt->nin : 1);
+	per *= outs;
+	if ((pt->has_out || pt->nouts) && (size_t)pt->nin * stride + (size_t)pt->depth * per > CLIENT_MEM)
+		pt->depth = (unsigned)(CLIENT_MEM > ((size_t)pt->nin + outs) * per ? (CLIENT_MEM - (size_t)pt->nin * stride) / per : 1);
 	for (unsigned i = 0; i < o->threads && !rc; i++)
-		if (sizebuf_alloc(&bufs[i], pt, pt->has_out ? pt->depth : 1))
+		if (sizebuf_alloc(&bufs[i], pt, pt->nouts ? pt->depth * outs : pt->has_out ? pt->depth : 1))
 			rc = -ENOMEM;
+	for (unsigned i = 0; i < o->threads && !rc && o->func >= UDMA_FUNC_COUNT; i++)
+		mover_later_fill(pt, &bufs[i]);
 	if (!rc && ref_make(ref, pt, &bufs[0]))
 		rc = -ENOMEM;
 	if (rc)
@@ -252,6 +258,8 @@ static int run_size(struct perf_ctx *px, size_t size)
 	pt.nin = udma_func_ninputs(o->func);
 	pt.has_out = o->func != UDMA_FUNC_CRC32C && o->func != UDMA_FUNC_COMPARE;
 	pt.is_crc = o->func == UDMA_FUNC_CRC32C || o->func == UDMA_FUNC_COPY_CRC32C;
+	if (o->func >= UDMA_FUNC_COUNT)
+		mover_later_shape(&pt);
 	pt.ref = &ref;
 	int rc = size_buffers(px, &pt, bufs, &ref);
 	int nrows = rc ? 0 : size_rows(px, size, row);

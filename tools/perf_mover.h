@@ -76,6 +76,13 @@ struct point {
 	unsigned depth;
 	enum udma_func func;
 	int nin, has_out, is_crc;
+	/* the later functions (mover_later.c); has_out is 0 for them */
+	unsigned nouts;           /* outputs per request */
+	int out_single;           /* the one output is req->out (dif-*), not outs[0] */
+	uint64_t lost;            /* inputs left NONE (lost blocks) */
+	size_t in_len, out_len;   /* bytes per input and output region (dif: not size) */
+	size_t region;            /* bytes per buffer region, if not size */
+	struct udma_params params;
 	const struct ref *ref;
 	int phase;                /* atomic: 0 warm-up, 1 measure, 2 stop */
 	int stop;                 /* atomic: a client failed */
@@ -113,6 +120,12 @@ static inline int client_sample(struct client *c)
 	return 1;
 }
 
+/* Output o of request idx, for functions with several (outs[]). */
+static inline char *client_outs(struct client *c, unsigned idx, unsigned o)
+{
+	return c->b->out + ((size_t)idx * c->pt->nouts + o) * c->b->stride;
+}
+
 static inline char *client_out(struct client *c, unsigned idx)
 {
 	return c->b->out + (size_t)idx * c->b->stride;
@@ -148,6 +161,15 @@ static inline int client_verify(struct client *c, unsigned idx, uint32_t crc, ui
 void *mover_udma_client(void *arg);  /* mover_udma.c */
 void *mover_sync_client(void *arg);  /* mover_peers.c: one call at a time */
 void *mover_dmadev_client(void *arg); /* mover_dmadev.c */
+
+/* ---- mover_later.c: the later functions (issue 18) ---- */
+
+/* nin, nouts, lengths and parameters of pt->func (pt->size set). */
+void mover_later_shape(struct point *pt);
+/* Inputs that let the function run its whole length (matching pattern, P/Q, PI). */
+void mover_later_fill(const struct point *pt, struct sizebuf *b);
+/* Buffers and parameters of request idx. */
+void mover_later_prepare(struct client *c, struct udma_req *req, unsigned idx);
 
 /* ---- mover_peers.c ---- */
 

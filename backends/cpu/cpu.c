@@ -44,6 +44,7 @@ void _udma_builtin_cpu_register(void)
 		.name = "cpu",
 		.speed = 8ull << 30, /* a plausible memcpy rate; learning corrects it */
 		.funcs = (1u << UDMA_FUNC_COUNT) - 1,
+		.funcs64 = (1ull << UDMA_FUNC_END) - 1,
 		.flags = UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT,
 		.ops = &cpu_ops,
 	};

@@ -54,6 +54,17 @@ struct udma_work {
 	uint64_t exec_ns;                   /* the engine may set: time spent doing the work */
 	void *engine_priv;                  /* the engine's, while it owns the work */
 	struct udma_work *next;             /* free for the engine's queues while it owns the work */
+	/* Appended for the functions from UDMA_FUNC_COUNT on (whose buffers are
+	 * always local: the engine's domain is the system's). in[] above
+	 * repeats the first UDMA_MAX_INPUTS of ins; out the first of outs. */
+	const struct udma_params *params;   /* checked: the counts below agree with it */
+	struct iovec **ins;                 /* nins arrays; NULL entries for lost blocks */
+	uint32_t *ins_cnt;
+	uint32_t nins;
+	struct iovec **outs;                /* nouts arrays */
+	uint32_t *outs_cnt;
+	uint32_t nouts;
+	size_t out_len;                     /* bytes per output (DIF: differs from len) */
 };
 
 struct udma_engine_ops {
@@ -84,12 +95,16 @@ struct udma_engine_desc {
 	size_t size;                   /* sizeof(struct udma_engine_desc) */
 	const char *name;              /* copied; unique among registered engines */
 	uint64_t speed;                /* declared bytes per second (learned speeds refine it) */
-	uint32_t funcs;                /* bit (1 << udma_func) for each function performed */
+	uint32_t funcs;                /* bit (1 << udma_func) per function below UDMA_FUNC_COUNT */
 	uint32_t flags;                /* UDMA_ENGINE_* */
 	uint32_t lanes;                /* works it runs at once (workers); 0 = 1 */
 	struct udma_domain *domain;    /* whose addresses it takes; NULL = system (VAs) */
 	const struct udma_engine_ops *ops;
 	void *priv;                    /* the engine's own */
+	/* Appended: every function, bit (1 << udma_func) up to UDMA_FUNC_END;
+	 * read when size covers it; 0 = funcs alone. Bits below
+	 * UDMA_FUNC_COUNT must agree with funcs. */
+	uint64_t funcs64;
 };
 
 /* NULL + errno: EINVAL (bad desc), EEXIST (name taken), ENOMEM. */
@@ -132,6 +147,10 @@ struct udma_engine_info {
 	uint32_t lanes;
 	uint64_t queued_bytes;      /* bytes handed over and not yet done */
 	uint64_t completed;         /* works done (the cpu engine adds each thread's 64 at a time) */
+	/* Appended: every function (learned_speed covers the first UDMA_FUNC_COUNT). */
+	uint64_t funcs64;
+	uint32_t nfuncs;                    /* rows of learned_all */
+	const uint64_t (*learned_all)[8];   /* [nfuncs][8], as learned_speed; valid during the visit */
 };
 /* Visit registered engines in registration order; stop when fn returns nonzero. */
 UDMA_API int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg), void *arg);
@@ -150,7 +169,7 @@ struct udma_error_opts {
 	size_t size;
 	const char *name;    /* NULL = "error" */
 	uint64_t speed;      /* declared; 0 = 1 GB/s */
-	uint32_t funcs;      /* 0 = all */
+	uint32_t funcs;      /* 0 = all of the first UDMA_FUNC_COUNT */
 	uint32_t fail_every; /* every Nth work completes with fail_status (0 = never) */
 	int fail_status;     /* default -EIO */
 	uint32_t corrupt_every; /* every Nth work gets one output byte flipped (0 = never) */

@@ -20,6 +20,39 @@
  *   compare         in[0] against in[1]; no output; result: UDMA_CMP_EQUAL
  *                   or the offset of the first difference
  *
+ * Functions added after the first ABI (numbered from UDMA_FUNC_COUNT on; they
+ * take struct udma_params through req->params where they need parameters,
+ * and write several outputs to req->outs[]; docs/movers.md, "Functions for
+ * RAID and storage"). k data blocks, m parity blocks; block i of a stripe is
+ * data for i < k, parity i - k after (pq: P = k, Q = k + 1):
+ *   dualcast        outs[0] = outs[1] = in[0]
+ *   compare-pattern in[0] against the 8-byte pattern imm[0..7] repeated; no
+ *                   output; result as compare
+ *   pq-gen          outs[0] = P, outs[1] = Q of in[0..k-1] (k 2..32;
+ *                   GF(2^8), polynomial 0x11d, Q = sum 2^i D_i as ISA-L
+ *                   and Linux raid6)
+ *   pq-validate     in[0..k-1] data, in[k] P, in[k+1] Q; no output; result:
+ *                   0, or UDMA_PQ_P_BAD | UDMA_PQ_Q_BAD for those that mismatch
+ *   raid6-recover   in[0..k+1] the stripe with the two lost blocks NONE;
+ *                   params lost[0] < lost[1]: two data blocks, or a data
+ *                   block and P (= k); outs[0], outs[1] get them, in that order
+ *   ec-encode       outs[0..m-1] = Reed-Solomon parity of in[0..k-1]
+ *                   (k 1..32, m 1..8, params.matrix)
+ *   ec-update       source update_index changed from in[0] (old) to in[1]
+ *                   (new): outs[0..m-1] (the parity) are read and updated
+ *   ec-decode       in[0..k+m-1] the stripe with the nlost (1..m) lost blocks
+ *                   NONE; outs[i] gets block lost[i]
+ *   dif-generate    out holds blocks of dif_block data bytes + 8 bytes of T10
+ *                   protection information; the PI is written (guard
+ *                   CRC-16 T10-DIF, app_tag, ref_tag + block index)
+ *   dif-verify      in[0] as dif-generate's out; no output; result:
+ *                   UDMA_CMP_EQUAL or UDMA_DIF_FAIL(block, tags) (first bad block)
+ *   dif-strip       out = the data of in[0]'s blocks, PI checked as dif-verify
+ *                   (out's length: in's less 8 per block)
+ *   dif-insert      out = in[0]'s data with PI added (8 more bytes per block)
+ * Their buffers are local: linear, iovecs, or a domain whose local addresses
+ * are VAs (others: -EINVAL). Bad parameters: -EINVAL at submit.
+ *
  * Threads: a session is driven by one thread at a time (submit, poll,
  * alloc/free, destroy), and callbacks may also alloc, submit and free from
  * whatever thread they run on. The driving thread works with plain loads
@@ -50,7 +83,23 @@ enum udma_func {
 	UDMA_FUNC_CRC32C = 19,
 	UDMA_FUNC_COPY_CRC32C = 20,
 	UDMA_FUNC_COMPARE = 21,
+	/* The functions of the first ABI: it sizes arrays in public structs
+	 * (udma_engine_info.learned_speed) and bounds 32-bit masks, so it stays 22. */
 	UDMA_FUNC_COUNT = 22,
+	UDMA_FUNC_DUALCAST = 22,
+	UDMA_FUNC_COMPARE_PATTERN = 23,
+	UDMA_FUNC_PQ_GEN = 24,
+	UDMA_FUNC_PQ_VALIDATE = 25,
+	UDMA_FUNC_RAID6_RECOVER = 26,
+	UDMA_FUNC_EC_ENCODE = 27,
+	UDMA_FUNC_EC_UPDATE = 28,
+	UDMA_FUNC_EC_DECODE = 29,
+	UDMA_FUNC_DIF_GENERATE = 30,
+	UDMA_FUNC_DIF_VERIFY = 31,
+	UDMA_FUNC_DIF_STRIP = 32,
+	UDMA_FUNC_DIF_INSERT = 33,
+	/* One past the last function today; grows (at most 64: 64-bit masks). */
+	UDMA_FUNC_END = 34,
 };
 #define UDMA_FUNC_XOR(n) ((enum udma_func)(UDMA_FUNC_XOR2 + (n) - 2))
 
@@ -58,11 +107,50 @@ enum udma_func {
 UDMA_API const char *udma_func_name(enum udma_func f);
 /* Function by name; -EINVAL if unknown. */
 UDMA_API int udma_func_by_name(const char *name, enum udma_func *f);
-/* Inputs the function takes (0 for zero/fill, 2..16 for xor, 2 for compare). */
+/* Inputs the function takes (0 for zero/fill, 2..16 for xor, 2 for compare).
+ * Functions whose count depends on parameters (pq-*, raid6-recover, ec-*)
+ * return UDMA_MAX_SOURCES, the size of the session's in[] array. */
 UDMA_API int udma_func_ninputs(enum udma_func f);
 
 #define UDMA_CMP_EQUAL (~(uint64_t)0)
-#define UDMA_MAX_INPUTS 16
+#define UDMA_MAX_INPUTS 16  /* the first ABI's functions; struct udma_work's in[] */
+#define UDMA_MAX_SOURCES 40 /* inputs of the later functions (ec-decode: 32 + 8) */
+#define UDMA_MAX_OUTPUTS 8  /* entries of req->outs[] */
+
+/* pq-validate's result bits. */
+#define UDMA_PQ_P_BAD 0x1u
+#define UDMA_PQ_Q_BAD 0x2u
+
+/* dif-verify and dif-strip: which tags of the first bad block mismatch. */
+#define UDMA_DIF_GUARD 0x1u
+#define UDMA_DIF_APP 0x2u
+#define UDMA_DIF_REF 0x4u
+#define UDMA_DIF_FAIL(block, tags) ((uint64_t)(block) << 3 | (tags))
+#define UDMA_DIF_BLOCK(result) ((result) >> 3)
+#define UDMA_DIF_TAGS(result) ((unsigned)(result) & 7u)
+
+/* ec-* matrices (ISA-L's generators). */
+#define UDMA_EC_CAUCHY 0u      /* gf_gen_cauchy1_matrix: every k x k submatrix inverts */
+#define UDMA_EC_VANDERMONDE 1u /* gf_gen_rs_matrix: invertible for limited k, m only */
+
+/*
+ * Parameters of the later functions, the caller's, copied at submit (the
+ * request keeps the pointer, nothing more). Zeroed fields are defaults.
+ */
+struct udma_params {
+	size_t size;           /* sizeof(struct udma_params) */
+	uint32_t k;            /* data blocks: pq-*, raid6-recover, ec-* */
+	uint32_t m;            /* parity blocks: ec-* */
+	uint32_t matrix;       /* ec-*: UDMA_EC_* */
+	uint32_t update_index; /* ec-update: the source that changed */
+	uint32_t nlost;        /* ec-decode (1..m); raid6-recover: 2 */
+	uint8_t lost[UDMA_MAX_OUTPUTS]; /* block numbers, ascending */
+	uint32_t dif_block;    /* dif-*: data bytes per block, 512 or 4096 */
+	uint32_t dif_check;    /* dif-verify/strip: UDMA_DIF_* to check; 0 = all three */
+	uint16_t app_tag;      /* dif-*: written, and checked under app_mask */
+	uint16_t app_mask;     /* 0 = 0xffff */
+	uint32_t ref_tag;      /* dif-*: the first block's; + 1 per block */
+};
 
 enum udma_buf_type {
 	UDMA_BUF_NONE = 0,   /* no buffer (crc32c and compare outputs) */
@@ -117,6 +205,10 @@ struct udma_req {
 	volatile int done;    /* 1 once delivered; read it with udma_req_is_done() */
 	/* where it ran: the engine's name, for the curious */
 	const char *engine;
+	/* Appended for the later functions (udma allocates requests, so older
+	 * clients see the fields above where they always were). */
+	struct udma_buf *outs;            /* several outputs: the session's array of UDMA_MAX_OUTPUTS, or the caller's */
+	const struct udma_params *params; /* NULL where the function needs none */
 };
 
 /* How completions reach the client. */
@@ -178,6 +270,22 @@ static inline int udma_req_is_done(const struct udma_req *req)
 {
 	return __atomic_load_n(&req->done, __ATOMIC_ACQUIRE);
 }
+
+/*
+ * Bursts (as DPDK dmadev's enqueue/submit/completed). Submit n requests of
+ * one session in one call: returns how many were accepted, in order (the
+ * first refused stops the burst, its reason in its status), or the first
+ * request's negative errno if none was. Requests with UDMA_REQ_WAIT are
+ * refused.
+ */
+UDMA_API int udma_submit_burst(struct udma_req *const *reqs, unsigned n);
+/* POLL-mode sessions: take up to max completed requests, in completion
+ * order, without running their callbacks; reqs[i] is done and (if status is
+ * not NULL) status[i] is its status. Returns the count, or -EINVAL. */
+UDMA_API int udma_session_reap(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max);
+/* Requests that may be submitted now: depth less those in flight (reaped
+ * or delivered ones are no longer in flight). */
+UDMA_API unsigned udma_session_capacity(const struct udma_session *s);
 
 /* Run up to max queued completions (callbacks) of a POLL-mode session and
  * drive engines that need polling. Returns how many completed. */

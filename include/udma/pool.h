@@ -101,7 +101,9 @@ UDMA_API struct udma_pool *udma_pool_create(struct udma_domain *d, const struct 
 /*
  * Destroy. Blocks cached by threads count as free. -EBUSY (and the pool
  * stays usable, unchanged) while blocks are in use, unless UDMA_POOL_FORCE.
- * -EINVAL for NULL or unknown flags.
+ * -EINVAL for NULL, unknown flags, or a pool already destroyed (checked
+ * against the live pools; every other call on a destroyed pool, get and
+ * put above all, is undefined: the fast path does not check).
  */
 UDMA_API int udma_pool_destroy(struct udma_pool *p, unsigned int flags);
 
@@ -117,8 +119,8 @@ UDMA_API int udma_pool_destroy(struct udma_pool *p, unsigned int flags);
  *   ptr is not inside a usable block of p; -EALREADY if the block is free
  *   (double free). A rejected put is counted and logged and changes nothing.
  *
- * udma_pool_get_noinline() and udma_pool_put_noinline() are the same as
- * functions (for bindings that cannot use inline code).
+ * udma_pool_get_noinline() and udma_pool_put_noinline() are the same code
+ * as functions (for bindings that cannot use inline code).
  */
 UDMA_API void *udma_pool_get_noinline(struct udma_pool *p);
 UDMA_API int udma_pool_put_noinline(struct udma_pool *p, void *ptr);
@@ -204,6 +206,9 @@ struct udma_pool_tls {
 	struct udma_pool_tcache *c[UDMA_POOL_TLS_SLOTS];
 };
 
+/* A slot's state byte. */
+enum { UDMA_POOL_ST_NONE_ = 0 /* not a usable block */, UDMA_POOL_ST_FREE_ = 1, UDMA_POOL_ST_USED_ = 2 };
+
 /* The first bytes of every struct udma_pool; immutable after create. */
 struct udma_pool_fast {
 	uint64_t id;      /* never 0 */
@@ -213,17 +218,22 @@ struct udma_pool_fast {
 	uint64_t stride;  /* block size */
 	uintptr_t base;   /* first memory segment */
 	uintptr_t span;
-	uint8_t *state;   /* per block: 1 free, 2 in use */
+	uint8_t *state;   /* per block: UDMA_POOL_ST_* */
 };
 
-#define UDMA_POOL_FAST_INLINE 1u /* caches, no boundary gaps, membarrier(): the inline path applies */
-#define UDMA_POOL_FAST_FENCE  2u /* no membarrier(): owners fence themselves (out of line) */
+#define UDMA_POOL_FAST_DIRECT 1u /* no boundary gaps, exact magic: state[] indexed inline below span */
+#define UDMA_POOL_FAST_FENCE  2u /* no membarrier(): owners fence themselves */
 
 /* This thread's caches. initial-exec: one load from the thread pointer. */
 UDMA_API extern __thread struct udma_pool_tls *udma_pool_tls_ __attribute__((tls_model("initial-exec")));
-/* Out-of-line halves of the inline path. */
-UDMA_API void udma_pool_mark_used_(struct udma_pool *p, void *block);
-UDMA_API int udma_pool_put_freed_(struct udma_pool *p, void *block);
+/* Out-of-line halves of get/put. */
+UDMA_API void *udma_pool_get_slow_(struct udma_pool *p);          /* no cache hit */
+UDMA_API void *udma_pool_take_(struct udma_pool *p, void *block);  /* mark a block from a cache in use */
+UDMA_API int udma_pool_put_slow_(struct udma_pool *p, void *block); /* freed, not cached */
+/* State byte of the slot holding ptr, and the slot's start; NULL if none. */
+UDMA_API uint8_t *udma_pool_slot_(struct udma_pool *p, const void *ptr, uintptr_t *start);
+/* A put refused: the block was in state st. Counts, logs, returns the error. */
+UDMA_API int udma_pool_refuse_(struct udma_pool *p, const void *ptr, uint8_t st);
 
 #define UDMA_POOL_INLINE_ static inline __attribute__((always_inline))
 
@@ -234,19 +244,26 @@ UDMA_API int udma_pool_put_freed_(struct udma_pool *p, void *block);
 #define UDMA_POOL_TSAN_ 1
 #endif
 #endif
+#ifndef UDMA_POOL_TSAN_
+#define UDMA_POOL_TSAN_ 0
+#endif
 
-/* Enter the own cache; 0 if a thief is at work (then leave and go slow).
- * The inline path runs only where membarrier() works (no FAST_FENCE). */
-UDMA_POOL_INLINE_ int udma_pool_enter_(struct udma_pool_tcache *c)
+/* Enter the own cache; 0 if a thief is at work (then leave and go slow). */
+UDMA_POOL_INLINE_ int udma_pool_enter_(const struct udma_pool_fast *f, struct udma_pool_tcache *c)
 {
-#ifdef UDMA_POOL_TSAN_
+#if UDMA_POOL_TSAN_
+	(void)f;
 	__atomic_store_n(&c->active, 1, __ATOMIC_SEQ_CST);
 	return !__atomic_load_n(&c->steal, __ATOMIC_SEQ_CST);
 #else
 	__atomic_store_n(&c->active, 1, __ATOMIC_RELAXED);
 	/* store active, load steal: the thief's membarrier() orders the two
-	 * for us (an asymmetric fence); the compiler must not */
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	 * for us (an asymmetric fence); the compiler must not. Without
+	 * membarrier() the owner fences itself. */
+	if (__builtin_expect(f->flags & UDMA_POOL_FAST_FENCE, 0))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	/* acquire: a thief's changes to the cache come with its steal = 0 */
 	return !__atomic_load_n(&c->steal, __ATOMIC_ACQUIRE);
 #endif
@@ -265,68 +282,105 @@ UDMA_POOL_INLINE_ uint64_t udma_pool_index_(const struct udma_pool_fast *f, uint
 	return (uint64_t)(((udma_pool_u128_)f->magic * off) >> 64);
 }
 
-UDMA_POOL_INLINE_ void *udma_pool_get(struct udma_pool *p)
+/* The state byte and start of the slot holding va, found inline: in the
+ * first segment of a pool without gaps. 0: not found here (look out of line). */
+UDMA_POOL_INLINE_ int udma_pool_direct_(const struct udma_pool_fast *f, uintptr_t va, uint8_t **state,
+					uintptr_t *start)
+{
+	uintptr_t off = va - f->base;
+	uint64_t j;
+
+	if (__builtin_expect(!(f->flags & UDMA_POOL_FAST_DIRECT) || off >= f->span, 0))
+		return 0;
+	j = udma_pool_index_(f, off);
+	*state = &f->state[j];
+	*start = f->base + j * f->stride;
+	return 1;
+}
+
+/*
+ * udma_pool_get() and udma_pool_put(). lib/pool/noinline.c defines
+ * UDMA_POOL_NOINLINE_ and includes this header, as liburing's src/ffi.c
+ * does: the same bodies are then compiled once more as the exported
+ * udma_pool_get_noinline() and udma_pool_put_noinline(). The inline put
+ * hands a pointer it cannot place without a call (outside the first
+ * segment, or in a pool with gaps) to that out-of-line copy, whole.
+ */
+#ifdef UDMA_POOL_NOINLINE_
+#define UDMA_POOL_ENTRY_
+#define UDMA_POOL_NAME_(name) name##_noinline
+#define UDMA_POOL_OUT_OF_LINE_ 1
+#else
+#define UDMA_POOL_ENTRY_ UDMA_POOL_INLINE_
+#define UDMA_POOL_NAME_(name) name
+#define UDMA_POOL_OUT_OF_LINE_ 0
+#endif
+
+UDMA_POOL_ENTRY_ void *UDMA_POOL_NAME_(udma_pool_get)(struct udma_pool *p)
 {
 	const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
-	struct udma_pool_tcache *c;
 
-	if (__builtin_expect(p != NULL && (f->flags & UDMA_POOL_FAST_INLINE), 1)) {
-		c = udma_pool_tls_->c[f->slot];
+	if (__builtin_expect(p != NULL, 1)) {
+		struct udma_pool_tcache *c = udma_pool_tls_->c[f->slot];
 		/* relaxed: id changes in this thread, or in destroy, which must not race with use */
 		if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
-			if (__builtin_expect(udma_pool_enter_(c), 1)) {
+			if (__builtin_expect(udma_pool_enter_(f, c), 1)) {
 				uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
 				if (__builtin_expect(n != 0, 1)) {
-					uintptr_t b = udma_pool_objs_(c)[n - 1];
+					uintptr_t b = udma_pool_objs_(c)[n - 1], start;
+					uint8_t *state;
 					__atomic_store_n(&c->count, n - 1, __ATOMIC_RELAXED);
 					udma_pool_leave_(c);
-					uintptr_t off = b - f->base;
-					if (__builtin_expect(off < f->span, 1))
-						/* relaxed: a free block's state changes only by whoever holds it */
-						__atomic_store_n(&f->state[udma_pool_index_(f, off)], 2, __ATOMIC_RELAXED);
-					else
-						udma_pool_mark_used_(p, (void *)b);
+					if (__builtin_expect(!udma_pool_direct_(f, b, &state, &start), 0))
+						return udma_pool_take_(p, (void *)b);
+					/* relaxed: a free block's state changes only by whoever holds it */
+					__atomic_store_n(state, UDMA_POOL_ST_USED_, __ATOMIC_RELAXED);
 					return (void *)b;
 				}
 			}
 			udma_pool_leave_(c);
 		}
 	}
-	return udma_pool_get_noinline(p);
+	return udma_pool_get_slow_(p);
 }
 
-UDMA_POOL_INLINE_ int udma_pool_put(struct udma_pool *p, void *ptr)
+UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *ptr)
 {
 	const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
+	struct udma_pool_tcache *c;
+	uint8_t *state, st = UDMA_POOL_ST_USED_;
+	uintptr_t start;
 
-	if (__builtin_expect(p != NULL && (f->flags & UDMA_POOL_FAST_INLINE), 1)) {
-		uintptr_t off = (uintptr_t)ptr - f->base;
-		if (__builtin_expect(off < f->span, 1)) {
-			uint64_t j = udma_pool_index_(f, off);
-			uintptr_t start = f->base + j * f->stride;
-			struct udma_pool_tcache *c = udma_pool_tls_->c[f->slot];
-			uint8_t st = 2;
-			/* Exactly one of two racing frees wins. relaxed: the block itself
-			 * travels through the caches and the pool lock, which order its data. */
-			if (__builtin_expect(__atomic_compare_exchange_n(&f->state[j], &st, 1, 0, __ATOMIC_RELAXED,
-									 __ATOMIC_RELAXED), 1)) {
-				if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
-					if (__builtin_expect(udma_pool_enter_(c), 1)) {
-						uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
-						if (__builtin_expect(n < c->cap, 1)) {
-							udma_pool_objs_(c)[n] = start;
-							__atomic_store_n(&c->count, n + 1, __ATOMIC_RELAXED);
-							udma_pool_leave_(c);
-							return 0;
-						}
-					}
-					udma_pool_leave_(c);
-				}
-				return udma_pool_put_freed_(p, (void *)start);
+	if (__builtin_expect(p == NULL, 0))
+		return udma_pool_refuse_(p, ptr, UDMA_POOL_ST_NONE_);
+	c = udma_pool_tls_->c[f->slot];
+	if (__builtin_expect(!udma_pool_direct_(f, (uintptr_t)ptr, &state, &start), 0)) {
+		if (!UDMA_POOL_OUT_OF_LINE_)
+			return udma_pool_put_noinline(p, ptr);
+		uintptr_t s; /* not &start: start stays in a register */
+		state = udma_pool_slot_(p, ptr, &s);
+		if (!state)
+			return udma_pool_refuse_(p, ptr, UDMA_POOL_ST_NONE_);
+		start = s;
+	}
+	/* Exactly one of two racing frees wins. relaxed: the block itself
+	 * travels through the caches and the pool lock, which order its data. */
+	if (__builtin_expect(!__atomic_compare_exchange_n(state, &st, UDMA_POOL_ST_FREE_, 0, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED), 0))
+		return udma_pool_refuse_(p, ptr, st);
+	if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
+		if (__builtin_expect(udma_pool_enter_(f, c), 1)) {
+			uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+			if (__builtin_expect(n < c->cap, 1)) {
+				udma_pool_objs_(c)[n] = start;
+				__atomic_store_n(&c->count, n + 1, __ATOMIC_RELAXED);
+				udma_pool_leave_(c);
+				return 0;
 			}
 		}
+		udma_pool_leave_(c);
 	}
-	return udma_pool_put_noinline(p, ptr);
+	return udma_pool_put_slow_(p, (void *)start);
 }
 
 #ifdef __cplusplus

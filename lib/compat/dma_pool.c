@@ -49,7 +49,11 @@ struct dma_pool *dma_pool_create(const char *name, struct device *dev, size_t si
 		boundary = allocation;
 	else if (boundary < size || (boundary & (boundary - 1)))
 		return udma_fail_null(EINVAL, "boundary %zu must be a power of two >= size %zu", boundary, size);
-	if (boundary > allocation)
+	/* The kernel's min(boundary, allocation), up to a page. Above a page it
+	 * puts one block in each allocation, aligned to its power-of-two order,
+	 * so the caller's boundary holds there too; udma packs blocks, so it
+	 * keeps the caller's boundary. */
+	if (boundary > allocation && size <= DMA_POOL_PAGE)
 		boundary = allocation;
 
 	dp = calloc(1, sizeof(*dp));
@@ -60,12 +64,14 @@ struct dma_pool *dma_pool_create(const char *name, struct device *dev, size_t si
 	o.block_size = size;
 	o.align = align;
 	/* A boundary that is not a power of two is a whole allocation of one
-	 * block (size > PAGE_SIZE): nothing more to enforce. */
+	 * block (size > PAGE_SIZE, no boundary given): nothing more to enforce. */
 	o.boundary = (boundary & (boundary - 1)) ? 0 : boundary;
-	/* Start with 64 KiB (at least one allocation) where the kernel starts
-	 * with one page: fewer growth steps, each a memory allocation. */
+	/* Start with 64 KiB (at least one allocation, one boundary unit) where
+	 * the kernel starts with one page: fewer growth steps, each a memory
+	 * allocation. */
 	size_t first = allocation < (64u << 10) ? (64u << 10) / allocation * allocation : allocation;
-	o.block_count = (uint32_t)(o.boundary ? (first / o.boundary) * (o.boundary / size) : first / size);
+	size_t units = o.boundary && first > o.boundary ? first / o.boundary : 1;
+	o.block_count = (uint32_t)(o.boundary ? units * (o.boundary / size) : first / size);
 	o.name = dp->name;
 	dp->p = udma_pool_create(d, &o);
 	if (!dp->p) {

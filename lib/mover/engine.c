@@ -140,8 +140,14 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 		return udma_fail_null(EINVAL, "engine name missing or longer than 63 bytes");
 	if (!d.ops || !d.ops->submit || d.ops->size < offsetof(struct udma_engine_ops, submit) + sizeof(void *))
 		return udma_fail_null(EINVAL, "engine %s has no submit operation", d.name);
-	if (!d.funcs || (d.funcs >> UDMA_FUNC_COUNT))
+	if (d.funcs >> UDMA_FUNC_COUNT)
 		return udma_fail_null(EINVAL, "engine %s: bad function mask 0x%x", d.name, d.funcs);
+	/* funcs64 (appended) is read only when the caller's size covers it: d was zeroed */
+	if ((d.funcs64 >> UDMA_FUNC_END) || (d.funcs64 && (uint32_t)(d.funcs64 & ((1u << UDMA_FUNC_COUNT) - 1)) != d.funcs))
+		return udma_fail_null(EINVAL, "engine %s: bad function mask 0x%llx (funcs 0x%x)", d.name,
+				      (unsigned long long)d.funcs64, d.funcs);
+	if (!d.funcs && !d.funcs64)
+		return udma_fail_null(EINVAL, "engine %s: no functions", d.name);
 	if (!d.speed)
 		return udma_fail_null(EINVAL, "engine %s: declared speed 0", d.name);
 	if (d.flags & ~(UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT))
@@ -157,7 +163,8 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	e->desc.name = e->name;
 	memcpy(&e->ops, d.ops, d.ops->size < sizeof(e->ops) ? d.ops->size : sizeof(e->ops));
 	e->lanes = d.lanes ? d.lanes : 1;
-	for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
+	e->funcs = d.funcs64 ? d.funcs64 : d.funcs;
+	for (unsigned f = 0; f < UDMA_FUNC_END; f++)
 		for (unsigned c = 0; c < SIZE_CLASSES; c++)
 			e->speed[f][c] = d.speed;
 	/* A hand-over to another thread or device costs about a microsecond at
@@ -216,8 +223,8 @@ static uint64_t estimate(const struct udma_engine *e, enum udma_func f, uint64_t
  * a reader that sees an engine with another's threshold still gets a valid
  * engine.
  */
-static struct udma_engine *inline_eng[UDMA_FUNC_COUNT][SIZE_CLASSES];
-static uint64_t inline_below[UDMA_FUNC_COUNT][SIZE_CLASSES];
+static struct udma_engine *inline_eng[UDMA_FUNC_END][SIZE_CLASSES];
+static uint64_t inline_below[UDMA_FUNC_END][SIZE_CLASSES];
 
 static uint64_t speed_of(const struct udma_engine *e, enum udma_func f, unsigned c)
 {
@@ -231,7 +238,7 @@ static void threshold_update(enum udma_func f)
 
 	for (unsigned i = 0; s && i < s->n; i++) {
 		const struct udma_engine *e = s->e[i];
-		if (!(e->desc.funcs & (1u << f)) || (e->desc.flags & UDMA_ENGINE_INLINE))
+		if (!(e->funcs >> f & 1) || (e->desc.flags & UDMA_ENGINE_INLINE))
 			continue;
 		double o = (double)__atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 		over = o < over ? o : over;
@@ -240,7 +247,7 @@ static void threshold_update(enum udma_func f)
 		struct udma_engine *best = NULL;
 		for (unsigned i = 0; s && i < s->n; i++) {
 			struct udma_engine *e = s->e[i];
-			if ((e->desc.funcs & (1u << f)) && (e->desc.flags & UDMA_ENGINE_INLINE) &&
+			if ((e->funcs >> f & 1) && (e->desc.flags & UDMA_ENGINE_INLINE) &&
 			    !__atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE) &&
 			    (!best || speed_of(e, f, c) > speed_of(best, f, c)))
 				best = e;
@@ -253,7 +260,7 @@ static void threshold_update(enum udma_func f)
 
 static void engines_changed(void)
 {
-	for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
+	for (unsigned f = 0; f < UDMA_FUNC_END; f++)
 		threshold_update((enum udma_func)f);
 }
 
@@ -298,7 +305,7 @@ struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, cons
 
 	for (unsigned i = 0; s && i < s->n; i++) {
 		struct udma_engine *e = s->e[i];
-		if (e == exclude || !(e->desc.funcs & (1u << f)) || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
+		if (e == exclude || !(e->funcs >> f & 1) || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
 			continue;
 		/* A work with buffers in domains without a local view goes to an
 		 * engine that takes them directly if there is one: a bounce moves
@@ -333,8 +340,8 @@ void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touche
 	if (latency_ns > exec_ns && !(e->desc.flags & UDMA_ENGINE_INLINE)) {
 		uint64_t over = latency_ns - exec_ns, old = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 		__atomic_store_n(&e->overhead_ns, old ? old - old / 8 + over / 8 : over, __ATOMIC_RELAXED);
-		for (unsigned g = 0; g < UDMA_FUNC_COUNT; g++)
-			if (e->desc.funcs & (1u << g))
+		for (unsigned g = 0; g < UDMA_FUNC_END; g++)
+			if (e->funcs >> g & 1)
 				threshold_update((enum udma_func)g);
 	}
 }
@@ -412,6 +419,7 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 		return udma_fail(EINVAL, "NULL visitor");
 	for (unsigned i = 0; s && i < s->n && !rc; i++) {
 		const struct udma_engine *e = s->e[i];
+		uint64_t all[UDMA_FUNC_END][SIZE_CLASSES];
 		struct udma_engine_info info = {
 			.size = sizeof(info),
 			.name = e->name,
@@ -422,11 +430,16 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 			.lanes = e->lanes,
 			.queued_bytes = engine_queued(e),
 			.completed = __atomic_load_n(&e->finished.n, __ATOMIC_RELAXED),
+			.funcs64 = e->funcs,
+			.nfuncs = UDMA_FUNC_END,
+			.learned_all = (const uint64_t(*)[8])all,
 		};
-		for (unsigned f = 0; f < UDMA_FUNC_COUNT; f++)
+		for (unsigned f = 0; f < UDMA_FUNC_END; f++)
 			for (unsigned c = 0; c < SIZE_CLASSES; c++) {
 				uint64_t v = __atomic_load_n(&e->speed[f][c], __ATOMIC_RELAXED);
-				info.learned_speed[f][c] = v == e->desc.speed ? 0 : v;
+				all[f][c] = v == e->desc.speed ? 0 : v;
+				if (f < UDMA_FUNC_COUNT)
+					info.learned_speed[f][c] = all[f][c];
 			}
 		rc = fn(&info, arg);
 	}

@@ -12,39 +12,8 @@
 #include <udma/backend.h>
 
 #include "../core/log.h"
-
-/* Walks several iovec arrays of equal total length in lockstep. */
-struct cursor {
-	const struct iovec *v;
-	uint32_t cnt, i;
-	size_t off;
-};
-
-static void cur_init(struct cursor *c, const struct iovec *v, uint32_t cnt)
-{
-	*c = (struct cursor){ v, cnt, 0, 0 };
-	while (c->i < c->cnt && !c->v[c->i].iov_len)
-		c->i++;
-}
-
-static size_t cur_left(const struct cursor *c)
-{
-	return c->i < c->cnt ? c->v[c->i].iov_len - c->off : 0;
-}
-
-static char *cur_ptr(const struct cursor *c)
-{
-	return (char *)c->v[c->i].iov_base + c->off;
-}
-
-static void cur_advance(struct cursor *c, size_t n)
-{
-	c->off += n;
-	while (c->i < c->cnt && c->off == c->v[c->i].iov_len) {
-		c->i++;
-		c->off = 0;
-	}
-}
+#include "cursor.h"
+#include "kernels.h"
 
 /* Portable XOR of n sources into dst (any alignment). */
 static void xor_portable(char *dst, char *const *src, unsigned n, size_t len)
@@ -240,6 +209,57 @@ static void copy_iov(struct udma_work *w)
 	}
 }
 
+/* Both outputs from one read of each piece of the input. */
+static int dualcast(struct udma_work *w)
+{
+	struct cursor in, a, b;
+
+	cur_init(&in, w->ins[0], w->ins_cnt[0]);
+	cur_init(&a, w->outs[0], w->outs_cnt[0]);
+	cur_init(&b, w->outs[1], w->outs_cnt[1]);
+	for (size_t done = 0; done < w->len;) {
+		size_t step = cur_left(&in);
+		if (cur_left(&a) < step)
+			step = cur_left(&a);
+		if (cur_left(&b) < step)
+			step = cur_left(&b);
+		memcpy(cur_ptr(&a), cur_ptr(&in), step);
+		memcpy(cur_ptr(&b), cur_ptr(&in), step);
+		cur_advance(&in, step);
+		cur_advance(&a, step);
+		cur_advance(&b, step);
+		done += step;
+	}
+	return 0;
+}
+
+/* The first byte that differs from the 8-byte pattern (phase from offset 0). */
+static uint64_t compare_pattern(struct udma_work *w, const uint8_t pat[8])
+{
+	struct cursor in;
+	uint8_t line[256];
+
+	for (size_t k = 0; k < sizeof(line); k++)
+		line[k] = pat[k % 8];
+	cur_init(&in, w->ins[0], w->ins_cnt[0]);
+	for (size_t done = 0; done < w->len;) {
+		size_t step = cur_left(&in);
+		const char *p = cur_ptr(&in);
+		for (size_t k = 0; k < step;) {
+			/* compare against the line in the pattern's phase */
+			size_t ph = (done + k) % 8, n = step - k < sizeof(line) - 8 ? step - k : sizeof(line) - 8;
+			if (memcmp(p + k, line + ph, n))
+				for (size_t j = 0; j < n; j++)
+					if ((uint8_t)p[k + j] != line[ph + j])
+						return done + k + j;
+			k += n;
+		}
+		cur_advance(&in, step);
+		done += step;
+	}
+	return UDMA_CMP_EQUAL;
+}
+
 int udma_cpu_execute(struct udma_work *w)
 {
 	static const uint8_t zero[8];
@@ -267,9 +287,18 @@ int udma_cpu_execute(struct udma_work *w)
 	case UDMA_FUNC_COMPARE:
 		r->result = compare(w);
 		return 0;
+	case UDMA_FUNC_DUALCAST:
+		return dualcast(w);
+	case UDMA_FUNC_COMPARE_PATTERN:
+		r->result = compare_pattern(w, r->imm);
+		return 0;
 	default:
 		if (w->func >= UDMA_FUNC_XOR2 && w->func <= UDMA_FUNC_XOR16)
 			return do_xor(w);
+		if (w->func > UDMA_FUNC_COMPARE_PATTERN && w->func < UDMA_FUNC_DIF_GENERATE)
+			return _udma_cpu_raid(w);
+		if (w->func >= UDMA_FUNC_DIF_GENERATE && w->func < UDMA_FUNC_END)
+			return _udma_cpu_dif(w);
 		return udma_fail(EINVAL, "unknown function %d", (int)w->func);
 	}
 }

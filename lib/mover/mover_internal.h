@@ -34,7 +34,8 @@ struct udma_engine {
 	struct engine_count handed, finished;
 	/* learned bytes/s per function and size class (relaxed atomics): functions
 	 * differ too much to share one figure (compare may stop at byte 0) */
-	uint64_t speed[UDMA_FUNC_COUNT][SIZE_CLASSES];
+	uint64_t speed[UDMA_FUNC_END][SIZE_CLASSES];
+	uint64_t funcs;           /* every function it performs: bit (1 << udma_func) */
 	uint64_t overhead_ns;     /* learned hand-over latency (non-inline engines) */
 	struct udma_engine *next_all; /* every engine ever registered (never freed before exit) */
 };
@@ -57,6 +58,16 @@ struct slot_ext {
 	struct iovbuf out, in[UDMA_MAX_INPUTS];
 };
 
+/* The buffers of a later function's request (sessions of those only). */
+struct slot_multi {
+	struct udma_buf inbuf[UDMA_MAX_SOURCES];
+	struct udma_buf outbuf[UDMA_MAX_OUTPUTS];
+	struct iovec lin_in[UDMA_MAX_SOURCES], lin_out[UDMA_MAX_OUTPUTS];
+	struct iovec *ins[UDMA_MAX_SOURCES], *outs[UDMA_MAX_OUTPUTS];
+	uint32_t ins_cnt[UDMA_MAX_SOURCES], outs_cnt[UDMA_MAX_OUTPUTS];
+	struct udma_params params; /* the request's, copied at submit: the engine reads this one */
+};
+
 enum slot_state { SLOT_FREE = 0, SLOT_OWNED = 1, SLOT_INFLIGHT = 2, SLOT_QUEUED = 3 };
 
 struct slot {
@@ -67,6 +78,7 @@ struct slot {
 	struct udma_engine *engine;
 	struct slot_ext *ext;
 	struct bounce *bounce;
+	struct slot_multi *mx;  /* sessions of the later functions */
 	uint64_t t_submit;     /* ns, when sampled */
 	uint64_t touched;      /* bytes the work touches (len x regions), for speeds */
 	int state;             /* enum slot_state, atomic */
@@ -85,6 +97,7 @@ struct udma_session {
 	int shared;                  /* UDMA_SESSION_SHARED: no driver, atomic paths only */
 	struct udma_engine *pinned;  /* chosen by name, or NULL: the scheduler decides */
 	struct slot *slots;
+	struct slot_multi *multi;    /* depth of them, for the later functions */
 	/* The driver's line: what its thread writes on every request. */
 	uint64_t free_head __attribute__((aligned(64))); /* ABA tag << 32 | (index + 1) */
 	/* In flight = submitted - delivered. The driver counts its own steps in
@@ -113,6 +126,15 @@ static inline void engine_count(struct engine_count *c, uint64_t bytes)
 	__atomic_add_fetch(&c->n, 1, __ATOMIC_RELEASE);
 }
 
+/* func.c: inputs and outputs of a later function (>= UDMA_FUNC_COUNT) under
+ * its parameters, which it checks (-EINVAL, logged). */
+struct func_shape {
+	uint32_t nins, nouts;
+	uint64_t lost;   /* inputs that must be NONE (lost blocks) */
+	int single_out;  /* its one output is req->out, not outs[0] */
+};
+UDMA_HIDDEN int _udma_func_shape(enum udma_func f, const struct udma_params *p, struct func_shape *sh);
+
 /* engine.c */
 UDMA_HIDDEN struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, const struct slot *sl,
 					      const struct udma_engine *exclude);
@@ -133,5 +155,8 @@ UDMA_HIDDEN void _udma_builtin_cpu_register(void);
  * session's own, or the scheduler's choice other than exclude. */
 UDMA_HIDDEN int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude);
 UDMA_HIDDEN void _udma_slot_complete(struct slot *sl, int status);
+
+/* prepare_multi.c: check and resolve a later function's buffers into sl->work. */
+UDMA_HIDDEN int _udma_prepare_multi(struct slot *sl);
 
 #endif

@@ -164,7 +164,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	s->depth = o.depth;
 	if (o.engine && strcmp(o.engine, "auto")) {
 		s->pinned = _udma_engine_by_name(o.engine);
-		if (!s->pinned || !(s->pinned->desc.funcs & (1u << func))) {
+		if (!s->pinned || !(s->pinned->funcs >> func & 1)) {
 			free(s);
 			return udma_fail_null(ENODEV, "no engine \"%s\" that performs %s", o.engine, udma_func_name(func));
 		}
@@ -174,8 +174,14 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 		free(s);
 		return udma_fail_null(ENOMEM, "out of memory for %u requests", o.depth);
 	}
+	if (func >= UDMA_FUNC_COUNT && !(s->multi = calloc(o.depth, sizeof(*s->multi)))) {
+		free(s->slots);
+		free(s);
+		return udma_fail_null(ENOMEM, "out of memory for %u requests", o.depth);
+	}
 	for (uint32_t i = o.depth; i-- > 0;) {
 		s->slots[i].index = i;
+		s->slots[i].mx = s->multi ? &s->multi[i] : NULL;
 		pool_push(s, &s->slots[i]);
 	}
 	mpsc_init(&s->cq_head, &s->cq_tail, &s->cq_stub);
@@ -183,6 +189,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	int err = _udma_ptrset_add(&live, s);
 	pthread_mutex_unlock(&live_lock);
 	if (err) {
+		free(s->multi);
 		free(s->slots);
 		free(s);
 		return udma_fail_null(ENOMEM, "out of memory");
@@ -219,6 +226,7 @@ int udma_session_destroy(struct udma_session *s)
 			free(sl->bounce);
 		}
 	}
+	free(s->multi);
 	free(s->slots);
 	free(s);
 	return 0;
@@ -266,6 +274,17 @@ struct udma_req *udma_req_alloc(struct udma_session *s)
 	r->result = 0;
 	r->done = 0;
 	r->engine = NULL;
+	r->outs = NULL;
+	r->params = NULL;
+	if (sl->mx) { /* a later function's request: its own arrays */
+		memset(sl->mx->inbuf, 0, sizeof(sl->mx->inbuf));
+		memset(sl->mx->outbuf, 0, sizeof(sl->mx->outbuf));
+		r->in = sl->mx->inbuf;
+		r->outs = sl->mx->outbuf;
+		sl->submitted = 0;
+		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
+		return r;
+	}
 	/* the first input apart: gcc makes the loop a call to memset */
 	if (s->ninputs)
 		sl->inbuf[0] = (struct udma_buf){ .type = UDMA_BUF_NONE };
@@ -460,6 +479,8 @@ static int prepare(struct slot *sl)
 	size_t len = 0, l;
 	int err;
 
+	if (sl->mx)
+		return _udma_prepare_multi(sl);
 	sl->foreign = 0;
 	w->req = r;
 	w->func = s->func;
@@ -697,11 +718,11 @@ static void wake_waiters(struct udma_session *s)
  * buffers or destroy the session safely. `touching` covers the last steps
  * (waking waiters), so udma_session_destroy() never frees under them.
  */
-static void deliver(struct slot *sl)
+static void deliver(struct slot *sl, int call)
 {
 	struct udma_req *r = &sl->req;
 	struct udma_session *s = r->session;
-	udma_req_cb cb = r->cb;
+	udma_req_cb cb = call ? r->cb : NULL;
 	int wait_flag = r->flags & UDMA_REQ_WAIT;
 
 	__atomic_add_fetch(&s->touching, 1, __ATOMIC_SEQ_CST);
@@ -725,11 +746,11 @@ static void deliver(struct slot *sl)
 
 /* Delivery by the driver itself (inside its submit or poll): nobody else is
  * waiting on this session and nobody can destroy it meanwhile. */
-static void deliver_own(struct slot *sl)
+static void deliver_own(struct slot *sl, int call)
 {
 	struct udma_req *r = &sl->req;
 	struct udma_session *s = r->session;
-	udma_req_cb cb = r->cb;
+	udma_req_cb cb = call ? r->cb : NULL;
 
 	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 	if (cb) {
@@ -751,7 +772,7 @@ static void complete_own(struct slot *sl)
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
 		lq_push(s, &sl->cq);
 	} else {
-		deliver_own(sl);
+		deliver_own(sl, 1);
 	}
 }
 
@@ -773,7 +794,7 @@ void _udma_slot_complete(struct slot *sl, int status)
 		wake_waiters(s);
 		__atomic_sub_fetch(&s->touching, 1, __ATOMIC_RELEASE);
 	} else {
-		deliver(sl);
+		deliver(sl, 1);
 	}
 }
 
@@ -798,6 +819,12 @@ void udma_engine_done(struct udma_work *w, int status)
 	_udma_slot_complete(sl, status);
 }
 
+/* What result says before the work runs: compares find no difference. */
+static uint64_t result_start(enum udma_func f)
+{
+	return f == UDMA_FUNC_PQ_VALIDATE ? 0 : UDMA_CMP_EQUAL;
+}
+
 int udma_submit(struct udma_req *req)
 {
 	struct slot *sl = slot_of(req);
@@ -818,8 +845,8 @@ int udma_submit(struct udma_req *req)
 	req->done = 0;
 	req->engine = NULL;
 	sl->submitted = 1;
-	if (req->session->func == UDMA_FUNC_COMPARE)
-		req->result = UDMA_CMP_EQUAL;
+	if (req->session->func == UDMA_FUNC_COMPARE || sl->mx)
+		req->result = result_start(req->session->func);
 	if ((err = prepare(sl))) {
 		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
 		return err;
@@ -852,28 +879,75 @@ int udma_submit(struct udma_req *req)
 	return 0;
 }
 
-int udma_session_poll(struct udma_session *s, unsigned max)
+/* Deliver up to max queued completions; with reqs, hand them back there
+ * (and their status) instead of calling their callbacks. */
+static int drain(struct udma_session *s, unsigned max, struct udma_req **reqs, int *status)
 {
 	struct mpsc_node *n;
 	int done = 0;
-
-	if (!s)
-		return udma_fail(EINVAL, "NULL session");
 	int driver = is_driver(s);
 	struct udma_session *outer = tl_driving;
+
 	if (driver)
 		tl_driving = s;
 	_udma_engines_poll();
 	while ((unsigned)done < max && ((driver && (n = lq_pop(s))) || (n = cq_pop(s)))) {
 		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
+		if (reqs) {
+			reqs[done] = &sl->req;
+			if (status)
+				status[done] = sl->req.status;
+		}
 		if (driver)
-			deliver_own(sl);
+			deliver_own(sl, !reqs);
 		else
-			deliver(sl);
+			deliver(sl, !reqs);
 		done++;
 	}
 	tl_driving = outer;
 	return done;
+}
+
+int udma_session_poll(struct udma_session *s, unsigned max)
+{
+	if (!s)
+		return udma_fail(EINVAL, "NULL session");
+	return drain(s, max, NULL, NULL);
+}
+
+int udma_session_reap(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
+{
+	if (!s || (max && !reqs))
+		return udma_fail(EINVAL, "NULL session or request array");
+	if (s->mode != UDMA_COMPL_POLL)
+		return udma_fail(EINVAL, "reaping needs a POLL-mode session");
+	return drain(s, max, reqs, status);
+}
+
+int udma_submit_burst(struct udma_req *const *reqs, unsigned n)
+{
+	unsigned i = 0;
+
+	if (!reqs && n)
+		return udma_fail(EINVAL, "NULL request array");
+	for (; i < n; i++) {
+		struct udma_req *r = reqs[i];
+		int err = !r || r->session != reqs[0]->session
+				  ? udma_fail(EINVAL, "burst entry %u is not a request of the first's session", i)
+			  : r->flags & UDMA_REQ_WAIT ? udma_fail(EINVAL, "burst entry %u waits", i)
+						     : udma_submit(r);
+		if (err)
+			return i ? (int)i : err;
+	}
+	return (int)i;
+}
+
+unsigned udma_session_capacity(const struct udma_session *s)
+{
+	if (!s)
+		return 0;
+	unsigned busy = udma_session_inflight(s);
+	return busy < s->depth ? s->depth - busy : 0;
 }
 
 int udma_req_wait(struct udma_req *req)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Pools: per-thread caches and the paths around them. The cache hit itself
- * is inline in <udma/pool.h> (udma_pool_get/put); this file has what it
- * falls back on. Each thread has a table of caches, one slot per pool (a
- * pool's slot is its own while fewer than TC_SLOTS pools live). The shared
- * stack is touched under the pool lock in batches of half a cache.
+ * is inline in <udma/pool.h> (udma_pool_get/put, compiled out of line in
+ * noinline.c); this file has what it falls back on. Each thread has a table
+ * of caches, one slot per pool (a pool's slot is its own while fewer than
+ * UDMA_POOL_TLS_SLOTS pools live). The shared stack is touched under the
+ * pool lock in batches of half a cache.
  *
  * Stealing. When the shared stack is empty, a get pulls the free blocks out
  * of other threads' caches rather than fail (DPDK strands them). An owner
@@ -13,13 +14,14 @@
  * membarrier(PRIVATE_EXPEDITED) - a full barrier on every CPU running this
  * process, which stands in for the store-load fence the owner skipped -
  * waits for active to drop, and empties the cache. Without membarrier the
- * owners fence themselves (and the inline path is off); under
+ * owners fence themselves (UDMA_POOL_FAST_FENCE); under
  * ThreadSanitizer the owners use seq_cst as well, so it sees the ordering.
  *
  * Lifetimes. A thread's caches go back to their pools when it exits (a
  * pthread key destructor). Attaching, detaching and destroy take g_lock, so
  * an exiting thread never flushes into a pool being freed.
  */
+#include <assert.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -28,21 +30,19 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
+#include "../core/ptrset.h"
 #include "pool_internal.h"
 
-#define TC_SLOTS UDMA_POOL_TLS_SLOTS
-#define tls_table udma_pool_tls
-#define tls_tab udma_pool_tls_
-#define TC_OBJS(c) udma_pool_objs_(c)
 _Static_assert(sizeof(struct udma_pool_tcache) % sizeof(uintptr_t) == 0, "objs[] follows the header");
 
 /* Matches no pool (ids start at 1), so the hot path needs no NULL checks. */
-static struct tcache tc_none;
-static struct tls_table tls_none = { .c = { [0 ... TC_SLOTS - 1] = &tc_none } };
+static struct udma_pool_tcache tc_none;
+static struct udma_pool_tls tls_none = { .c = { [0 ... UDMA_POOL_TLS_SLOTS - 1] = &tc_none } };
 /* initial-exec: one load from the thread pointer, no __tls_get_addr call */
-__thread struct tls_table *tls_tab __attribute__((tls_model("initial-exec"))) = &tls_none;
+__thread struct udma_pool_tls *udma_pool_tls_ __attribute__((tls_model("initial-exec"))) = &tls_none;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* caches' attach/detach, ids, slots */
+static struct ptrset g_live; /* pools not yet destroyed: a second destroy is refused */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_key;
 static int g_init_err;
@@ -70,9 +70,13 @@ int _udma_pool_global_init(void)
 	return g_init_err;
 }
 
-void _udma_pool_register(struct udma_pool *p)
+int _udma_pool_register(struct udma_pool *p)
 {
 	pthread_mutex_lock(&g_lock);
+	if (_udma_ptrset_add(&g_live, p)) {
+		pthread_mutex_unlock(&g_lock);
+		return -ENOMEM;
+	}
 	p->fast.id = g_next_id++;
 	if (g_fence)
 		p->fast.flags |= UDMA_POOL_FAST_FENCE;
@@ -81,52 +85,41 @@ void _udma_pool_register(struct udma_pool *p)
 		g_slots |= 1ull << p->fast.slot;
 		p->slot_owned = 1;
 	} else {
-		p->fast.slot = (uint32_t)(p->fast.id % TC_SLOTS); /* shared: caches of the two evict each other */
+		p->fast.slot = (uint32_t)(p->fast.id % UDMA_POOL_TLS_SLOTS); /* shared: caches of the two evict each other */
 	}
 	pthread_mutex_unlock(&g_lock);
+	return 0;
 }
 
-static inline uint32_t tc_count(const struct tcache *c)
+static inline uint32_t tc_count(const struct udma_pool_tcache *c)
 {
 	return __atomic_load_n(&c->count, RELAXED);
 }
 
-static inline void tc_set_count(struct tcache *c, uint32_t n)
+static inline void tc_set_count(struct udma_pool_tcache *c, uint32_t n)
 {
 	/* relaxed: only the owner (or a thief it has handed over to) writes it */
 	__atomic_store_n(&c->count, n, RELAXED);
 }
 
-/* The header's enter, plus the fence where membarrier() is missing. */
-static inline int tc_enter(const struct udma_pool *p, struct tcache *c)
+static inline struct udma_pool_tcache *tc_mine(const struct udma_pool *p)
 {
-#if !POOL_TSAN
-	if (unlikely(p->fast.flags & UDMA_POOL_FAST_FENCE)) {
-		__atomic_store_n(&c->active, 1, RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		return !__atomic_load_n(&c->steal, __ATOMIC_ACQUIRE);
-	}
-#endif
-	return udma_pool_enter_(c);
-}
-#define tc_leave(c) udma_pool_leave_(c)
-
-static inline struct tcache *tc_mine(const struct udma_pool *p)
-{
-	struct tcache *c = tls_tab->c[p->fast.slot];
+	struct udma_pool_tcache *c = udma_pool_tls_->c[p->fast.slot];
 	/* relaxed: id changes only in this thread or in destroy, which must not race with use */
 	return __atomic_load_n(&c->id, RELAXED) == p->fast.id ? c : NULL;
 }
 
-static inline void mark_used(const struct udma_pool *p, uintptr_t b)
+static inline __attribute__((always_inline)) void mark_used(const struct udma_pool *p, uintptr_t b)
 {
 	const struct pool_seg *s;
 	uint64_t j;
 	uintptr_t start;
+	int err = pool_locate(p, b, &s, &j, &start);
 
-	if (likely(!pool_locate(p, b, &s, &j, &start)))
+	assert(!err && start == b && __atomic_load_n(&s->state[j], RELAXED) == UDMA_POOL_ST_FREE_);
+	if (likely(!err))
 		/* relaxed: a free block's state is changed only by whoever holds it */
-		__atomic_store_n(&s->state[j], ST_USED, RELAXED);
+		__atomic_store_n(&s->state[j], UDMA_POOL_ST_USED_, RELAXED);
 }
 
 static void shared_sync(struct udma_pool *p)
@@ -135,14 +128,14 @@ static void shared_sync(struct udma_pool *p)
 }
 
 /* Under g_lock (which keeps c->pool_ alive): give c's blocks back and unlink it. */
-static void cache_detach(struct tcache *c)
+static void cache_detach(struct udma_pool_tcache *c)
 {
 	struct udma_pool *p = c->pool_;
 	uint32_t n;
 
 	pthread_mutex_lock(&p->lock);
 	n = tc_count(c);
-	memcpy(&p->stack[p->top], TC_OBJS(c), n * sizeof(TC_OBJS(c)[0]));
+	memcpy(&p->stack[p->top], udma_pool_objs_(c), n * sizeof(udma_pool_objs_(c)[0]));
 	p->top += n;
 	shared_sync(p);
 	tc_set_count(c, 0);
@@ -161,11 +154,11 @@ static void cache_detach(struct tcache *c)
 /* Thread exit: every cache goes back to its pool. */
 static void tls_exit(void *arg)
 {
-	struct tls_table *t = arg;
+	struct udma_pool_tls *t = arg;
 
 	pthread_mutex_lock(&g_lock);
-	for (int i = 0; i < TC_SLOTS; i++) {
-		struct tcache *c = t->c[i];
+	for (int i = 0; i < UDMA_POOL_TLS_SLOTS; i++) {
+		struct udma_pool_tcache *c = t->c[i];
 		if (c == &tc_none)
 			continue;
 		if (c->pool_)
@@ -173,27 +166,27 @@ static void tls_exit(void *arg)
 		free(c);
 	}
 	pthread_mutex_unlock(&g_lock);
-	tls_tab = &tls_none;
+	udma_pool_tls_ = &tls_none;
 	free(t);
 }
 
 /* The calling thread's cache for p, made on first use; NULL if no memory. */
-static struct tcache *tc_attach(struct udma_pool *p)
+static struct udma_pool_tcache *tc_attach(struct udma_pool *p)
 {
-	struct tls_table *t = tls_tab;
-	struct tcache *c;
+	struct udma_pool_tls *t = udma_pool_tls_;
+	struct udma_pool_tcache *c;
 
 	if (t == &tls_none) {
 		t = malloc(sizeof(*t));
 		if (!t)
 			return NULL;
-		for (int i = 0; i < TC_SLOTS; i++)
+		for (int i = 0; i < UDMA_POOL_TLS_SLOTS; i++)
 			t->c[i] = &tc_none;
 		if (pthread_setspecific(g_key, t)) {
 			free(t);
 			return NULL;
 		}
-		tls_tab = t;
+		udma_pool_tls_ = t;
 	}
 	c = t->c[p->fast.slot];
 	if (__atomic_load_n(&c->id, RELAXED) == p->fast.id)
@@ -208,7 +201,7 @@ static struct tcache *tc_attach(struct udma_pool *p)
 		}
 	}
 	if (c == &tc_none) {
-		c = zalloc_lines(sizeof(*c) + p->cache_cap * sizeof(TC_OBJS(c)[0]));
+		c = zalloc_lines(sizeof(*c) + p->cache_cap * sizeof(udma_pool_objs_(c)[0]));
 		if (!c) {
 			pthread_mutex_unlock(&g_lock);
 			return NULL;
@@ -236,7 +229,7 @@ uint64_t _udma_pool_free_locked(struct udma_pool *p, uint64_t *cached)
 {
 	uint64_t n = 0;
 
-	for (struct tcache *c = p->caches; c; c = c->next_)
+	for (struct udma_pool_tcache *c = p->caches; c; c = c->next_)
 		n += tc_count(c);
 	if (cached)
 		*cached = n;
@@ -253,9 +246,9 @@ static void hwm_locked(struct udma_pool *p)
 }
 
 /* Under p->lock: move the free blocks of other threads' caches to the shared stack. */
-static uint64_t steal_locked(struct udma_pool *p, struct tcache *self)
+static uint64_t steal_locked(struct udma_pool *p, struct udma_pool_tcache *self)
 {
-	struct tcache *c;
+	struct udma_pool_tcache *c;
 	uint64_t moved = 0;
 	int any = 0;
 
@@ -281,15 +274,15 @@ static uint64_t steal_locked(struct udma_pool *p, struct tcache *self)
 	for (c = p->caches; c; c = c->next_) {
 		if (!__atomic_load_n(&c->steal, RELAXED))
 			continue;
-		/* acquire: pairs with the owner's tc_leave() */
+		/* acquire: pairs with the owner's udma_pool_leave_() */
 		while (__atomic_load_n(&c->active, __ATOMIC_ACQUIRE))
 			sched_yield();
 		uint32_t n = tc_count(c);
-		memcpy(&p->stack[p->top], TC_OBJS(c), n * sizeof(TC_OBJS(c)[0]));
+		memcpy(&p->stack[p->top], udma_pool_objs_(c), n * sizeof(udma_pool_objs_(c)[0]));
 		p->top += n;
 		moved += n;
 		tc_set_count(c, 0);
-		/* release: the owner's next tc_enter() sees the emptied cache */
+		/* release: the owner's next udma_pool_enter_() sees the emptied cache */
 		__atomic_store_n(&c->steal, 0, __ATOMIC_RELEASE);
 	}
 	shared_sync(p);
@@ -303,7 +296,7 @@ static uint64_t steal_locked(struct udma_pool *p, struct tcache *self)
 
 /* Under p->lock: at least need blocks in the shared stack and c, by
  * reclaiming from other caches or growing. 1 if so. */
-static int ensure_locked(struct udma_pool *p, struct tcache *c, uint64_t need)
+static int ensure_locked(struct udma_pool *p, struct udma_pool_tcache *c, uint64_t need)
 {
 	if (p->top + (c ? tc_count(c) : 0) >= need)
 		return 1;
@@ -316,7 +309,7 @@ static int ensure_locked(struct udma_pool *p, struct tcache *c, uint64_t need)
 }
 
 /* Under p->lock: refill c (empty or not) with up to half its capacity. */
-static uint32_t refill_locked(struct udma_pool *p, struct tcache *c)
+static uint32_t refill_locked(struct udma_pool *p, struct udma_pool_tcache *c)
 {
 	uint32_t n = tc_count(c);
 	uint64_t k = c->cap / 2 ? c->cap / 2 : 1;
@@ -326,7 +319,7 @@ static uint32_t refill_locked(struct udma_pool *p, struct tcache *c)
 	if (k > p->top)
 		k = p->top;
 	/* keep LIFO order: the top of the stack becomes the top of the cache */
-	memcpy(&TC_OBJS(c)[n], &p->stack[p->top - k], k * sizeof(TC_OBJS(c)[0]));
+	memcpy(&udma_pool_objs_(c)[n], &p->stack[p->top - k], k * sizeof(udma_pool_objs_(c)[0]));
 	p->top -= k;
 	shared_sync(p);
 	tc_set_count(c, n + (uint32_t)k);
@@ -340,10 +333,14 @@ static void *fail_empty(struct udma_pool *p)
 			      (unsigned long long)__atomic_load_n(&p->usable, RELAXED));
 }
 
-static void *get_slow(struct udma_pool *p)
+void *udma_pool_get_slow_(struct udma_pool *p)
 {
-	struct tcache *c = p->nocache ? NULL : tc_attach(p);
+	struct udma_pool_tcache *c;
 	uintptr_t b;
+
+	if (unlikely(!p))
+		return udma_fail_null(EINVAL, "NULL pool");
+	c = p->nocache ? NULL : tc_attach(p);
 
 	pthread_mutex_lock(&p->lock);
 	if (!ensure_locked(p, c, 1)) {
@@ -354,7 +351,7 @@ static void *get_slow(struct udma_pool *p)
 	if (c && !n && p->top)
 		n = refill_locked(p, c);
 	if (n) {
-		b = TC_OBJS(c)[n - 1];
+		b = udma_pool_objs_(c)[n - 1];
 		tc_set_count(c, n - 1);
 	} else {
 		b = p->stack[--p->top];
@@ -366,27 +363,10 @@ static void *get_slow(struct udma_pool *p)
 	return (void *)b;
 }
 
-void *udma_pool_get_noinline(struct udma_pool *p)
+void *udma_pool_take_(struct udma_pool *p, void *block)
 {
-	struct tcache *c;
-
-	if (unlikely(!p))
-		return udma_fail_null(EINVAL, "NULL pool");
-	c = tls_tab->c[p->fast.slot];
-	if (likely(__atomic_load_n(&c->id, RELAXED) == p->fast.id)) {
-		if (likely(tc_enter(p, c))) {
-			uint32_t n = tc_count(c);
-			if (likely(n)) {
-				uintptr_t b = TC_OBJS(c)[n - 1];
-				tc_set_count(c, n - 1);
-				tc_leave(c);
-				mark_used(p, b);
-				return (void *)b;
-			}
-		}
-		tc_leave(c);
-	}
-	return get_slow(p);
+	mark_used(p, (uintptr_t)block);
+	return block;
 }
 
 void *udma_pool_get_iova(struct udma_pool *p, uint64_t *iova)
@@ -401,41 +381,48 @@ void *udma_pool_get_iova(struct udma_pool *p, uint64_t *iova)
 	return b;
 }
 
-static __attribute__((noinline, cold)) int bad_free(struct udma_pool *p, const void *ptr)
+__attribute__((cold)) int udma_pool_refuse_(struct udma_pool *p, const void *ptr, uint8_t st)
 {
+	if (!p)
+		return udma_fail(EINVAL, "NULL pool");
+	if (st == UDMA_POOL_ST_FREE_) {
+		__atomic_fetch_add(&p->double_frees, 1, RELAXED);
+		return udma_fail(EALREADY, "pool %s: block of %p is already free (double free)", p->name, ptr);
+	}
 	__atomic_fetch_add(&p->bad_frees, 1, RELAXED);
 	return udma_fail(EINVAL, "pool %s: %p is not inside a block of this pool", p->name, ptr);
 }
 
-static __attribute__((noinline, cold)) int double_free(struct udma_pool *p, const void *ptr)
-{
-	__atomic_fetch_add(&p->double_frees, 1, RELAXED);
-	return udma_fail(EALREADY, "pool %s: block of %p is already free (double free)", p->name, ptr);
-}
-
 /* Under p->lock: move the oldest blocks of a full cache to the shared stack. */
-static uint32_t flush_locked(struct udma_pool *p, struct tcache *c, uint32_t keep)
+static uint32_t flush_locked(struct udma_pool *p, struct udma_pool_tcache *c, uint32_t keep)
 {
 	uint32_t n = tc_count(c), k = n - keep;
 
-	memcpy(&p->stack[p->top], TC_OBJS(c), k * sizeof(TC_OBJS(c)[0]));
+	memcpy(&p->stack[p->top], udma_pool_objs_(c), k * sizeof(udma_pool_objs_(c)[0]));
 	p->top += k;
 	shared_sync(p);
-	memmove(TC_OBJS(c), &TC_OBJS(c)[k], keep * sizeof(TC_OBJS(c)[0]));
+	memmove(udma_pool_objs_(c), &udma_pool_objs_(c)[k], keep * sizeof(udma_pool_objs_(c)[0]));
 	tc_set_count(c, keep);
 	return keep;
 }
 
-static int put_slow(struct udma_pool *p, uintptr_t start)
+/* The put freed the block (state FREE) but could not cache it. The check
+ * keeps a stray call from pushing something that is not a free block. */
+int udma_pool_put_slow_(struct udma_pool *p, void *block)
 {
-	struct tcache *c = p->nocache ? NULL : tc_attach(p);
+	struct udma_pool_tcache *c;
+	uintptr_t start;
+	uint8_t *state = udma_pool_slot_(p, block, &start);
 
+	if (!state || start != (uintptr_t)block || __atomic_load_n(state, RELAXED) != UDMA_POOL_ST_FREE_)
+		return udma_fail(EINVAL, "%p is not a freed block start", block);
+	c = p->nocache ? NULL : tc_attach(p);
 	pthread_mutex_lock(&p->lock);
 	if (c) {
 		uint32_t n = tc_count(c);
 		if (n >= c->cap)
 			n = flush_locked(p, c, c->cap / 2);
-		TC_OBJS(c)[n] = start;
+		udma_pool_objs_(c)[n] = start;
 		tc_set_count(c, n + 1);
 	} else {
 		p->stack[p->top++] = start;
@@ -445,60 +432,9 @@ static int put_slow(struct udma_pool *p, uintptr_t start)
 	return 0;
 }
 
-int udma_pool_put_noinline(struct udma_pool *p, void *ptr)
-{
-	const struct pool_seg *s;
-	struct tcache *c;
-	uint64_t j;
-	uintptr_t start;
-	uint8_t st = ST_USED;
-
-	if (unlikely(!p))
-		return udma_fail(EINVAL, "NULL pool");
-	if (unlikely(pool_locate(p, (uintptr_t)ptr, &s, &j, &start)))
-		return bad_free(p, ptr);
-	c = tls_tab->c[p->fast.slot]; /* before the CAS, which orders everything after it */
-	/* Exactly one of two racing frees wins. relaxed: the block itself
-	 * travels through the cache and the pool lock, which order its data. */
-	if (unlikely(!__atomic_compare_exchange_n(&s->state[j], &st, ST_FREE, 0, RELAXED, RELAXED)))
-		return st == ST_FREE ? double_free(p, ptr) : bad_free(p, ptr);
-	if (likely(__atomic_load_n(&c->id, RELAXED) == p->fast.id)) {
-		if (likely(tc_enter(p, c))) {
-			uint32_t n = tc_count(c);
-			if (likely(n < c->cap)) {
-				TC_OBJS(c)[n] = start;
-				tc_set_count(c, n + 1);
-				tc_leave(c);
-				return 0;
-			}
-		}
-		tc_leave(c);
-	}
-	return put_slow(p, start);
-}
-
-void udma_pool_mark_used_(struct udma_pool *p, void *block)
-{
-	mark_used(p, (uintptr_t)block);
-}
-
-/* The inline put freed the block (state FREE) but could not cache it. The
- * check keeps a stray call from pushing something that is not a free block. */
-int udma_pool_put_freed_(struct udma_pool *p, void *block)
-{
-	const struct pool_seg *s;
-	uint64_t j;
-	uintptr_t start;
-
-	if (!p || pool_locate(p, (uintptr_t)block, &s, &j, &start) || start != (uintptr_t)block ||
-	    __atomic_load_n(&s->state[j], RELAXED) != ST_FREE)
-		return udma_fail(EINVAL, "%p is not a freed block start", block);
-	return put_slow(p, (uintptr_t)block);
-}
-
 static int get_bulk_slow(struct udma_pool *p, void **blocks, unsigned int n)
 {
-	struct tcache *c = p->nocache ? NULL : tc_attach(p);
+	struct udma_pool_tcache *c = p->nocache ? NULL : tc_attach(p);
 	unsigned int i = 0;
 
 	pthread_mutex_lock(&p->lock);
@@ -510,7 +446,7 @@ static int get_bulk_slow(struct udma_pool *p, void **blocks, unsigned int n)
 	if (c) {
 		uint32_t k = tc_count(c);
 		while (i < n && k)
-			blocks[i++] = (void *)TC_OBJS(c)[--k];
+			blocks[i++] = (void *)udma_pool_objs_(c)[--k];
 		tc_set_count(c, k);
 	}
 	while (i < n)
@@ -527,7 +463,7 @@ static int get_bulk_slow(struct udma_pool *p, void **blocks, unsigned int n)
 
 int udma_pool_get_bulk(struct udma_pool *p, void **blocks, unsigned int n)
 {
-	struct tcache *c;
+	struct udma_pool_tcache *c;
 
 	if (unlikely(!p || (!blocks && n)))
 		return udma_fail(EINVAL, "NULL pool or array");
@@ -535,19 +471,19 @@ int udma_pool_get_bulk(struct udma_pool *p, void **blocks, unsigned int n)
 		return 0;
 	c = tc_mine(p);
 	if (c) {
-		if (likely(tc_enter(p, c))) {
+		if (likely(udma_pool_enter_(&p->fast, c))) {
 			uint32_t k = tc_count(c);
 			if (likely(k >= n)) {
 				for (unsigned int i = 0; i < n; i++)
-					blocks[i] = (void *)TC_OBJS(c)[k - 1 - i];
+					blocks[i] = (void *)udma_pool_objs_(c)[k - 1 - i];
 				tc_set_count(c, k - n);
-				tc_leave(c);
+				udma_pool_leave_(c);
 				for (unsigned int i = 0; i < n; i++)
 					mark_used(p, (uintptr_t)blocks[i]);
 				return 0;
 			}
 		}
-		tc_leave(c);
+		udma_pool_leave_(c);
 	}
 	return get_bulk_slow(p, blocks, n);
 }
@@ -568,7 +504,7 @@ int udma_pool_put_bulk(struct udma_pool *p, void *const *blocks, unsigned int n)
 
 int udma_pool_cache_flush(struct udma_pool *p)
 {
-	struct tcache *c;
+	struct udma_pool_tcache *c;
 
 	if (!p)
 		return udma_fail(EINVAL, "NULL pool");
@@ -586,6 +522,10 @@ int _udma_pool_retire(struct udma_pool *p, int force)
 	uint64_t usable, free;
 
 	pthread_mutex_lock(&g_lock);
+	if (!_udma_ptrset_has(&g_live, p)) {
+		pthread_mutex_unlock(&g_lock);
+		return udma_fail(EINVAL, "%p is not a pool (never created, or destroyed)", (void *)p);
+	}
 	pthread_mutex_lock(&p->lock);
 	usable = __atomic_load_n(&p->usable, RELAXED);
 	free = _udma_pool_free_locked(p, NULL);
@@ -597,7 +537,7 @@ int _udma_pool_retire(struct udma_pool *p, int force)
 	}
 	if (free < usable)
 		udma_warn("pool %s destroyed with %llu blocks in use", p->name, (unsigned long long)(usable - free));
-	for (struct tcache *c = p->caches, *next; c; c = next) {
+	for (struct udma_pool_tcache *c = p->caches, *next; c; c = next) {
 		next = c->next_;
 		tc_set_count(c, 0);
 		c->pool_ = NULL;
@@ -607,6 +547,7 @@ int _udma_pool_retire(struct udma_pool *p, int force)
 	p->caches = NULL;
 	if (p->slot_owned)
 		g_slots &= ~(1ull << p->fast.slot);
+	_udma_ptrset_del(&g_live, p);
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&g_lock);
 	return 0;

@@ -158,7 +158,7 @@ static int seg_fill(struct udma_pool *p, struct pool_seg *s, uint64_t n, uint64_
 		}
 		if (iova == UDMA_BAD_IOVA || !dev_ok(p, iova))
 			continue;
-		__atomic_store_n(&s->state[j], ST_FREE, RELAXED);
+		__atomic_store_n(&s->state[j], UDMA_POOL_ST_FREE_, RELAXED);
 		s->usable++;
 	}
 	return 0;
@@ -211,7 +211,7 @@ static int seg_create(struct udma_pool *p, struct pool_seg *s, uint64_t want, ui
 static void seg_push(struct udma_pool *p, const struct pool_seg *s)
 {
 	for (uint64_t j = s->nslots; j-- > 0;)
-		if (__atomic_load_n(&s->state[j], RELAXED) == ST_FREE)
+		if (__atomic_load_n(&s->state[j], RELAXED) == UDMA_POOL_ST_FREE_)
 			p->stack[p->top++] = s->base + slot_off(p, j);
 	__atomic_store_n(&p->shared_free, p->top, RELAXED);
 }
@@ -379,12 +379,15 @@ struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool
 		}
 		p->cache_cap = (uint32_t)c;
 	}
-	_udma_pool_register(p);
+	if (_udma_pool_register(p)) {
+		pool_free_all(p);
+		return udma_fail_null(ENOMEM, "out of memory");
+	}
 	p->fast.base = p->seg[0].base;
 	p->fast.span = p->seg[0].span;
 	p->fast.state = p->seg[0].state;
-	if (!p->nocache && !p->bshift && p->fast.magic && !(p->fast.flags & UDMA_POOL_FAST_FENCE))
-		p->fast.flags |= UDMA_POOL_FAST_INLINE;
+	if (!p->bshift && p->fast.magic)
+		p->fast.flags |= UDMA_POOL_FAST_DIRECT;
 	udma_dbg("pool %s: %llu blocks of %zu bytes (align %zu, boundary %zu, %llu skipped), cache %u", p->name,
 		 (unsigned long long)p->seg[0].usable, p->fast.stride, p->align, p->boundary,
 		 (unsigned long long)__atomic_load_n(&p->skipped, RELAXED), p->cache_cap);
@@ -417,7 +420,7 @@ uint64_t udma_pool_iova(struct udma_pool *p, const void *ptr)
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
 	}
-	if (unlikely(__atomic_load_n(&s->state[j], RELAXED) != ST_USED)) {
+	if (unlikely(__atomic_load_n(&s->state[j], RELAXED) != UDMA_POOL_ST_USED_)) {
 		udma_dbg("block %p of pool %s is not in use", (void *)start, p->name);
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
@@ -434,7 +437,7 @@ void *udma_pool_block(struct udma_pool *p, const void *ptr)
 	uintptr_t start;
 
 	if (!p || pool_locate(p, (uintptr_t)ptr, &s, &j, &start) ||
-	    __atomic_load_n(&s->state[j], RELAXED) != ST_USED)
+	    __atomic_load_n(&s->state[j], RELAXED) != UDMA_POOL_ST_USED_)
 		return udma_fail_null(EINVAL, "%p is not inside a block in use of pool %s", ptr, p ? p->name : "(null)");
 	return (void *)start;
 }

@@ -10,23 +10,9 @@
 
 #include "../core/log.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define POOL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define POOL_TSAN 1
-#endif
-#endif
-#ifndef POOL_TSAN
-#define POOL_TSAN 0
-#endif
-
 #define RELAXED __ATOMIC_RELAXED
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-/* Per-slot state. A slot that is not a usable block stays ST_NONE. */
-enum { ST_NONE = 0, ST_FREE = 1, ST_USED = 2 };
 
 #define POOL_MAX_SEGS 32
 #define POOL_MAX_CACHE 4096u
@@ -37,15 +23,12 @@ struct pool_seg {
 	uintptr_t span;         /* base .. end of the last slot */
 	uint64_t nslots;
 	uint64_t usable;
-	uint8_t *state;         /* ST_* per slot, accessed with __atomic builtins */
+	uint8_t *state;         /* UDMA_POOL_ST_* per slot, accessed with __atomic builtins */
 	uint64_t *iova;         /* per-slot device address (PA mode, bridge); NULL: iova_base + offset */
 	uint64_t iova_base;
 	void *mem;              /* what to give back: udma allocation or bridge memory */
 	size_t mem_len;
 };
-
-/* Caches are struct udma_pool_tcache (public: the inline path reads them). */
-#define tcache udma_pool_tcache
 
 struct udma_pool {
 	struct udma_pool_fast fast; /* first: the inline get/put read it; immutable */
@@ -61,7 +44,7 @@ struct udma_pool {
 	alignas(64) pthread_mutex_t lock;
 	uintptr_t *stack;       /* shared free stack of block starts */
 	uint64_t top, stack_cap;
-	struct tcache *caches;  /* threads' caches of this pool */
+	struct udma_pool_tcache *caches; /* threads' caches of this pool */
 	uint32_t cache_cap;
 	int slot_owned;         /* slot is this pool's alone */
 	/* counters: __atomic builtins, relaxed (statistics only) */
@@ -125,8 +108,10 @@ static inline int pool_locate(const struct udma_pool *p, uintptr_t a, const stru
 
 /* cache.c */
 UDMA_HIDDEN int _udma_pool_global_init(void);
-UDMA_HIDDEN void _udma_pool_register(struct udma_pool *p);
-/* Destroy's check and detach: -EBUSY unless every block is free (or force). */
+/* Give p its cache slot and list it among the live pools. 0 or -ENOMEM. */
+UDMA_HIDDEN int _udma_pool_register(struct udma_pool *p);
+/* Destroy's check and detach: -EINVAL if p is not a live pool (destroyed, or
+ * never created), -EBUSY unless every block is free (or force). */
 UDMA_HIDDEN int _udma_pool_retire(struct udma_pool *p, int force);
 /* Under p->lock: free blocks in the shared stack plus every cache. */
 UDMA_HIDDEN uint64_t _udma_pool_free_locked(struct udma_pool *p, uint64_t *cached);

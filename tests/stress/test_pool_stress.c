@@ -8,6 +8,7 @@
  * every counter reconciles exactly with what the threads saw.
  */
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -64,6 +65,12 @@ static void fill(void *b, uint32_t owner, uint32_t seq)
 	h->seq = seq;
 	for (size_t k = sizeof(*h); k < BSIZE; k++)
 		c[k] = pat(owner, seq, k);
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int check(const void *b)
@@ -284,10 +291,180 @@ static void test_stress(void **state)
 	assert_int_equal(udma_domain_destroy(d), 0);
 }
 
+/*
+ * Racing double frees on the out-of-line put (udma_pool_put_noinline, the
+ * path of pools the inline code does not cover): RACERS threads free the
+ * same RACE_BLOCKS blocks, in the same order, meeting before each block, by
+ * interior pointers of their own. Each block must be freed exactly once and
+ * every other free refused with -EALREADY and counted; afterwards the pool
+ * holds each block once.
+ */
+#define RACERS 2
+#define RACE_BLOCKS 64
+#define RACE_ROUNDS (SLOW ? 200 : 2000)
+
+static struct {
+	struct udma_pool *p;
+	void *blk[RACE_BLOCKS];
+	size_t stride;
+	pthread_barrier_t go, done;
+	_Atomic int wins[RACE_BLOCKS];
+	struct {
+		alignas(64) _Atomic unsigned seq;
+	} here[RACERS];
+	_Atomic uint64_t losses, wrong;
+	_Atomic int stop;
+} race;
+
+/*
+ * Meet the other racers before each block, so the frees collide (a winner
+ * that takes the pool lock would otherwise fall behind the losers). Each
+ * racer announces itself on a line of its own and reads the others' lines:
+ * the last to arrive waits for a line from another CPU too, so all leave at
+ * about the same moment.
+ */
+static void meet(int id, unsigned seq)
+{
+	atomic_store(&race.here[id].seq, seq);
+	for (int j = 0; j < RACERS; j++)
+		for (int k = 0; atomic_load(&race.here[j].seq) < seq; k++)
+			if (k > 1000) /* spin first: who yields leaves late */
+				sched_yield();
+}
+
+static void *racer(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+
+	for (unsigned seq = 0;;) {
+		pthread_barrier_wait(&race.go);
+		if (atomic_load(&race.stop))
+			return NULL;
+		size_t off = ((size_t)id * 13) % race.stride; /* any address inside the block frees it */
+		for (int i = 0; i < RACE_BLOCKS; i++) {
+			meet(id, ++seq);
+			int e = udma_pool_put_noinline(race.p, (char *)race.blk[i] + off);
+			if (!e)
+				atomic_fetch_add(&race.wins[i], 1);
+			else if (e == -EALREADY)
+				atomic_fetch_add(&race.losses, 1);
+			else
+				atomic_fetch_add(&race.wrong, 1);
+		}
+		udma_pool_cache_flush(race.p);
+		pthread_barrier_wait(&race.done);
+	}
+}
+
+static void race_pool(struct udma_pool *p, const char *what)
+{
+	struct udma_pool_stats s = { .size = sizeof(s) };
+	pthread_t t[RACERS];
+	uint64_t lost = 0, twice = 0;
+	int r;
+
+	assert_non_null(p);
+	assert_int_equal(udma_pool_stats(p, &s), 0);
+	assert_true(s.blocks >= RACE_BLOCKS);
+	race.p = p;
+	race.stride = s.block_size;
+	atomic_store(&race.losses, 0);
+	atomic_store(&race.wrong, 0);
+	atomic_store(&race.stop, 0);
+	for (int i = 0; i < RACERS; i++)
+		atomic_store(&race.here[i].seq, 0);
+	pthread_barrier_init(&race.go, NULL, RACERS + 1);
+	pthread_barrier_init(&race.done, NULL, RACERS + 1);
+	for (int i = 0; i < RACERS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, racer, (void *)(intptr_t)i), 0);
+	for (r = 0; r < RACE_ROUNDS; r++) {
+		assert_int_equal(udma_pool_get_bulk(p, race.blk, RACE_BLOCKS), 0);
+		for (int i = 0; i < RACE_BLOCKS; i++)
+			atomic_store(&race.wins[i], 0);
+		pthread_barrier_wait(&race.go);
+		pthread_barrier_wait(&race.done);
+		for (int i = 0; i < RACE_BLOCKS; i++) {
+			int w = atomic_load(&race.wins[i]);
+			lost += w == 0;
+			twice += w > 1;
+		}
+		if (lost || twice) {
+			r++;
+			break;
+		}
+	}
+	atomic_store(&race.stop, 1);
+	pthread_barrier_wait(&race.go);
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&race.go);
+	pthread_barrier_destroy(&race.done);
+
+	assert_int_equal(udma_pool_stats(p, &s), 0);
+	printf("%s: %d rounds, blocks freed twice %llu, never %llu; double frees %llu, refused %llu\n", what,
+	       r, (unsigned long long)twice, (unsigned long long)lost, (unsigned long long)s.double_frees,
+	       (unsigned long long)atomic_load(&race.losses));
+	assert_int_equal(twice, 0);
+	assert_int_equal(lost, 0);
+	assert_int_equal(atomic_load(&race.wrong), 0);
+	assert_int_equal(s.double_frees, (uint64_t)r * RACE_BLOCKS * (RACERS - 1));
+	assert_int_equal(atomic_load(&race.losses), s.double_frees);
+	assert_int_equal(s.bad_frees, 0);
+	assert_int_equal(s.in_use, 0);
+	assert_int_equal(s.free, s.blocks);
+	/* each block is in the pool once: all of them come out, all different */
+	void **all = malloc(s.blocks * sizeof(*all));
+	assert_non_null(all);
+	assert_int_equal(udma_pool_get_bulk(p, all, (unsigned)s.blocks), 0);
+	qsort(all, s.blocks, sizeof(*all), cmp_ptr);
+	for (uint64_t i = 1; i < s.blocks; i++)
+		assert_ptr_not_equal(all[i], all[i - 1]);
+	assert_int_equal(udma_pool_put_bulk(p, all, (unsigned)s.blocks), 0);
+	free(all);
+	assert_int_equal(udma_pool_destroy(p, 0), 0);
+}
+
+static void test_double_free_out_of_line(void **state)
+{
+	struct udma_domain *d = test_domain(UDMA_ADDR_IOMMU), *pa = test_domain(UDMA_ADDR_PA);
+	int pa_err = errno;
+	struct udma_pool_opts o = { .size = sizeof(o), .block_size = 200, .block_count = 128, .align = 64 };
+
+	assert_non_null(d);
+	o.flags = UDMA_POOL_NO_CACHE;
+	race_pool(udma_pool_create(d, &o), "no cache");
+	o.flags = 0;
+	o.block_size = 96;
+	o.align = 32;
+	o.boundary = 256; /* two blocks per 256 bytes, a gap after each pair */
+	race_pool(udma_pool_create(d, &o), "boundary gaps");
+	o.block_size = 200;
+	o.align = 64;
+	o.boundary = 0;
+	o.block_count = 16;
+	o.flags = UDMA_POOL_GROW; /* most blocks in grown segments */
+	struct udma_pool *g = udma_pool_create(d, &o);
+	void *fill[RACE_BLOCKS * 2];
+	assert_int_equal(udma_pool_get_bulk(g, fill, RACE_BLOCKS * 2), 0);
+	assert_int_equal(udma_pool_put_bulk(g, fill, RACE_BLOCKS * 2), 0);
+	race_pool(g, "grown");
+	if (pa) {
+		o.flags = 0;
+		o.block_size = 2048;
+		o.block_count = 128;
+		race_pool(udma_pool_create(pa, &o), "pa");
+		assert_int_equal(udma_domain_destroy(pa), 0);
+	} else {
+		printf("SKIP pa pool: no PA domain (%s)\n", strerror(pa_err));
+	}
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stress),
+		cmocka_unit_test(test_double_free_out_of_line),
 	};
 	return tests_run(tests, NULL, NULL);
 }

@@ -16,14 +16,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 "$udma" fabric --help >/dev/null 2>&1 || skip "$udma has no fabric command"
 [ -r /proc/self/stat ] || skip "no /proc/PID/stat for CPU time"
 
-tmp=$(mktemp -d) || exit 1
-server=""
-cleanup() {
-	[ -n "$server" ] && kill -9 "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+fabric_scratch
 fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && sed 's/^/  server: /' "$tmp/serve.err"; exit 1; }
 
 # a port of our own: another test may hold the one we draw

@@ -16,14 +16,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 # a non-interactive shell starts background commands with SIGINT ignored
 env --default-signal=INT true 2>/dev/null || skip "env(1) has no --default-signal (coreutils 8.31)"
 
-tmp=$(mktemp -d) || exit 1
-server=""
-cleanup() {
-	[ -n "$server" ] && kill -9 "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+fabric_scratch
 
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.err; do [ -f "$f" ] && sed "s|^|  $(basename "$f" .err): |" "$f"; done; exit 1; }
 

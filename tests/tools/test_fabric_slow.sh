@@ -21,14 +21,7 @@ command -v timeout >/dev/null 2>&1 || skip "no timeout(1)"
 "$udma" fabric --help >/dev/null 2>&1 || skip "$udma has no fabric command"
 strace -f -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
 
-tmp=$(mktemp -d) || exit 1
-server=""
-cleanup() {
-	[ -n "$server" ] && kill -9 "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+fabric_scratch
 
 fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && sed 's/^/  server: /' "$tmp/serve.err"; exit 1; }
 

@@ -58,6 +58,18 @@ static void test_session_destroy_twice(void **state)
 	assert_int_equal(udma_session_destroy((struct udma_session *)junk), -EINVAL);
 }
 
+static void test_pool_destroy_twice(void **state)
+{
+	struct udma_domain *d = test_domain(UDMA_ADDR_VA);
+	struct udma_pool_opts o = { .size = sizeof(o), .name = "stale", .block_size = 256, .block_count = 64 };
+	struct udma_pool *p = udma_pool_create(d, &o);
+	assert_non_null(p);
+	assert_int_equal(udma_pool_destroy(p, 0), 0);
+	assert_int_equal(udma_pool_destroy(p, 0), -EINVAL);
+	assert_int_equal(udma_pool_destroy(p, UDMA_POOL_FORCE), -EINVAL);
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
 static void test_fabric_close_twice(void **state)
 {
 	struct udma_fabric *f = udma_fabric_open(NULL);
@@ -73,6 +85,7 @@ int main(void)
 		cmocka_unit_test(test_domain_destroy_twice),
 		cmocka_unit_test(test_domain_destroyed_but_held),
 		cmocka_unit_test(test_session_destroy_twice),
+		cmocka_unit_test(test_pool_destroy_twice),
 		cmocka_unit_test(test_fabric_close_twice),
 	};
 	return tests_run(t, NULL, NULL);

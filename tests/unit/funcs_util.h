@@ -1,0 +1,150 @@
+/* Shared by the tests of the later functions (RAID, EC, DIF, bursts):
+ * random regions in random layouts, GF(2^8) and CRC references written
+ * from their definitions, and a run on the cpu and threads engines. */
+#ifndef UDMA_TEST_FUNCS_UTIL_H
+#define UDMA_TEST_FUNCS_UTIL_H
+
+#include <stdlib.h>
+#include <udma/backend.h>
+#include "common.h"
+
+static uint64_t fu_rng = 0x9e3779b97f4a7c15ull;
+static inline uint64_t fu_rnd(void)
+{
+	return xorshift64(&fu_rng);
+}
+
+/* Layouts: a random start (rarely 32-byte aligned), scatter-gather, 64-byte aligned. */
+enum fu_layout { FU_RANDOM, FU_SG, FU_ALIGNED, FU_LAYOUTS };
+
+/* A region of len random bytes in a layout, described into a udma_buf. */
+struct fu_region {
+	char *base, *p;
+	size_t len;
+	struct iovec iov[8];
+};
+
+static inline void fu_region(struct fu_region *g, size_t len, enum fu_layout lay, struct udma_buf *b)
+{
+	g->base = aligned_alloc(64, (len + 127) & ~(size_t)63);
+	assert_non_null(g->base);
+	g->p = g->base + (lay == FU_ALIGNED ? 0 : fu_rnd() % 64);
+	g->len = len;
+	for (size_t k = 0; k < len; k++)
+		g->p[k] = (char)fu_rnd();
+	if (!b)
+		return;
+	if (lay != FU_SG) {
+		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { g->p, len } };
+		return;
+	}
+	uint32_t n = 0;
+	size_t off = 0;
+	while (off < len && n < 7) {
+		size_t piece = 1 + fu_rnd() % (len - off);
+		g->iov[n++] = (struct iovec){ g->p + off, piece };
+		off += piece;
+	}
+	if (off < len || !n)
+		g->iov[n++] = (struct iovec){ g->p + off, len - off };
+	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->iov, n } };
+}
+
+static inline void fu_region_free(struct fu_region *g)
+{
+	free(g->base);
+	g->base = g->p = NULL;
+}
+
+/* GF(2^8) with polynomial 0x11d, by shift and add. */
+static inline uint8_t fu_gf_mul(uint8_t a, uint8_t b)
+{
+	unsigned r = 0, x = a;
+	for (; b; b >>= 1) {
+		if (b & 1)
+			r ^= x;
+		x <<= 1;
+		if (x & 0x100)
+			x ^= 0x11d;
+	}
+	return (uint8_t)r;
+}
+
+/* The product table, for references over large regions. */
+static uint8_t fu_mul[256][256];
+static inline void fu_mul_init(void)
+{
+	for (unsigned a = 0; a < 256; a++)
+		for (unsigned b = 0; b < 256; b++)
+			fu_mul[a][b] = fu_gf_mul((uint8_t)a, (uint8_t)b);
+}
+
+static inline uint8_t fu_gf_inv(uint8_t a)
+{
+	for (unsigned b = 1; b < 256; b++)
+		if (fu_gf_mul(a, (uint8_t)b) == 1)
+			return (uint8_t)b;
+	return 0;
+}
+
+/* Coefficient of source j in parity row i (0-based) of the m x k parity
+ * part: Cauchy 1/((k + i) ^ j), Vandermonde (2^i)^j, as ISA-L defines them. */
+static inline uint8_t fu_coef(unsigned matrix, unsigned k, unsigned i, unsigned j)
+{
+	if (matrix == UDMA_EC_CAUCHY)
+		return fu_gf_inv((uint8_t)((k + i) ^ j));
+	uint8_t gen = 1, p = 1;
+	for (unsigned t = 0; t < i; t++)
+		gen = fu_gf_mul(gen, 2);
+	for (unsigned t = 0; t < j; t++)
+		p = fu_gf_mul(p, gen);
+	return p;
+}
+
+/* CRC-16 T10-DIF, bit by bit: polynomial 0x8bb7, initial 0, not reflected. */
+static inline uint16_t fu_crc16_t10dif(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint16_t)(p[i] << 8);
+		for (int b = 0; b < 8; b++)
+			crc = crc & 0x8000 ? (uint16_t)(crc << 1 ^ 0x8bb7) : (uint16_t)(crc << 1);
+	}
+	return crc;
+}
+
+/* Submit and wait; the status. */
+static inline int fu_run(struct udma_req *r)
+{
+	r->flags = UDMA_REQ_WAIT;
+	int rc = udma_submit(r);
+	if (rc)
+		return rc;
+	assert_int_equal(udma_req_is_done(r), 1);
+	return r->status;
+}
+
+/* Run body on the cpu engine and on a threads engine. */
+static inline void fu_on_engines(void (*body)(const char *engine))
+{
+	body("cpu");
+	struct udma_threads_opts o = { .size = sizeof(o), .workers = 2, .name = "t-later" };
+	struct udma_engine *e = udma_threads_engine_create(&o);
+	assert_non_null(e);
+	body("t-later");
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
+static inline struct udma_session *fu_session(enum udma_func f, const char *engine)
+{
+	struct udma_session_opts o = { .size = sizeof(o), .engine = engine };
+	struct udma_session *s = udma_session_create(f, &o);
+	assert_non_null(s);
+	return s;
+}
+
+/* Lengths: odd, tiny, around ISA-L's 32- and 64-byte steps, and large. */
+static const size_t fu_lens[] = { 0, 1, 7, 31, 32, 33, 64, 100, 4095, 4096, 65536, 65537 };
+#define FU_NLENS (sizeof(fu_lens) / sizeof(fu_lens[0]))
+
+#endif
