@@ -151,12 +151,19 @@ def cmd_targets(build, names):
     print("\n".join(sorted(out)))
 
 
-def failed_cases(stdout):
-    """The cmocka cases a test's output lists as failed, in order."""
+def failed_cases(stdout, stderr):
+    """The cmocka cases a test's output lists as failed, in order; or, for a test that
+    died (an assertion, a signal), the case it was running and the assertion."""
     cases = []
     for m in re.finditer(r"^\[  FAILED  \] (\S+)$", stdout or "", re.M):
         if m.group(1) not in cases:
             cases.append(m.group(1))
+    if not cases:
+        running = re.findall(r"^\[ RUN      \] (\S+)$", stdout or "", re.M)
+        m = re.search(r"([\w.-]+\.[ch]):(\d+): \w+: Assertion", (stderr or "") + (stdout or ""))
+        died = (running[-1:] if running else []) + ([f"assert@{m.group(1)}:{m.group(2)}"] if m else [])
+        if died:
+            cases.append(":".join(died))
     return cases
 
 
@@ -169,7 +176,7 @@ def cmd_results(log):
             ran += 1
             if r.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL"):
                 name = r["name"].split(" / ")[-1]  # "udma:unit / xmap": the test's own name
-                cases = failed_cases(r.get("stdout"))
+                cases = failed_cases(r.get("stdout"), r.get("stderr"))
                 if cases:  # the first three, and how many more
                     more = f" +{len(cases) - 3}" if len(cases) > 3 else ""
                     name += "[" + " ".join(cases[:3]) + more + "]"
