@@ -2,8 +2,8 @@
 """Text work for scripts/mutants.sh (which says how a run goes).
 
   mutants.py check LIST SRC [ID...]   every selected mutant applies exactly once in SRC;
-                                      prints id, file, timeout (- if not given), tests, what
-                                      (tab-separated)
+                                      prints id, file, timeout (- if not given), repeat, tests,
+                                      what (tab-separated)
   mutants.py apply LIST ID SRC        apply mutant ID to its file in SRC
   mutants.py sync ROOT SRC            make SRC hold ROOT's files (tracked and untracked, not
                                       ignored); only files whose content differs are written
@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-FIELDS = ("file", "tests", "what", "timeout")
+FIELDS = ("file", "tests", "what", "timeout", "repeat")
 
 
 def unescape(s):
@@ -40,7 +40,7 @@ def parse(path):
         if not line.strip() or line.startswith("#"):
             continue
         if line.startswith("[") and line.endswith("]"):
-            cur = {"id": line[1:-1], "edits": [], "where": where, "timeout": ""}
+            cur = {"id": line[1:-1], "edits": [], "where": where, "timeout": "", "repeat": "1"}
             if any(m["id"] == cur["id"] for m in mutants):
                 sys.exit(f"{where}: mutant {cur['id']} listed twice")
             mutants.append(cur)
@@ -63,6 +63,8 @@ def parse(path):
         missing = [f for f in ("file", "tests", "what") if not m.get(f)]
         if missing or not m["edits"] or any(e[1] is None for e in m["edits"]):
             sys.exit(f"{m['where']}: mutant {m['id']} needs file, tests, what and -/+ pairs")
+        if not m["repeat"].isdigit() or int(m["repeat"]) < 1 or not (m["timeout"] or "1").isdigit():
+            sys.exit(f"{m['where']}: mutant {m['id']}: timeout and repeat are whole numbers, repeat at least 1")
     return mutants
 
 
@@ -94,7 +96,7 @@ def cmd_check(listfile, src, ids):
             print(f"stale mutant {m['id']} ({m['where']}): {why}", file=sys.stderr)
             bad += 1
             continue
-        print("\t".join([m["id"], m["file"], m["timeout"] or "-", m["tests"], m["what"]]))
+        print("\t".join([m["id"], m["file"], m["timeout"] or "-", m["repeat"], m["tests"], m["what"]]))
     if bad:
         sys.exit(2)
 
@@ -181,6 +183,9 @@ def cmd_results(log):
                     more = f" +{len(cases) - 3}" if len(cases) > 3 else ""
                     name += "[" + " ".join(cases[:3]) + more + "]"
                 failed.append(name if r["result"] == "FAIL" else f"{name}({r['result'].lower()})")
+    # --maxfail interrupts the repeats after a failure: those say nothing more
+    real = [f for f in failed if not f.endswith("(interrupt)")]
+    failed = list(dict.fromkeys(real or failed))
     print(ran, ", ".join(failed) or "-")
 
 

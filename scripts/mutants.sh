@@ -38,17 +38,18 @@ build_for() { # TEST...
 	# shellcheck disable=SC2086 # one target a line
 	ninja -C "$build" -j2 $t
 }
-run_tests() { # LOG_NAME SECONDS TEST...
-	local name=$1 secs=$2
-	shift 2
+run_tests() { # LOG_NAME SECONDS REPEAT TEST...
+	local name=$1 secs=$2 repeat=$3
+	shift 3
 	rm -f "$build/meson-logs/$name.json"
-	timeout -k 10 "$secs" meson test -C "$build" --no-rebuild --num-processes 2 --logbase "$name" "$@" \
-		>>"$logs/$name.log" 2>&1
+	# repeated (a race's bug is caught by chance): until the first failure
+	timeout -k 10 "$secs" meson test -C "$build" --no-rebuild --num-processes 2 --logbase "$name" \
+		--repeat "$repeat" --maxfail 1 "$@" >>"$logs/$name.log" 2>&1
 	echo "$? $(helper results "$build/meson-logs/$name.json")"
 }
 
 # The selected tests must pass on the unchanged tree, or nothing below means anything.
-all_tests=$(cut -f4 <<<"$rows" | tr ' ' '\n' | sort -u | tr '\n' ' ')
+all_tests=$(cut -f5 <<<"$rows" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 # shellcheck disable=SC2086
 helper targets "$build" $all_tests >/dev/null || exit 2 # a test the list names is gone
 echo "== baseline: $all_tests"
@@ -56,7 +57,7 @@ echo "== baseline: $all_tests"
 # shellcheck disable=SC2086
 build_for $all_tests >>"$logs/baseline.log" 2>&1 || { echo "the unchanged tree does not build: $logs/baseline.log"; exit 2; }
 # shellcheck disable=SC2086
-read -r rc ran failed < <(run_tests baseline 900 $all_tests)
+read -r rc ran failed < <(run_tests baseline 900 1 $all_tests)
 if [ "$rc" != 0 ] || [ "$failed" != - ]; then
 	echo "the tests fail without any mutant ($failed, status $rc): $logs/baseline.log"
 	exit 2
@@ -70,7 +71,7 @@ killed=0 survived=0 invalid=0
 table=$work/last-run.md
 printf '| mutant | file | what | result | killed by | s |\n|---|---|---|---|---|---|\n' >"$table"
 printf '%-28s %-9s %-40s %s\n' mutant result "killed by" seconds
-while IFS=$'\t' read -r id file secs tests what; do
+while IFS=$'\t' read -r id file secs repeat tests what; do
 	start=$(now)
 	[ "$secs" = - ] && secs=$tmo
 	: >"$logs/$id.log"
@@ -82,7 +83,7 @@ while IFS=$'\t' read -r id file secs tests what; do
 		result=invalid by="does not build" invalid=$((invalid + 1))
 	else
 		# shellcheck disable=SC2086
-		read -r rc ran failed < <(run_tests "$id" "$secs" $tests)
+		read -r rc ran failed < <(run_tests "$id" "$secs" "$repeat" $tests)
 		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 			result=killed by="timeout after $secs s" killed=$((killed + 1))
 			[ "$failed" != - ] && by="$by: $failed"
