@@ -121,6 +121,7 @@ enum udma_domain_kind {
 	UDMA_KIND_PROCESS = 3,
 	UDMA_KIND_REMOTE = 4,
 	UDMA_KIND_CUSTOM = 5,
+	UDMA_KIND_STORAGE = 6,
 };
 
 #define UDMA_DOMAIN_ID_MAX 255 /* bytes, without the NUL */

@@ -1,0 +1,558 @@
+/* Storage domains: direct I/O through io_uring between DMA memory and a
+ * file, a tmpfs file, loop and device-mapper devices, with the data checked. */
+#include <linux/capability.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+#include "common.h"
+
+#define MiB (1u << 20)
+
+static char file_path[64];
+
+/* A file of size bytes in the current directory (the build tree: a disk). */
+static const char *make_file(size_t size)
+{
+	strcpy(file_path, "storage-test-XXXXXX");
+	int fd = mkstemp(file_path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	return file_path;
+}
+
+static struct udma_domain *open_storage(const char *path, uint32_t flags)
+{
+	struct udma_storage_opts o = { .size = sizeof(o), .flags = flags, .queue_depth = 8 };
+	return udma_storage_domain_create(path, &o);
+}
+
+static void fill(void *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		((unsigned char *)p)[i] = (unsigned char)(i * 31 + seed + i / 4096);
+}
+
+static struct udma_storage_info info_of(struct udma_domain *s)
+{
+	struct udma_storage_info i = { .size = sizeof(i) };
+	assert_int_equal(udma_storage_info(s, &i), 0);
+	return i;
+}
+
+/* Write from DMA memory at an offset, read it back into other DMA memory. */
+static int roundtrip(struct udma_domain *s, void *out, void *in, size_t len, uint64_t off)
+{
+	struct iovec f = { (void *)(uintptr_t)off, len }, m = { out, len }, r = { in, len };
+	int err = udma_domain_push(s, NULL, &f, 1, &m, 1, NULL, NULL);
+	if (!err)
+		err = udma_domain_pull(s, NULL, &f, 1, &r, 1, NULL, NULL);
+	return err;
+}
+
+static void test_file_fixed_buffers(void **state)
+{
+	struct udma_domain *dev = test_domain(UDMA_ADDR_VA), *s = open_storage(make_file(8 * MiB), 0);
+	struct udma_mem a, b;
+
+	assert_non_null(s);
+	assert_int_equal(udma_domain_kind(s), UDMA_KIND_STORAGE);
+	assert_int_equal(udma_mem_alloc(dev, 2 * MiB, NULL, &a), 0);
+	assert_int_equal(udma_mem_alloc(dev, 2 * MiB, NULL, &b), 0);
+	fill(a.va, 2 * MiB, 1);
+	/* whole buffers, then a sub-range of each */
+	assert_int_equal(roundtrip(s, a.va, b.va, 2 * MiB, 4 * MiB), 0);
+	assert_memory_equal(a.va, b.va, 2 * MiB);
+	memset(b.va, 0, 2 * MiB);
+	assert_int_equal(roundtrip(s, (char *)a.va + 8192, (char *)b.va + 4096, 64 * 1024, 65536), 0);
+	assert_memory_equal((char *)a.va + 8192, (char *)b.va + 4096, 64 * 1024);
+	struct udma_storage_info i = info_of(s);
+	assert_true(i.fixed_ios >= 4);
+	assert_int_equal(i.plain_ios, 0);
+	assert_int_equal(i.block_device, 0);
+	assert_true(i.offset_align >= 512 && i.mem_align >= 1);
+	assert_int_equal(udma_domain_destroy(s), 0);
+	udma_mem_free(dev, a.va, a.len);
+	udma_mem_free(dev, b.va, b.len);
+	udma_domain_destroy(dev);
+	unlink(file_path);
+}
+
+/* Memory udma does not know works through plain reads and writes, counted. */
+static void test_unregistered_memory(void **state)
+{
+	struct udma_domain *s = open_storage(make_file(MiB), 0);
+	char *a = aligned_alloc(4096, 256 * 1024), *b = aligned_alloc(4096, 256 * 1024);
+
+	fill(a, 256 * 1024, 2);
+	assert_int_equal(roundtrip(s, a, b, 256 * 1024, 0), 0);
+	assert_memory_equal(a, b, 256 * 1024);
+	struct udma_storage_info i = info_of(s);
+	assert_int_equal(i.fixed_ios, 0);
+	assert_true(i.plain_ios >= 2);
+	udma_domain_destroy(s);
+	free(a), free(b);
+	unlink(file_path);
+}
+
+/* File and memory pieces of different cuts are paired correctly. */
+static void test_scattered(void **state)
+{
+	struct udma_domain *s = open_storage(make_file(MiB), 0);
+	char *a = aligned_alloc(4096, 64 * 1024), *b = aligned_alloc(4096, 64 * 1024);
+	struct iovec f[3] = { { (void *)(uintptr_t)(512 * 1024), 8192 }, { (void *)4096, 40960 },
+			      { (void *)(uintptr_t)(900 * 1024), 16384 } };
+	struct iovec m[2] = { { a, 12288 }, { a + 16384, 53248 } };
+
+	fill(a, 64 * 1024, 3);
+	assert_int_equal(udma_domain_push(s, NULL, f, 3, m, 2, NULL, NULL), 0);
+	struct iovec one = { b, 65536 };
+	assert_int_equal(udma_domain_pull(s, NULL, f, 3, &one, 1, NULL, NULL), 0);
+	assert_memory_equal(a, b, 12288);
+	assert_memory_equal(a + 16384, b + 12288, 65536 - 12288);
+	udma_domain_destroy(s);
+	free(a), free(b);
+	unlink(file_path);
+}
+
+static void test_alignment_rules(void **state)
+{
+	struct udma_domain *s = open_storage(make_file(MiB), 0);
+	char *a = aligned_alloc(4096, 16384);
+	uint32_t oa = info_of(s).offset_align, ma = info_of(s).mem_align;
+	struct iovec f = { (void *)(uintptr_t)(oa / 2), 4096 }, m = { a, 4096 };
+
+	log_capture_start();
+	assert_int_equal(udma_domain_push(s, NULL, &f, 1, &m, 1, NULL, NULL), -EINVAL);
+	assert_logged("file offsets and lengths in multiples of");
+	f.iov_base = 0;
+	if (ma > 1) {
+		m.iov_base = a + ma / 2;
+		assert_int_equal(udma_domain_pull(s, NULL, &f, 1, &m, 1, NULL, NULL), -EINVAL);
+		assert_logged("memory addresses in multiples of");
+	}
+	m = (struct iovec){ a, 4096 - oa / 2 };
+	f.iov_len = 4096 - oa / 2;
+	assert_int_equal(udma_domain_pull(s, NULL, &f, 1, &m, 1, NULL, NULL), -EINVAL);
+	log_capture_stop();
+	assert_int_equal(info_of(s).fixed_ios + info_of(s).plain_ios, 0); /* nothing was submitted */
+	udma_domain_destroy(s);
+	free(a);
+	unlink(file_path);
+}
+
+static void test_tmpfs_refused(void **state)
+{
+	struct statfs fs;
+	if (statfs("/dev/shm", &fs) || fs.f_type != TMPFS_MAGIC)
+		skip_because("/dev/shm is not tmpfs here");
+	char path[] = "/dev/shm/udma-storage-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, MiB), 0);
+	close(fd);
+	log_capture_start();
+	errno = 0;
+	assert_null(open_storage(path, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_logged("tmpfs");
+	log_capture_stop();
+	unlink(path);
+}
+
+static void test_memzero_and_eof(void **state)
+{
+	struct udma_domain *s = open_storage(make_file(MiB), 0);
+	char *a = aligned_alloc(4096, 65536), *b = aligned_alloc(4096, 65536);
+	struct iovec f = { 0, 65536 }, m = { a, 65536 }, r = { b, 65536 }, z = { (void *)8192, 16384 };
+
+	fill(a, 65536, 4);
+	assert_int_equal(udma_domain_push(s, NULL, &f, 1, &m, 1, NULL, NULL), 0);
+	assert_int_equal(udma_domain_memzero(s, NULL, &z, 1, NULL, NULL), 0);
+	assert_int_equal(udma_domain_pull(s, NULL, &f, 1, &r, 1, NULL, NULL), 0);
+	memset(a + 8192, 0, 16384);
+	assert_memory_equal(a, b, 65536);
+	/* half of it past the end of the file */
+	struct iovec past = { (void *)(uintptr_t)(MiB - 32768), 65536 };
+	log_capture_start();
+	assert_int_equal(udma_domain_pull(s, NULL, &past, 1, &r, 1, NULL, NULL), -ENODATA);
+	assert_logged("end of file");
+	log_capture_stop();
+	udma_domain_destroy(s);
+	free(a), free(b);
+	unlink(file_path);
+}
+
+/* Durable writes, per domain and per request, land like others; bad options are refused. */
+static void test_durable(void **state)
+{
+	struct udma_domain *s = open_storage(make_file(MiB), UDMA_STORAGE_DSYNC);
+	char *a = aligned_alloc(4096, 65536), *b = aligned_alloc(4096, 65536);
+	struct udma_storage_req req = { .size = sizeof(req), .flags = UDMA_STORAGE_DSYNC };
+	struct iovec f = { 0, 65536 }, m = { a, 65536 }, r = { b, 65536 };
+
+	fill(a, 65536, 5);
+	assert_int_equal(roundtrip(s, a, b, 65536, 0), 0);
+	assert_memory_equal(a, b, 65536);
+	udma_domain_destroy(s);
+	s = open_storage(file_path, 0);
+	fill(a, 65536, 6);
+	assert_int_equal(udma_domain_push(s, &req, &f, 1, &m, 1, NULL, NULL), 0);
+	assert_int_equal(udma_domain_pull(s, NULL, &f, 1, &r, 1, NULL, NULL), 0);
+	assert_memory_equal(a, b, 65536);
+	udma_domain_destroy(s);
+	struct udma_storage_opts bad = { .size = sizeof(bad), .flags = 1u << 31 };
+	assert_null(udma_storage_domain_create(file_path, &bad));
+	assert_int_equal(errno, EINVAL);
+	free(a), free(b);
+	unlink(file_path);
+}
+
+/* Freed DMA memory is let go: new memory at the same address is what is written. */
+static void test_freed_memory_released(void **state)
+{
+	struct udma_domain *dev = test_domain(UDMA_ADDR_VA), *s = open_storage(make_file(MiB), 0);
+	struct udma_mem a, b;
+	char *check = aligned_alloc(4096, 65536);
+
+	assert_int_equal(udma_mem_alloc(dev, 65536, NULL, &a), 0);
+	fill(a.va, 65536, 7);
+	assert_int_equal(roundtrip(s, a.va, check, 65536, 0), 0);
+	assert_int_equal(udma_mem_free(dev, a.va, a.len), 0);
+	assert_int_equal(udma_mem_alloc(dev, 65536, NULL, &b), 0);
+	fill(b.va, 65536, 8);
+	assert_int_equal(roundtrip(s, b.va, check, 65536, 0), 0);
+	assert_memory_equal(b.va, check, 65536);
+	udma_mem_free(dev, b.va, b.len);
+	udma_domain_destroy(s);
+	udma_domain_destroy(dev);
+	free(check);
+	unlink(file_path);
+}
+
+/* ---- under load: truncation, detach ------------------------------------ */
+
+struct loader {
+	struct udma_domain *s;
+	size_t len;
+	volatile int *stop;
+	int ok, failed, bad; /* bad: an error other than the expected ones */
+};
+
+static void *load(void *p)
+{
+	struct loader *l = p;
+	char *buf = aligned_alloc(4096, l->len);
+	struct iovec f = { 0, l->len }, m = { buf, l->len };
+
+	while (!*l->stop) {
+		int err = udma_domain_pull(l->s, NULL, &f, 1, &m, 1, NULL, NULL);
+		if (!err)
+			l->ok++;
+		else if (err == -ENODATA || err == -EIO || err == -ENXIO || err == -ENODEV)
+			l->failed++;
+		else
+			l->bad++;
+		if (l->failed > 20)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void run_load(struct udma_domain *s, size_t len, void (*cut)(void *), void *arg, struct loader *out)
+{
+	pthread_t t[4];
+	volatile int stop = 0;
+
+	for (int i = 0; i < 4; i++) {
+		out[i] = (struct loader){ .s = s, .len = len, .stop = &stop };
+		assert_int_equal(pthread_create(&t[i], NULL, load, &out[i]), 0);
+	}
+	usleep(20000);
+	cut(arg);
+	usleep(50000);
+	stop = 1;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+}
+
+static void truncate_file(void *path)
+{
+	assert_int_equal(truncate(path, 0), 0);
+}
+
+static void test_truncated_under_load(void **state)
+{
+	struct udma_domain *s = open_storage(make_file(4 * MiB), 0);
+	struct loader l[4];
+	int ok = 0, failed = 0;
+
+	run_load(s, 4 * MiB, truncate_file, file_path, l);
+	for (int i = 0; i < 4; i++)
+		ok += l[i].ok, failed += l[i].failed, assert_int_equal(l[i].bad, 0);
+	assert_true(failed > 0); /* every read after the cut fails, none hangs */
+	udma_domain_destroy(s);
+	unlink(file_path);
+}
+
+/* ---- devices: loop, device-mapper (root) -------------------------------- */
+
+static int sh(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (out && !fgets(out, (int)len, p))
+		out[0] = 0;
+	if (out)
+		out[strcspn(out, "\n")] = 0;
+	return pclose(p);
+}
+
+static char loopdev[64];
+
+static void loop_attach(size_t size)
+{
+	char cmd[128];
+
+	if (geteuid() != 0)
+		skip_because("loop devices need root (losetup)");
+	make_file(size);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", file_path);
+	if (sh(cmd, loopdev, sizeof(loopdev)) || strncmp(loopdev, "/dev/loop", 9)) {
+		loopdev[0] = 0;
+		unlink(file_path);
+		skip_because("losetup -f --show failed (no loop devices in this container?)");
+	}
+}
+
+static void loop_detach(void)
+{
+	char cmd[128];
+	if (loopdev[0]) {
+		snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null", loopdev);
+		sh(cmd, NULL, 0);
+	}
+	loopdev[0] = 0;
+	unlink(file_path);
+}
+
+static char dm_name[64];
+
+/* After every case, passed or failed: no device or file left behind. */
+static int cleanup(void **state)
+{
+	char cmd[128];
+	if (dm_name[0]) {
+		snprintf(cmd, sizeof(cmd), "dmsetup remove %s 2>/dev/null", dm_name);
+		sh(cmd, NULL, 0);
+		dm_name[0] = 0;
+	}
+	loop_detach();
+	return 0;
+}
+
+static void test_loop_device(void **state)
+{
+	struct udma_domain *dev = test_domain(UDMA_ADDR_VA);
+	struct udma_mem a, b;
+
+	loop_attach(8 * MiB);
+	struct udma_domain *s = open_storage(loopdev, 0);
+	assert_non_null(s);
+	struct udma_storage_info i = info_of(s);
+	assert_int_equal(i.block_device, 1);
+	assert_int_equal(i.capacity, 8 * MiB);
+	assert_int_equal(udma_mem_alloc(dev, MiB, NULL, &a), 0);
+	assert_int_equal(udma_mem_alloc(dev, MiB, NULL, &b), 0);
+	fill(a.va, MiB, 9);
+	assert_int_equal(roundtrip(s, a.va, b.va, MiB, 7 * MiB), 0);
+	assert_memory_equal(a.va, b.va, MiB);
+	struct iovec past = { (void *)(uintptr_t)(8 * MiB - 4096), 8192 }, m = { b.va, 8192 };
+	assert_int_equal(udma_domain_pull(s, NULL, &past, 1, &m, 1, NULL, NULL), -ERANGE);
+	assert_true(info_of(s).fixed_ios >= 2);
+	udma_domain_destroy(s);
+	udma_mem_free(dev, a.va, a.len);
+	udma_mem_free(dev, b.va, b.len);
+	udma_domain_destroy(dev);
+	loop_detach();
+}
+
+static void detach_loop(void *arg)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null", loopdev);
+	sh(cmd, NULL, 0);
+}
+
+/* A loop device detached under load: the kernel detaches it once the last
+ * opener closes it, so I/O goes on or fails cleanly; none hangs or is lost. */
+static void test_loop_detached_under_load(void **state)
+{
+	struct loader l[4];
+
+	loop_attach(4 * MiB);
+	struct udma_domain *s = open_storage(loopdev, 0);
+	assert_non_null(s);
+	run_load(s, MiB, detach_loop, NULL, l);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(l[i].bad, 0), assert_true(l[i].ok + l[i].failed > 0);
+	udma_domain_destroy(s);
+	loop_detach();
+}
+
+/* Device-mapper: the first half reads the loop device, the second half is
+ * the error target. EIO fails just the requests that touch the second half. */
+static void test_eio_fails_only_its_request(void **state)
+{
+	char cmd[256], *dm = dm_name;
+
+	if (geteuid() != 0 || access("/usr/sbin/dmsetup", X_OK))
+		skip_because("device-mapper tests need root and dmsetup");
+	loop_attach(4 * MiB);
+	snprintf(dm, sizeof(dm_name), "udma-test-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "printf '0 4096 linear %s 0\\n4096 4096 error\\n' | dmsetup create %s 2>/dev/null",
+		 loopdev, dm);
+	if (sh(cmd, NULL, 0)) {
+		dm_name[0] = 0;
+		loop_detach();
+		skip_because("dmsetup create failed (no device-mapper in this kernel?)");
+	}
+	snprintf(cmd, sizeof(cmd), "/dev/mapper/%s", dm);
+	struct udma_domain *s = open_storage(cmd, 0);
+	char *a = aligned_alloc(4096, MiB), *b = aligned_alloc(4096, MiB);
+	assert_non_null(s);
+	fill(a, MiB, 10);
+	assert_int_equal(roundtrip(s, a, b, MiB, MiB), 0);
+	assert_memory_equal(a, b, MiB);
+	struct iovec bad = { (void *)(uintptr_t)(2 * MiB), MiB }, both = { (void *)(uintptr_t)(MiB + MiB / 2), MiB };
+	struct iovec m = { b, MiB };
+	assert_int_equal(udma_domain_pull(s, NULL, &bad, 1, &m, 1, NULL, NULL), -EIO);
+	assert_int_equal(udma_domain_pull(s, NULL, &both, 1, &m, 1, NULL, NULL), -EIO);
+	memset(b, 0, MiB);
+	assert_int_equal(roundtrip(s, a, b, MiB, MiB), 0); /* the good half still works */
+	assert_memory_equal(a, b, MiB);
+	udma_domain_destroy(s);
+	free(a), free(b);
+	cleanup(NULL);
+}
+
+/* A write error (EFBIG past RLIMIT_FSIZE, the errno ENOSPC would give on a
+ * full disk here) fails the request it hits, after the short part of it was
+ * written, and only that one. */
+static int fsize_child(struct udma_domain *s)
+{
+	struct rlimit rl = { 2 * MiB, 2 * MiB };
+	char *a = aligned_alloc(4096, MiB), *b = aligned_alloc(4096, MiB);
+	struct iovec past = { (void *)(uintptr_t)(2 * MiB), MiB }, across = { (void *)(uintptr_t)(3 * MiB / 2), MiB };
+	struct iovec m = { a, MiB };
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		return 2;
+	fill(a, MiB, 12);
+	if (udma_domain_push(s, NULL, &past, 1, &m, 1, NULL, NULL) != -EFBIG)
+		return 3;
+	if (udma_domain_push(s, NULL, &across, 1, &m, 1, NULL, NULL) != -EFBIG)
+		return 4;
+	/* the part below the limit was written: short write continued, then the error */
+	struct iovec lo = { (void *)(uintptr_t)(3 * MiB / 2), MiB / 2 }, r = { b, MiB / 2 };
+	if (udma_domain_pull(s, NULL, &lo, 1, &r, 1, NULL, NULL) || memcmp(a, b, MiB / 2))
+		return 5;
+	return roundtrip(s, a, b, MiB, 0) || memcmp(a, b, MiB) ? 6 : 0;
+}
+
+static void test_write_error_fails_its_request(void **state)
+{
+	int st;
+	struct udma_domain *s = open_storage(make_file(2 * MiB), 0);
+
+	assert_non_null(s);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fsize_child(s));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	udma_domain_destroy(s);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* ---- RLIMIT_MEMLOCK too small ------------------------------------------- */
+
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static int memlock_child(void)
+{
+	struct rlimit rl = { 64 * 1024, 64 * 1024 };
+	/* io_uring charges a ring's registrations to its creator unless it had CAP_IPC_LOCK */
+	if (drop_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl))
+		return 2;
+	struct udma_domain *dev = test_domain(UDMA_ADDR_VA), *s = open_storage(file_path, 0);
+	struct udma_mem a;
+	char *b = aligned_alloc(4096, MiB);
+
+	if (!s || udma_mem_alloc(dev, MiB, NULL, &a))
+		return 2;
+	log_capture_start();
+	fill(a.va, MiB, 11);
+	for (int i = 0; i < 3; i++)
+		if (roundtrip(s, a.va, b, MiB, 0) || memcmp(a.va, b, MiB))
+			return 3;
+	const char *log = log_capture_stop();
+	const char *w = strstr(log, "RLIMIT_MEMLOCK");
+	if (!w || strstr(w + 1, "RLIMIT_MEMLOCK"))
+		return 4; /* one warning, not one per I/O */
+	struct udma_storage_info i = info_of(s);
+	return i.fixed_disabled == 1 && i.plain_ios >= 6 && i.fixed_ios == 0 ? 0 : 5;
+}
+
+static void test_memlock_fallback(void **state)
+{
+	int st;
+
+	make_file(MiB);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(memlock_child());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	unlink(file_path);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_file_fixed_buffers, cleanup),
+		cmocka_unit_test_teardown(test_unregistered_memory, cleanup),
+		cmocka_unit_test_teardown(test_scattered, cleanup),
+		cmocka_unit_test_teardown(test_alignment_rules, cleanup),
+		cmocka_unit_test_teardown(test_tmpfs_refused, cleanup),
+		cmocka_unit_test_teardown(test_memzero_and_eof, cleanup),
+		cmocka_unit_test_teardown(test_durable, cleanup),
+		cmocka_unit_test_teardown(test_freed_memory_released, cleanup),
+		cmocka_unit_test_teardown(test_truncated_under_load, cleanup),
+		cmocka_unit_test_teardown(test_loop_device, cleanup),
+		cmocka_unit_test_teardown(test_loop_detached_under_load, cleanup),
+		cmocka_unit_test_teardown(test_eio_fails_only_its_request, cleanup),
+		cmocka_unit_test_teardown(test_write_error_fails_its_request, cleanup),
+		cmocka_unit_test_teardown(test_memlock_fallback, cleanup),
+	};
+	return tests_run(tests, NULL, NULL);
+}
