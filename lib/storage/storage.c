@@ -176,6 +176,11 @@ static int storage_setup(struct storage_domain *sd, const char *path)
 	return 0;
 }
 
+/* backends/uring: the engine that takes storage buffers without a bounce. */
+UDMA_HIDDEN void _udma_builtin_uring_register(void);
+
+static pthread_once_t uring_once = PTHREAD_ONCE_INIT;
+
 struct udma_domain *udma_storage_domain_create(const char *path, const struct udma_storage_opts *opts)
 {
 	struct storage_domain *sd;
@@ -201,6 +206,7 @@ struct udma_domain *udma_storage_domain_create(const char *path, const struct ud
 		errno = -err;
 		return NULL;
 	}
+	pthread_once(&uring_once, _udma_builtin_uring_register);
 	return &sd->d;
 }
 

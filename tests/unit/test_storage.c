@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
+#include <udma/backend.h>
 #include "common.h"
 
 #define MiB (1u << 20)
@@ -236,39 +237,92 @@ static void test_freed_memory_released(void **state)
 	unlink(file_path);
 }
 
-/* A mover copy whose output or input is a storage buffer: a write or a read. */
-static int mover_copy(struct udma_session *ss, struct udma_buf out, struct udma_buf in)
+/* A mover request whose output or input is a storage buffer: a write or a
+ * read. Its status; *engine: where it ran; *crc: imm's CRC (copy-crc32c). */
+static int mover_run(struct udma_session *ss, struct udma_buf out, struct udma_buf in, const char **engine,
+		     uint32_t *crc)
 {
 	struct udma_req *r = udma_req_alloc(ss);
 	assert_non_null(r);
 	r->flags = UDMA_REQ_WAIT;
 	r->out = out;
-	r->in[0] = in;
+	if (in.type != UDMA_BUF_NONE)
+		r->in[0] = in;
+	memset(r->imm, 0, sizeof(r->imm));
 	int err = udma_submit(r);
 	if (!err)
 		err = r->status;
+	*engine = r->engine;
+	if (crc)
+		memcpy(crc, r->imm, sizeof(*crc));
 	udma_req_free(r);
 	return err;
 }
 
+static int learned_uring(const struct udma_engine_info *i, void *arg)
+{
+	if (strcmp(i->name, "uring"))
+		return 0;
+	for (int c = 0; c < 8; c++)
+		*(uint64_t *)arg += i->learned_speed[UDMA_FUNC_COPY][c];
+	return 1;
+}
+
+/* Mover requests with a storage buffer go to the uring engine: reads and
+ * writes on fixed buffers, no bounce; the scheduler learns its speed. */
 static void test_mover_copies(void **state)
 {
 	struct udma_domain *dev = test_domain(UDMA_ADDR_VA), *s = open_storage(make_file(4 * MiB), 0);
 	struct udma_session *ss = udma_session_create(UDMA_FUNC_COPY, NULL);
+	struct udma_session *cs = udma_session_create(UDMA_FUNC_COPY_CRC32C, NULL);
+	struct udma_session *zs = udma_session_create(UDMA_FUNC_ZERO, NULL);
 	struct udma_mem a, b;
+	const char *eng;
+	uint32_t wcrc, rcrc, mcrc;
 
-	assert_non_null(ss);
+	assert_non_null(ss), assert_non_null(cs), assert_non_null(zs);
 	assert_int_equal(udma_mem_alloc(dev, MiB, NULL, &a), 0);
 	assert_int_equal(udma_mem_alloc(dev, MiB, NULL, &b), 0);
 	fill(a.va, MiB, 13);
-	struct iovec f = { (void *)(uintptr_t)(2 * MiB), MiB };
+	struct iovec f = { (void *)(uintptr_t)(2 * MiB), MiB }, g = { 0, MiB };
 	struct udma_buf file = { .type = UDMA_BUF_DOMAIN, .dom = { s, NULL, &f, 1 } };
+	struct udma_buf file0 = { .type = UDMA_BUF_DOMAIN, .dom = { s, NULL, &g, 1 } };
 	struct udma_buf la = { .type = UDMA_BUF_LINEAR, .linear = { a.va, MiB } };
 	struct udma_buf lb = { .type = UDMA_BUF_LINEAR, .linear = { b.va, MiB } };
-	assert_int_equal(mover_copy(ss, file, la), 0); /* memory -> file */
-	assert_int_equal(mover_copy(ss, lb, file), 0); /* file -> memory */
+	struct udma_buf none = { .type = UDMA_BUF_NONE };
+	for (int i = 0; i < 8; i++) { /* a few, so some are timed */
+		assert_int_equal(mover_run(ss, file, la, &eng, NULL), 0); /* memory -> file */
+		assert_string_equal(eng, "uring");
+		assert_int_equal(mover_run(ss, lb, file, &eng, NULL), 0); /* file -> memory */
+		assert_string_equal(eng, "uring");
+	}
 	assert_memory_equal(a.va, b.va, MiB);
-	udma_session_destroy(ss);
+	struct udma_storage_info i = info_of(s);
+	assert_int_equal(i.plain_ios, 0); /* no bounce: DMA memory straight to the disk */
+	assert_true(i.fixed_ios >= 16);
+	uint64_t learned = 0;
+	udma_engine_foreach(learned_uring, &learned);
+	assert_true(learned > 0);
+	/* copy-crc32c both ways, checked against the CRC of memory alone */
+	assert_int_equal(mover_run(cs, file0, la, &eng, &wcrc), 0);
+	memset(b.va, 0, MiB);
+	assert_int_equal(mover_run(cs, lb, file0, &eng, &rcrc), 0);
+	assert_string_equal(eng, "uring");
+	assert_int_equal(mover_run(cs, lb, la, &eng, &mcrc), 0); /* memory to memory: not uring's */
+	assert_string_not_equal(eng, "uring");
+	assert_int_equal(wcrc, mcrc);
+	assert_int_equal(rcrc, mcrc);
+	/* file to file, then zero a file range */
+	assert_int_equal(mover_run(ss, file, file0, &eng, NULL), 0);
+	assert_int_equal(mover_run(zs, file0, none, &eng, NULL), 0);
+	assert_string_equal(eng, "uring");
+	struct udma_buf lz = { .type = UDMA_BUF_LINEAR, .linear = { b.va, MiB } };
+	assert_int_equal(mover_run(ss, lz, file0, &eng, NULL), 0);
+	for (size_t k = 0; k < MiB; k++)
+		assert_int_equal(((unsigned char *)b.va)[k], 0);
+	assert_int_equal(mover_run(ss, lb, file, &eng, NULL), 0);
+	assert_memory_equal(a.va, b.va, MiB);
+	udma_session_destroy(ss), udma_session_destroy(cs), udma_session_destroy(zs);
 	udma_domain_destroy(s);
 	udma_mem_free(dev, a.va, a.len);
 	udma_mem_free(dev, b.va, b.len);
