@@ -6,10 +6,12 @@
  * direct=1), the two alternating -r times; the medians, their ratio, and
  * CPU time per I/O of both (getrusage for udma, fio's usr+sys for fio).
  *
- * udma keeps -q I/Os in flight as one pull or push of -q pieces (random or
- * consecutive offsets) from DMA memory, so every I/O is on a fixed buffer;
- * a batch ends when its last piece completes, where fio refills each slot
- * as soon as it frees (udma's queue drains a little at the end of each).
+ * udma keeps -q I/Os in flight (the domain's queue depth) in one pull or
+ * push of 8 x q pieces (random or consecutive offsets; at most 1024) on
+ * q buffers of DMA memory, so every I/O is on a fixed buffer; a slot is
+ * refilled as soon as its I/O completes, as fio does, and the queue drains
+ * only at the end of each batch (one time in eight). Pieces i and i + q
+ * share a buffer, as a benchmark may.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +54,7 @@ struct sctx {
 	struct udma_domain *s;
 	char *mem;
 	size_t bs;
-	unsigned qd;
+	unsigned qd, pieces;
 	int write, random;
 	uint64_t blocks, next;
 	unsigned seed;
@@ -61,13 +63,14 @@ struct sctx {
 
 static int batch(struct sctx *c)
 {
-	for (unsigned i = 0; i < c->qd; i++) {
-		uint64_t b = c->random ? (uint64_t)rand_r(&c->seed) * 65536u % c->blocks : c->next++ % c->blocks;
+	for (unsigned i = 0; i < c->pieces; i++) {
+		uint64_t b = c->random ? ((uint64_t)rand_r(&c->seed) << 16 ^ (uint64_t)rand_r(&c->seed)) % c->blocks
+				       : c->next++ % c->blocks;
 		c->f[i] = (struct iovec){ (void *)(uintptr_t)(b * c->bs), c->bs };
-		c->m[i] = (struct iovec){ c->mem + (size_t)i * c->bs, c->bs };
+		c->m[i] = (struct iovec){ c->mem + (size_t)(i % c->qd) * c->bs, c->bs };
 	}
-	return c->write ? udma_domain_push(c->s, NULL, c->f, c->qd, c->m, c->qd, NULL, NULL)
-			: udma_domain_pull(c->s, NULL, c->f, c->qd, c->m, c->qd, NULL, NULL);
+	return c->write ? udma_domain_push(c->s, NULL, c->f, c->pieces, c->m, c->pieces, NULL, NULL)
+			: udma_domain_pull(c->s, NULL, c->f, c->pieces, c->m, c->pieces, NULL, NULL);
 }
 
 /* One udma repetition: IOPS and CPU microseconds per I/O. */
@@ -80,7 +83,7 @@ static int udma_rep(struct sctx *c, double secs, double *iops, double *cpu_us)
 	do {
 		if ((err = batch(c)))
 			return err;
-		ios += c->qd;
+		ios += c->pieces;
 		t = tool_now();
 	} while (t - t0 < secs && !perf_interrupted);
 	*iops = (double)ios / (t - t0);
@@ -307,6 +310,7 @@ int perf_storage_run(struct perf_ctx *px)
 		goto out;
 	}
 	c->mem = mem.va, c->qd = o->depth, c->seed = 1;
+	c->pieces = o->depth * 8 < MAX_Q ? o->depth * 8 : MAX_Q;
 	c->write = o->storage_rw & 1, c->random = o->storage_rw >= 2;
 	measure(px, c, info.capacity);
 	perf_progress_clear(px);
