@@ -12,6 +12,8 @@
 /* Fixed buffers a ring can hold at once; the least recently taken slot
  * gives way when they are all used. */
 #define STORAGE_SLOTS 64
+/* Spans of memory gone that a lookup made without the lock can check against. */
+#define STORAGE_GONE_LOG 16
 
 /* A piece of DMA memory registered (or to be) in a slot; gen 0: empty. */
 struct fixed_buf {
@@ -41,6 +43,8 @@ struct storage_domain {
 	struct fixed_buf slots[STORAGE_SLOTS]; /* under d.lock */
 	uint64_t next_gen;                     /* under d.lock */
 	unsigned clock;                        /* under d.lock: next slot to give way */
+	uint64_t gone_seq;                     /* under d.lock: memory-gone calls so far */
+	struct fixed_buf gone_log[STORAGE_GONE_LOG]; /* under d.lock: the last spans gone */
 	struct ring *free_rings, *all_rings;   /* under d.lock */
 	uint64_t fixed_ios, plain_ios, short_ios, rings; /* atomic counters */
 };

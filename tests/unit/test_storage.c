@@ -106,12 +106,12 @@ static void test_unregistered_memory(void **state)
 static void test_scattered(void **state)
 {
 	struct udma_domain *s = open_storage(make_file(MiB), 0);
-	char *a = aligned_alloc(4096, 64 * 1024), *b = aligned_alloc(4096, 64 * 1024);
+	char *a = aligned_alloc(4096, 128 * 1024), *b = aligned_alloc(4096, 64 * 1024);
 	struct iovec f[3] = { { (void *)(uintptr_t)(512 * 1024), 8192 }, { (void *)4096, 40960 },
 			      { (void *)(uintptr_t)(900 * 1024), 16384 } };
 	struct iovec m[2] = { { a, 12288 }, { a + 16384, 53248 } };
 
-	fill(a, 64 * 1024, 3);
+	fill(a, 128 * 1024, 3);
 	assert_int_equal(udma_domain_push(s, NULL, f, 3, m, 2, NULL, NULL), 0);
 	struct iovec one = { b, 65536 };
 	assert_int_equal(udma_domain_pull(s, NULL, f, 3, &one, 1, NULL, NULL), 0);
@@ -326,6 +326,74 @@ static void test_mover_copies(void **state)
 	udma_domain_destroy(s);
 	udma_mem_free(dev, a.va, a.len);
 	udma_mem_free(dev, b.va, b.len);
+	udma_domain_destroy(dev);
+}
+
+/* Threads allocate, write, read back and free DMA memory on one domain
+ * while another makes and destroys storage domains: the data stays right
+ * (no stale fixed buffer) and nothing deadlocks. */
+struct churn {
+	struct udma_domain *dev, *s;
+	int id, bad;
+};
+
+static void *churn_io(void *p)
+{
+	struct churn *c = p;
+	char *check = aligned_alloc(4096, 65536);
+
+	for (int i = 0; i < 100 && !c->bad; i++) {
+		struct udma_mem m;
+		if (udma_mem_alloc(c->dev, 65536, NULL, &m)) {
+			c->bad = 1;
+			break;
+		}
+		fill(m.va, 65536, (unsigned)(c->id * 1000 + i));
+		struct iovec f = { (void *)(uintptr_t)(c->id * 65536), 65536 }, mv = { m.va, 65536 }, cv = { check, 65536 };
+		if (udma_domain_push(c->s, NULL, &f, 1, &mv, 1, NULL, NULL) ||
+		    udma_domain_pull(c->s, NULL, &f, 1, &cv, 1, NULL, NULL) || memcmp(m.va, check, 65536))
+			c->bad = 1;
+		udma_mem_free(c->dev, m.va, m.len);
+	}
+	free(check);
+	return NULL;
+}
+
+static void *churn_domains(void *p)
+{
+	struct churn *c = p;
+	char *buf = aligned_alloc(4096, 4096);
+	struct iovec f = { 0, 4096 }, m = { buf, 4096 };
+
+	for (int i = 0; i < 30 && !c->bad; i++) {
+		struct udma_domain *s = open_storage(file_path, 0);
+		if (!s || udma_domain_pull(s, NULL, &f, 1, &m, 1, NULL, NULL))
+			c->bad = 1;
+		if (s)
+			udma_domain_destroy(s);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void test_concurrent_alloc_free(void **state)
+{
+	struct udma_domain *dev = test_domain(UDMA_ADDR_VA), *s = open_storage(make_file(MiB), 0);
+	struct churn c[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		c[i] = (struct churn){ dev, s, i, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, i < 3 ? churn_io : churn_domains, &c[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(c[i].bad, 0);
+	}
+	struct udma_storage_info in = info_of(s);
+	assert_int_equal(in.fixed_ios, 300); /* every write from DMA memory on a fixed buffer */
+	assert_int_equal(in.plain_ios, 300); /* every read into malloc'd memory plain */
+	udma_domain_destroy(s);
 	udma_domain_destroy(dev);
 }
 
@@ -645,6 +713,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_durable, cleanup),
 		cmocka_unit_test_teardown(test_freed_memory_released, cleanup),
 		cmocka_unit_test_teardown(test_mover_copies, cleanup),
+		cmocka_unit_test_teardown(test_concurrent_alloc_free, cleanup),
 		cmocka_unit_test_teardown(test_truncated_under_load, cleanup),
 		cmocka_unit_test_teardown(test_loop_device, cleanup),
 		cmocka_unit_test_teardown(test_loop_detached_under_load, cleanup),
