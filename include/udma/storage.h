@@ -48,7 +48,10 @@ extern "C" {
 #define UDMA_STORAGE_DSYNC    (1u << 0) /* writes complete only once on stable storage (RWF_DSYNC) */
 #define UDMA_STORAGE_READONLY (1u << 1) /* open read-only: push, transfer and memzero are -EBADF */
 #define UDMA_STORAGE_NO_FIXED (1u << 2) /* never register memory with io_uring (for comparison) */
-#define UDMA_STORAGE_ALL_FLAGS 0x7u
+#define UDMA_STORAGE_SQPOLL   (1u << 3) /* a kernel thread per ring takes submissions (no system call per batch) */
+#define UDMA_STORAGE_IOPOLL   (1u << 4) /* completions polled from the device: needs poll queues
+					 * (NVMe poll_queues=N); refused with -EOPNOTSUPP where there are none */
+#define UDMA_STORAGE_ALL_FLAGS 0x1fu
 
 /* Options of a storage domain. Zero-initialise, then set size. */
 struct udma_storage_opts {

@@ -16,7 +16,9 @@ static struct ring *ring_new(struct storage_domain *sd)
 
 	if (!r)
 		return udma_fail_null(ENOMEM, "out of memory");
-	ret = io_uring_queue_init(sd->qd, &r->uring, 0);
+	unsigned setup = (sd->flags & UDMA_STORAGE_SQPOLL ? IORING_SETUP_SQPOLL : 0) |
+			 (sd->flags & UDMA_STORAGE_IOPOLL ? IORING_SETUP_IOPOLL : 0);
+	ret = io_uring_queue_init(sd->qd, &r->uring, setup);
 	if (ret < 0) {
 		free(r);
 		return udma_fail_null(-ret, "io_uring_queue_init(%u): %s", sd->qd, strerror(-ret));

@@ -157,6 +157,27 @@ static int check_opts(const struct udma_storage_opts *o)
 	return 0;
 }
 
+/* IOPOLL on a device without poll queues fails every I/O (-EOPNOTSUPP):
+ * find out at creation with one block read from offset 0. */
+static int iopoll_probe(struct storage_domain *sd, const char *path)
+{
+	void *buf = NULL;
+	int err;
+
+	if (!(sd->flags & UDMA_STORAGE_IOPOLL))
+		return 0;
+	if (posix_memalign(&buf, sd->mem_align < 4096 ? 4096 : sd->mem_align, sd->offset_align))
+		return udma_fail(ENOMEM, "out of memory");
+	struct iovec m = { buf, sd->offset_align }, f = { 0, sd->offset_align };
+	err = _udma_storage_rw(sd, &m, 1, &f, 1, 0, 0);
+	free(buf);
+	if (err == -ENODATA) /* an empty file: nothing to learn from */
+		return 0;
+	if (err == -EOPNOTSUPP)
+		return udma_fail(EOPNOTSUPP, "%s: the device has no poll queues for IOPOLL (NVMe: poll_queues=N)", path);
+	return err;
+}
+
 /* Open, watch memory, and prove a ring can be made here. */
 static int storage_setup(struct storage_domain *sd, const char *path)
 {
@@ -173,7 +194,7 @@ static int storage_setup(struct storage_domain *sd, const char *path)
 	if (!(r = _udma_storage_ring_get(sd)))
 		return -errno;
 	_udma_storage_ring_put(sd, r, 0);
-	return 0;
+	return iopoll_probe(sd, path);
 }
 
 /* backends/uring: the engine that takes storage buffers without a bounce. */

@@ -215,6 +215,38 @@ static void test_durable(void **state)
 	unlink(file_path);
 }
 
+/* SQPOLL rings move the data like others; IOPOLL works or is refused at
+ * creation with -EOPNOTSUPP (virtio-blk and loop have no poll queues). */
+static void test_sqpoll_iopoll(void **state)
+{
+	struct udma_domain *dev = test_domain(UDMA_ADDR_VA), *s = open_storage(make_file(MiB), UDMA_STORAGE_SQPOLL);
+	struct udma_mem a, b;
+
+	assert_non_null(s);
+	assert_int_equal(udma_mem_alloc(dev, 65536, NULL, &a), 0);
+	assert_int_equal(udma_mem_alloc(dev, 65536, NULL, &b), 0);
+	fill(a.va, 65536, 14);
+	assert_int_equal(roundtrip(s, a.va, b.va, 65536, 0), 0);
+	assert_memory_equal(a.va, b.va, 65536);
+	assert_true(info_of(s).fixed_ios >= 2);
+	udma_domain_destroy(s);
+	log_capture_start();
+	s = open_storage(file_path, UDMA_STORAGE_IOPOLL);
+	log_capture_stop();
+	if (s) {
+		memset(b.va, 0, 65536);
+		assert_int_equal(roundtrip(s, a.va, b.va, 65536, 65536), 0);
+		assert_memory_equal(a.va, b.va, 65536);
+		udma_domain_destroy(s);
+	} else {
+		assert_int_equal(errno, EOPNOTSUPP);
+		assert_logged("poll queues");
+	}
+	udma_mem_free(dev, a.va, a.len);
+	udma_mem_free(dev, b.va, b.len);
+	udma_domain_destroy(dev);
+}
+
 /* Freed DMA memory is let go: new memory at the same address is what is written. */
 static void test_freed_memory_released(void **state)
 {
@@ -711,6 +743,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tmpfs_refused, cleanup),
 		cmocka_unit_test_teardown(test_memzero_and_eof, cleanup),
 		cmocka_unit_test_teardown(test_durable, cleanup),
+		cmocka_unit_test_teardown(test_sqpoll_iopoll, cleanup),
 		cmocka_unit_test_teardown(test_freed_memory_released, cleanup),
 		cmocka_unit_test_teardown(test_mover_copies, cleanup),
 		cmocka_unit_test_teardown(test_concurrent_alloc_free, cleanup),
