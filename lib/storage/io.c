@@ -189,7 +189,13 @@ int _udma_storage_rw(struct storage_domain *sd, const struct iovec *mem, size_t 
 	for (size_t i = 0; i < w.n; i++)
 		w.p[i].slot = _udma_storage_slot(sd, w.r, w.p[i].va, w.p[i].len);
 	w.rw_flags = write && ((flags | sd->flags) & UDMA_STORAGE_DSYNC) ? RWF_DSYNC : 0;
+	size_t total = 0;
+	for (size_t i = 0; i < w.n; i++)
+		total += w.p[i].len;
 	run(&w);
+	if (w.err) /* exactly how far it got; which bytes, the pieces' lines say */
+		udma_dbg("%s: %s failed (%d) with %zu of %zu bytes moved", sd->d.id, write ? "write" : "read", w.err,
+			 w.moved, total);
 	_udma_storage_ring_put(sd, w.r, w.broken);
 	free(w.p);
 	return w.err;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <linux/magic.h>
 #include <udma/backend.h>
+#include <spdk/dma.h>
 #include "common.h"
 
 #define MiB (1u << 20)
@@ -184,6 +185,7 @@ static void test_memzero_and_eof(void **state)
 	log_capture_start();
 	assert_int_equal(udma_domain_pull(s, NULL, &past, 1, &r, 1, NULL, NULL), -ENODATA);
 	assert_logged("end of file");
+	assert_logged("with 32768 of 65536 bytes moved");
 	log_capture_stop();
 	udma_domain_destroy(s);
 	free(a), free(b);
@@ -245,6 +247,35 @@ static void test_sqpoll_iopoll(void **state)
 	udma_mem_free(dev, a.va, a.len);
 	udma_mem_free(dev, b.va, b.len);
 	udma_domain_destroy(dev);
+}
+
+static void spdk_done(void *arg, int status)
+{
+	*(int *)arg = status + 1;
+}
+
+/* SPDK's memory-domain API reaches a storage domain: it is one of its domains. */
+static void test_spdk_wraps_storage(void **state)
+{
+	struct udma_storage_opts o = { .size = sizeof(o), .id = "spdk-file" };
+	struct udma_domain *s = udma_storage_domain_create(make_file(MiB), &o);
+	char *a = aligned_alloc(4096, 65536), *b = aligned_alloc(4096, 65536);
+	struct iovec f = { (void *)(uintptr_t)(128 * 1024), 65536 }, m = { a, 65536 }, r = { b, 65536 };
+	int done = 0;
+
+	assert_non_null(s);
+	struct spdk_memory_domain *sd = spdk_memory_domain_get_first("spdk-file");
+	assert_ptr_equal(sd, (void *)s);
+	fill(a, 65536, 15);
+	assert_int_equal(spdk_memory_domain_push_data(sd, NULL, &f, 1, &m, 1, spdk_done, &done), 0);
+	assert_int_equal(done, 1);
+	done = 0;
+	assert_int_equal(spdk_memory_domain_pull_data(sd, NULL, &f, 1, &r, 1, spdk_done, &done), 0);
+	assert_int_equal(done, 1);
+	assert_memory_equal(a, b, 65536);
+	assert_null(spdk_memory_domain_get_next(sd, "spdk-file"));
+	udma_domain_destroy(s);
+	free(a), free(b);
 }
 
 /* Freed DMA memory is let go: new memory at the same address is what is written. */
@@ -744,6 +775,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_memzero_and_eof, cleanup),
 		cmocka_unit_test_teardown(test_durable, cleanup),
 		cmocka_unit_test_teardown(test_sqpoll_iopoll, cleanup),
+		cmocka_unit_test_teardown(test_spdk_wraps_storage, cleanup),
 		cmocka_unit_test_teardown(test_freed_memory_released, cleanup),
 		cmocka_unit_test_teardown(test_mover_copies, cleanup),
 		cmocka_unit_test_teardown(test_concurrent_alloc_free, cleanup),
