@@ -6,7 +6,8 @@
  *
  *   storage_crc [FILE [BLOCKS]]     (default: storage_crc.dat in the
  *                                    current directory, 16 blocks of 64 KiB)
- * FILE must be on a disk file system (not tmpfs); it is created if needed.
+ * FILE must be on a disk file system (not tmpfs); it is created if needed,
+ * and then removed at the end.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,7 +44,10 @@ int main(int argc, char **argv)
 	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY_CRC32C, NULL);
 	struct udma_mem wbuf, rbuf;
 	uint32_t *crcs = calloc(blocks ? blocks : 1, sizeof(*crcs));
-	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644), created = fd >= 0;
+
+	if (fd < 0)
+		fd = open(path, O_WRONLY);
 
 	if (!blocks || !dev || !s || !crcs || fd < 0 || ftruncate(fd, (off_t)blocks * BLOCK))
 		return perror("setup"), 1;
@@ -89,5 +93,7 @@ int main(int argc, char **argv)
 	udma_mem_free(dev, rbuf.va, rbuf.len);
 	udma_domain_destroy(dev);
 	free(crcs);
+	if (created)
+		unlink(path);
 	return bad ? 1 : 0;
 }
