@@ -49,7 +49,8 @@ int _udma_mem_watch(udma_mem_gone_fn fn, void *arg)
 		return -ENOMEM;
 	pthread_mutex_lock(&watch_lock);
 	*w = (struct watcher){ fn, arg, watchers };
-	watchers = w;
+	/* release: the free path reads the head without the lock */
+	__atomic_store_n(&watchers, w, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&watch_lock);
 	return 0;
 }
@@ -60,7 +61,7 @@ void _udma_mem_unwatch(udma_mem_gone_fn fn, void *arg)
 	for (struct watcher **p = &watchers; *p; p = &(*p)->next)
 		if ((*p)->fn == fn && (*p)->arg == arg) {
 			struct watcher *w = *p;
-			*p = w->next;
+			__atomic_store_n(p, w->next, __ATOMIC_RELEASE);
 			free(w);
 			break;
 		}
