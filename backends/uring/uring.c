@@ -12,15 +12,19 @@
  * Works without a storage buffer are done on the CPU (function kernels);
  * its low declared speed keeps the scheduler from choosing it for them.
  * Written only against <udma/backend.h>; registered by the library when
- * the first storage domain is made. Works complete inside submit(): the
- * I/O of one work is already queue-depth parallel underneath.
+ * the first storage domain is made. submit() queues works for the engine's
+ * LANES threads, which block in the I/O and complete them (the callback
+ * runs there, or the work waits for the client's poll), so the submitter
+ * goes on and up to LANES works overlap, each queue-depth parallel itself.
+ * The threads live as long as the process; a fork()ed child has none.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <udma/backend.h>
 #include <udma/storage.h>
 
-static __thread unsigned tick;
+static unsigned tick;
 
 static int uring_accepts(struct udma_engine *e, struct udma_domain *d)
 {
@@ -94,18 +98,55 @@ static int uring_do(struct udma_work *w)
 	return udma_cpu_execute(w);
 }
 
+/* Works wait here for one of the engine's threads: each blocks in its
+ * work's I/O, so LANES works overlap, and the submitter never waits. */
+#define LANES 4
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct udma_work *head, **tail;
+} q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, &q.head };
+
+static void run_one(struct udma_work *w)
+{
+	/* one work in 4 timed: I/O dwarfs the clock, and the scheduler learns from it */
+	int timed = !(__atomic_fetch_add(&tick, 1, __ATOMIC_RELAXED) & 3);
+	uint64_t t0 = timed ? udma_engine_clock_ns() : 0;
+	int err = uring_do(w);
+	if (timed)
+		w->exec_ns = udma_engine_clock_ns() - t0 + 1;
+	udma_engine_done(w, err);
+}
+
+static void *lane(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&q.lock);
+		while (!q.head)
+			pthread_cond_wait(&q.more, &q.lock);
+		struct udma_work *w = q.head;
+		q.head = w->next;
+		if (!q.head)
+			q.tail = &q.head;
+		pthread_mutex_unlock(&q.lock);
+		run_one(w);
+	}
+	return NULL;
+}
+
 static int uring_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 {
 	(void)e;
+	pthread_mutex_lock(&q.lock);
 	for (unsigned i = 0; i < n; i++) {
-		/* one work in 4 timed: I/O dwarfs the clock, and the scheduler learns from it */
-		int timed = !(tick++ & 3);
-		uint64_t t0 = timed ? udma_engine_clock_ns() : 0;
-		int err = uring_do(w[i]);
-		if (timed)
-			w[i]->exec_ns = udma_engine_clock_ns() - t0 + 1;
-		udma_engine_done(w[i], err);
+		w[i]->next = NULL;
+		*q.tail = w[i];
+		q.tail = &w[i]->next;
 	}
+	pthread_cond_broadcast(&q.more);
+	pthread_mutex_unlock(&q.lock);
 	return (int)n;
 }
 
@@ -122,7 +163,18 @@ void _udma_builtin_uring_register(void)
 		.name = "uring",
 		.speed = 1ull << 30, /* a disk's rate; learning corrects it */
 		.funcs = (1u << UDMA_FUNC_COPY) | (1u << UDMA_FUNC_COPY_CRC32C) | (1u << UDMA_FUNC_ZERO),
+		.lanes = LANES,
 		.ops = &uring_ops,
 	};
+	unsigned started = 0;
+	pthread_t t;
+
+	for (unsigned i = 0; i < LANES; i++)
+		if (!pthread_create(&t, NULL, lane, NULL) && !pthread_detach(t))
+			started++;
+	if (!started) { /* no thread to run them: no engine (works are bounced) */
+		udma_engine_fail(EAGAIN, "uring: no thread could be started");
+		return;
+	}
 	udma_engine_register(&d);
 }
