@@ -615,11 +615,21 @@ static void loop_detach(void)
 }
 
 static char dm_name[64];
+static char mnt_dir[64];
 
 /* After every case, passed or failed: no device or file left behind. */
 static int cleanup(void **state)
 {
-	char cmd[128];
+	char cmd[160];
+	if (mnt_dir[0]) {
+		/* the kernel drops a closed ring's registered file a little later:
+		 * until then the file system is busy */
+		snprintf(cmd, sizeof(cmd), "umount %s 2>/dev/null", mnt_dir);
+		for (int i = 0; i < 250 && sh(cmd, NULL, 0); i++)
+			usleep(20000);
+		rmdir(mnt_dir);
+		mnt_dir[0] = 0;
+	}
 	if (dm_name[0]) {
 		snprintf(cmd, sizeof(cmd), "dmsetup remove %s 2>/dev/null", dm_name);
 		sh(cmd, NULL, 0);
@@ -754,6 +764,50 @@ static void test_write_error_fails_its_request(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A full file system (ext4 of 16 MiB on a loop device): the write that
+ * meets ENOSPC fails, what was written before reads back, and so does a
+ * write that fits in a block already allocated. */
+static void test_enospc_fails_its_request(void **state)
+{
+	char cmd[256], path[128];
+
+	loop_attach(16 * MiB);
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F -O ^has_journal %s >/dev/null 2>&1", loopdev);
+	strcpy(mnt_dir, "/var/tmp/udma-mnt-XXXXXX");
+	if (sh(cmd, NULL, 0) || !mkdtemp(mnt_dir)) {
+		mnt_dir[0] = 0;
+		skip_because("mkfs.ext4 failed or no mkfs.ext4");
+	}
+	snprintf(cmd, sizeof(cmd), "mount %s %s 2>/dev/null", loopdev, mnt_dir);
+	if (sh(cmd, NULL, 0)) {
+		rmdir(mnt_dir);
+		mnt_dir[0] = 0;
+		skip_because("mount failed (no ext4 mounts in this container?)");
+	}
+	snprintf(path, sizeof(path), "%s/f", mnt_dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	struct udma_domain *s = open_storage(path, 0);
+	char *a = aligned_alloc(4096, 32 * MiB), *b = aligned_alloc(4096, MiB);
+	assert_non_null(s);
+	fill(a, 32 * MiB, 17);
+	assert_int_equal(roundtrip(s, a, b, MiB, 0), 0); /* fits */
+	assert_memory_equal(a, b, MiB);
+	struct iovec big = { (void *)(uintptr_t)MiB, 32 * MiB }, m = { a, 32 * MiB };
+	assert_int_equal(udma_domain_push(s, NULL, &big, 1, &m, 1, NULL, NULL), -ENOSPC);
+	memset(b, 0, MiB);
+	struct iovec f0 = { 0, MiB }, r = { b, MiB };
+	assert_int_equal(udma_domain_pull(s, NULL, &f0, 1, &r, 1, NULL, NULL), 0);
+	assert_memory_equal(a, b, MiB);
+	fill(a, MiB, 18); /* blocks already there: no space needed */
+	assert_int_equal(roundtrip(s, a, b, MiB, 0), 0);
+	assert_memory_equal(a, b, MiB);
+	udma_domain_destroy(s);
+	free(a), free(b);
+	cleanup(NULL);
+}
+
 /* ---- RLIMIT_MEMLOCK too small ------------------------------------------- */
 
 static int drop_ipc_lock(void)
@@ -827,6 +881,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_loop_detached_under_load, cleanup),
 		cmocka_unit_test_teardown(test_eio_fails_only_its_request, cleanup),
 		cmocka_unit_test_teardown(test_write_error_fails_its_request, cleanup),
+		cmocka_unit_test_teardown(test_enospc_fails_its_request, cleanup),
 		cmocka_unit_test_teardown(test_memlock_fallback, cleanup),
 	};
 	return tests_run(tests, NULL, NULL);
