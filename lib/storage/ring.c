@@ -75,6 +75,10 @@ void _udma_storage_rings_fini(struct storage_domain *sd)
 
 	while (r) {
 		struct ring *next = r->next_all;
+		/* at once: a closed ring lets go of its file later, and until then
+		 * the file system cannot be unmounted nor the loop device detached */
+		io_uring_unregister_files(&r->uring);
+		io_uring_unregister_buffers(&r->uring);
 		io_uring_queue_exit(&r->uring);
 		free(r);
 		r = next;
