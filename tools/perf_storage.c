@@ -41,6 +41,7 @@ struct srow {
 
 static struct srow rows[PERF_MAX_SIZES];
 static unsigned nrows;
+static struct udma_storage_info done_info = { .size = sizeof(done_info) }; /* after the run: I/O counts */
 
 static double ru_secs(void)
 {
@@ -230,8 +231,9 @@ static void print_table(struct perf_ctx *px)
 			cells[k] = cell[k];
 		table_row(&t, cells);
 	}
-	printf("%s on %s, queue depth %u, %.2f s per side, median of %d\n", rw_names[px->o->storage_rw],
-	       px->o->storage, px->o->depth, px->o->duration, px->o->reps);
+	printf("%s on %s, queue depth %u, %.2f s per side, median of %d; udma: %llu I/Os on fixed buffers, %llu plain\n",
+	       rw_names[px->o->storage_rw], px->o->storage, px->o->depth, px->o->duration, px->o->reps,
+	       (unsigned long long)done_info.fixed_ios, (unsigned long long)done_info.plain_ios);
 	if (table_print(&t, stdout, px->o->markdown))
 		perf_fail(px, "out of memory for the table");
 	table_free(&t);
@@ -269,6 +271,8 @@ static void print_json(struct perf_ctx *px)
 	jw_uint(&w, "depth", px->o->depth);
 	jw_num(&w, "duration_s", px->o->duration);
 	jw_uint(&w, "reps", (uint64_t)px->o->reps);
+	jw_uint(&w, "udma_fixed_buffer_ios", done_info.fixed_ios);
+	jw_uint(&w, "udma_plain_ios", done_info.plain_ios);
 	jw_end(&w, 0);
 	jw_begin(&w, "results", 1);
 	for (unsigned i = 0; i < nrows; i++) {
@@ -313,6 +317,7 @@ int perf_storage_run(struct perf_ctx *px)
 	c->pieces = o->depth * 8 < MAX_Q ? o->depth * 8 : MAX_Q;
 	c->write = o->storage_rw & 1, c->random = o->storage_rw >= 2;
 	measure(px, c, info.capacity);
+	udma_storage_info(c->s, &done_info);
 	perf_progress_clear(px);
 	if (o->json)
 		print_json(px);
