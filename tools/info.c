@@ -67,7 +67,7 @@ static void hugepages(void)
 
 static const char *kind_name(enum udma_domain_kind k)
 {
-	static const char *const names[] = { "system", "device", "shm", "process", "remote", "custom" };
+	static const char *const names[] = { "system", "device", "shm", "process", "remote", "custom", "storage" };
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

@@ -25,6 +25,10 @@ static const char perf_usage_text[] =
 	"  --pool           pool get/put pairs (peer: DPDK rte_mempool)\n"
 	"  --translate      VA<->IOVA translation lookups (peers: DPDK's translation calls)\n"
 	"  --domain         domain pull/push (peers: memcpy, process_vm_readv)\n"
+	"  --storage PATH   direct I/O to a file or block device (peer: fio, io_uring);\n"
+	"                   --rw read|write|randread|randwrite (default randread),\n"
+	"                   --storage-size SIZE creates PATH with data when missing;\n"
+	"                   -s, -q, -d, -r, --peers apply (writes overwrite PATH)\n"
 	"\n"
 	"Movers:\n"
 	"  -f, --func NAME      zero, fill8 (fill), fill64, copy (default), xor2..xor16,\n"
@@ -248,11 +252,13 @@ enum {
 	O_DUR = 1 << 5, O_VERIFY = 1 << 6, O_MODE = 1 << 7, O_PEERS = 1 << 8, O_PLOT = 1 << 9,
 	O_LAT = 1 << 10, O_CPU = 1 << 11, O_REPS = 1 << 12, O_REPMS = 1 << 13, O_NOHUGE = 1 << 14,
 	O_BURST = 1 << 15,
+	O_STORAGE = 1 << 16,
 };
 
 static const char *const opt_names[] = {
 	"--func", "--size", "--depth", "--threads", "--engine", "--duration", "--verify", "--mode",
 	"--peers", "--plot", "--lat-every", "--cpu", "--reps", "--rep-ms", "--no-huge", "--burst",
+	"--rw/--storage-size",
 };
 
 static const unsigned allowed[] = {
@@ -261,11 +267,13 @@ static const unsigned allowed[] = {
 	[W_POOL] = O_SIZE | O_DEPTH | O_THREADS | O_DUR | O_VERIFY | O_PEERS | O_NOHUGE | O_REPS,
 	[W_TRANSLATE] = O_PEERS | O_CPU | O_REPS | O_REPMS | O_NOHUGE,
 	[W_DOMAIN] = O_DUR,
+	[W_STORAGE] = O_SIZE | O_DEPTH | O_DUR | O_PEERS | O_REPS | O_STORAGE,
 };
 
-static const char *const workload_opt[] = { "movers", "--pool", "--translate", "--domain" };
+static const char *const workload_opt[] = { "movers", "--pool", "--translate", "--domain", "--storage" };
 
-enum { L_MARKDOWN = 256, L_LAT, L_PROGRESS, L_NOPROGRESS, L_POOL, L_TRANSLATE, L_DOMAIN, L_CPU, L_REPMS, L_NOHUGE };
+enum { L_MARKDOWN = 256, L_LAT, L_PROGRESS, L_NOPROGRESS, L_POOL, L_TRANSLATE, L_DOMAIN, L_CPU, L_REPMS, L_NOHUGE,
+       L_STORAGE, L_STORAGE_SIZE, L_RW };
 
 static const struct option longs[] = {
 	{ "func", required_argument, NULL, 'f' },
@@ -292,6 +300,9 @@ static const struct option longs[] = {
 	{ "rep-ms", required_argument, NULL, L_REPMS },
 	{ "no-huge", no_argument, NULL, L_NOHUGE },
 	{ "burst", required_argument, NULL, 'b' },
+	{ "storage", required_argument, NULL, L_STORAGE },
+	{ "storage-size", required_argument, NULL, L_STORAGE_SIZE },
+	{ "rw", required_argument, NULL, L_RW },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -382,6 +393,27 @@ static int value_option(int c, const char *arg, struct perf_opts *o, struct give
 			return bad("bad --burst '%s': want 1 to 65536", arg);
 		o->burst = (unsigned)v;
 		return 0;
+	case L_STORAGE:
+		o->workload = W_STORAGE;
+		o->storage = arg;
+		g->workloads++;
+		return 0;
+	case L_STORAGE_SIZE: {
+		size_t sz;
+		g->opts |= O_STORAGE;
+		if (tool_parse_size(arg, (size_t)1 << 46, &sz) || !sz)
+			return bad("bad --storage-size '%s'", arg);
+		o->storage_size = sz;
+		return 0;
+	}
+	case L_RW:
+		g->opts |= O_STORAGE;
+		for (int k = 0; k < 4; k++)
+			if (!strcmp(arg, (const char *const[]){ "read", "write", "randread", "randwrite" }[k])) {
+				o->storage_rw = k;
+				return 0;
+			}
+		return bad("bad --rw '%s': read, write, randread or randwrite", arg);
 	case L_REPMS:
 		g->opts |= O_REPMS;
 		if (tool_parse_double(arg, 0.1, 10000, &o->rep_ms))
@@ -405,6 +437,7 @@ static void defaults(struct perf_opts *o)
 	o->cpu = -1;
 	o->reps = 11;
 	o->rep_ms = 20;
+	o->storage_rw = 2; /* randread */
 }
 
 /* What no single option shows: options against each other and the
@@ -416,7 +449,7 @@ static int check(struct perf_opts *o, const struct given *g)
 	cpu_set_t mine;
 
 	if (g->workloads > 1)
-		return bad("give one of --pool, --translate, --domain");
+		return bad("give one of --pool, --translate, --domain, --storage");
 	if (o->json && o->markdown)
 		return bad("--json and --markdown exclude each other");
 	if (extra)
@@ -500,6 +533,8 @@ static int run(struct perf_ctx *px)
 		return perf_translate_run(px);
 	case W_DOMAIN:
 		return perf_domain_run(px);
+	case W_STORAGE:
+		return perf_storage_run(px);
 	}
 	return -1;
 }

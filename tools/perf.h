@@ -23,7 +23,7 @@
 #define PERF_MAX_THREADS 256
 #define PERF_MAX_SIZE (256ul << 20)
 
-enum perf_workload { W_MOVER, W_POOL, W_TRANSLATE, W_DOMAIN };
+enum perf_workload { W_MOVER, W_POOL, W_TRANSLATE, W_DOMAIN, W_STORAGE };
 enum perf_mode { MODE_CALLBACK, MODE_POLL, MODE_WAIT };
 
 /* Peers: the same workload through what people use instead. */
@@ -61,6 +61,9 @@ struct perf_opts {
 	double rep_ms;            /* translate: target length of one repetition */
 	int no_huge;              /* DPDK's EAL without hugepages */
 	unsigned burst;           /* movers: submit and reap N at a time (0: one by one) */
+	const char *storage;      /* storage: the file or block device */
+	uint64_t storage_size;    /* storage: create the file this big if missing (0: do not) */
+	int storage_rw;           /* storage: 0 read, 1 write, 2 randread, 3 randwrite */
 };
 
 /* One measured point: an engine or a peer at one size. */
@@ -105,6 +108,7 @@ int perf_mover_run(struct perf_ctx *px);     /* perf_mover.c */
 int perf_pool_run(struct perf_ctx *px);      /* perf_pool.c */
 int perf_translate_run(struct perf_ctx *px); /* perf_translate.c */
 int perf_domain_run(struct perf_ctx *px);    /* perf_domain.c */
+int perf_storage_run(struct perf_ctx *px);   /* perf_storage.c */
 
 /* ---- perf_run.c: results, failures, the measured window, the progress line ---- */
 

@@ -8,6 +8,7 @@
  *   shm      a memfd segment several processes map; addresses are offsets
  *   process  another process's memory, reached with process_vm_readv/writev
  *   custom   anything else, with the caller's callbacks (SPDK's model)
+ *   storage  a file or block device; addresses are byte offsets (<udma/storage.h>)
  *
  * Every domain has an id, a DMA device type, an optional copied user
  * context, and six operations: translate, pull, push, transfer, memzero,
@@ -121,6 +122,7 @@ enum udma_domain_kind {
 	UDMA_KIND_PROCESS = 3,
 	UDMA_KIND_REMOTE = 4,
 	UDMA_KIND_CUSTOM = 5,
+	UDMA_KIND_STORAGE = 6,
 };
 
 #define UDMA_DOMAIN_ID_MAX 255 /* bytes, without the NUL */

@@ -8,4 +8,5 @@
 #include <udma/memory.h>
 #include <udma/mover.h>
 #include <udma/pool.h>
+#include <udma/storage.h>
 #endif

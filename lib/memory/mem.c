@@ -8,6 +8,7 @@
 
 #include "os.h"
 #include "span.h"
+#include "watch.h"
 
 #define PAGE SPAN_PAGE
 
@@ -202,6 +203,7 @@ int udma_mem_free(struct udma_domain *d, void *va, size_t len)
 	struct span_dev sd = region_span(&r);
 	_udma_span_unmap(d, r.start, r.end - r.start, 1, &sd);
 	pthread_mutex_unlock(&d->lock);
+	_udma_mem_gone(r.start, r.end - r.start);
 	_udma_os_unmap_pages(&r.map);
 	return 0;
 }
@@ -268,6 +270,8 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 		return udma_fail(EINVAL, "bad arguments");
 	pthread_mutex_lock(&d->lock);
 	long i = _udma_region_find(&dev_of(d)->regions, (uintptr_t)va);
+	uintptr_t gone = 0;
+	size_t gone_len = 0;
 	int err = 0;
 
 	if (i < 0) {
@@ -284,8 +288,11 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 		_udma_span_unmap(d, r.start, r.end - r.start, 1, &sd);
 		if (r.locked) /* what overlapping streaming mappings need stays pinned */
 			_udma_span_unpin(d, r.start, r.end - r.start);
+		gone_len = r.end - r.start, gone = r.start;
 	}
 	pthread_mutex_unlock(&d->lock);
+	if (gone_len)
+		_udma_mem_gone(gone, gone_len);
 	return err;
 }
 

@@ -556,7 +556,8 @@ static int setup_bounce(struct slot *sl, struct udma_engine *e)
 		return -ENOMEM;
 	if (!b->mem || b->len < need) { /* need 0 too: p += 0 on NULL is undefined */
 		free(b->mem);
-		b->mem = malloc(need ? need : 1);
+		/* page-aligned: storage domains read and write it with O_DIRECT */
+		b->mem = aligned_alloc(4096, need ? (need + 4095) & ~(size_t)4095 : 4096);
 		b->len = b->mem ? need : 0;
 		if (!b->mem)
 			return udma_fail(ENOMEM, "no bounce buffer of %zu bytes", need);

@@ -218,6 +218,17 @@ if [ -n "$py" ]; then
 	"$udma" perf --domain -d 0.01 -j >"$tmp/domain.json"
 	expect 0 "JSON: domain" "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["workload"]=="domain" and len(d["results"])==20 and all(r["udma_gb_per_s"]>0 for r in d["results"]), d' "$tmp/domain.json"
 fi
+# storage: a file on a disk file system (the build tree, not $tmp, which may be tmpfs)
+sfile=./udma-cli-storage.$$
+expect 0 "perf --storage with fio" "$udma" perf --storage "$sfile" --storage-size 4M -s 4K -q 4 -d 0.02 --peers
+has out "udma / fio" "storage table"
+expect 2 "perf --storage --rw x: exit 2" "$udma" perf --storage "$sfile" --rw x
+expect 2 "perf --domain --rw read: exit 2" "$udma" perf --domain --rw read
+if [ -n "$py" ]; then
+	"$udma" perf --storage "$sfile" --rw write -s 64K -q 2 -d 0.02 -r 3 --peers -j >"$tmp/storage.json"
+	expect 0 "JSON: storage, fio a peer (or missing with the reason)" "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); u=[r for r in d["results"] if not r["peer"]]; f=[r for r in d["results"] if r["peer"]]; assert d["workload"]=="storage" and u[0]["ops_per_s"]>0 and len(u[0]["ops_per_s_reps"])==3 and d["config"]["udma_fixed_buffer_ios"]>0 and d["config"]["udma_plain_ios"]==0 and ((f and "fio" in f[0]["name"] and f[0]["ops_per_s"]>0) or d["missing"][0]["peer"]=="fio"), d' "$tmp/storage.json"
+fi
+rm -f "$sfile"
 expect 0 "perf --translate" "$udma" perf --translate --reps 1 --rep-ms 0.2
 has out "va_to_iova, random" "translate table"
 has out "iommu" "translate iommu rows"
