@@ -24,6 +24,25 @@ struct fu_region {
 	struct iovec iov[8];
 };
 
+/* Describe region g, as it is, in a layout (its contents stay). */
+static inline void fu_describe(struct udma_buf *b, struct fu_region *g, enum fu_layout lay)
+{
+	if (lay != FU_SG) {
+		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { g->p, g->len } };
+		return;
+	}
+	uint32_t n = 0;
+	size_t off = 0;
+	while (off < g->len && n < 7) {
+		size_t piece = 1 + fu_rnd() % (g->len - off);
+		g->iov[n++] = (struct iovec){ g->p + off, piece };
+		off += piece;
+	}
+	if (off < g->len || !n)
+		g->iov[n++] = (struct iovec){ g->p + off, g->len - off };
+	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->iov, n } };
+}
+
 static inline void fu_region(struct fu_region *g, size_t len, enum fu_layout lay, struct udma_buf *b)
 {
 	g->base = aligned_alloc(64, (len + 127) & ~(size_t)63);
@@ -32,22 +51,8 @@ static inline void fu_region(struct fu_region *g, size_t len, enum fu_layout lay
 	g->len = len;
 	for (size_t k = 0; k < len; k++)
 		g->p[k] = (char)fu_rnd();
-	if (!b)
-		return;
-	if (lay != FU_SG) {
-		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { g->p, len } };
-		return;
-	}
-	uint32_t n = 0;
-	size_t off = 0;
-	while (off < len && n < 7) {
-		size_t piece = 1 + fu_rnd() % (len - off);
-		g->iov[n++] = (struct iovec){ g->p + off, piece };
-		off += piece;
-	}
-	if (off < len || !n)
-		g->iov[n++] = (struct iovec){ g->p + off, len - off };
-	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->iov, n } };
+	if (b)
+		fu_describe(b, g, lay);
 }
 
 static inline void fu_region_free(struct fu_region *g)

@@ -13,25 +13,6 @@ static void ref_pi(uint8_t pi[8], const uint8_t *data, size_t bs, const struct u
 	memcpy(pi, v, 8);
 }
 
-/* Re-describe region g, as it is, in a layout. */
-static void describe(struct udma_buf *b, struct fu_region *g, enum fu_layout lay)
-{
-	if (lay != FU_SG) {
-		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { g->p, g->len } };
-		return;
-	}
-	uint32_t n = 0;
-	size_t off = 0;
-	while (off < g->len && n < 7) {
-		size_t piece = 1 + fu_rnd() % (g->len - off);
-		g->iov[n++] = (struct iovec){ g->p + off, piece };
-		off += piece;
-	}
-	if (off < g->len || !n)
-		g->iov[n++] = (struct iovec){ g->p + off, g->len - off };
-	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->iov, n } };
-}
-
 struct dif_case {
 	const char *engine;
 	size_t bs, nblocks;
@@ -44,9 +25,9 @@ static int run1(const struct dif_case *c, enum udma_func f, struct fu_region *in
 	struct udma_session *s = fu_session(f, c->engine);
 	struct udma_req *r = udma_req_alloc(s);
 	if (in)
-		describe(&r->in[0], in, c->lay);
+		fu_describe(&r->in[0], in, c->lay);
 	if (out)
-		describe(&r->out, out, c->lay);
+		fu_describe(&r->out, out, c->lay);
 	r->params = &c->p;
 	int rc = fu_run(r);
 	*res = r->result;

@@ -38,25 +38,6 @@ static void parity_checked(const struct code *c, const char *what, const char *e
 	free(want);
 }
 
-/* Describe region g as it is, in the code's layout. */
-static void describe(const struct code *c, struct udma_buf *b, struct fu_region *g)
-{
-	if (c->lay != FU_SG) {
-		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { g->p, g->len } };
-		return;
-	}
-	uint32_t n = 0;
-	size_t off = 0;
-	while (off < g->len && n < 7) {
-		size_t piece = 1 + fu_rnd() % (g->len - off);
-		g->iov[n++] = (struct iovec){ g->p + off, piece };
-		off += piece;
-	}
-	if (off < g->len || !n)
-		g->iov[n++] = (struct iovec){ g->p + off, g->len - off };
-	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->iov, n } };
-}
-
 static void encode(struct code *c, const char *engine)
 {
 	struct udma_session *s = fu_session(UDMA_FUNC_EC_ENCODE, engine);
@@ -64,7 +45,7 @@ static void encode(struct code *c, const char *engine)
 	struct udma_params p = { .size = sizeof(p), .k = c->k, .m = c->m, .matrix = c->matrix };
 
 	for (unsigned i = 0; i < c->k + c->m; i++)
-		describe(c, i < c->k ? &r->in[i] : &r->outs[i - c->k], &c->b[i]);
+		fu_describe(i < c->k ? &r->in[i] : &r->outs[i - c->k], &c->b[i], c->lay);
 	r->params = &p;
 	assert_int_equal(fu_run(r), 0);
 	parity_checked(c, "ec-encode", engine);
@@ -81,10 +62,10 @@ static void update(struct code *c, const char *engine)
 	struct udma_params p = { .size = sizeof(p), .k = c->k, .m = c->m, .matrix = c->matrix, .update_index = idx };
 	struct fu_region fresh;
 
-	describe(c, &r->in[0], &c->b[idx]);
+	fu_describe(&r->in[0], &c->b[idx], c->lay);
 	fu_region(&fresh, c->len, c->lay, &r->in[1]);
 	for (unsigned i = 0; i < c->m; i++)
-		describe(c, &r->outs[i], &c->b[c->k + i]);
+		fu_describe(&r->outs[i], &c->b[c->k + i], c->lay);
 	r->params = &p;
 	assert_int_equal(fu_run(r), 0);
 	memcpy(c->b[idx].p, fresh.p, c->len);
@@ -115,7 +96,7 @@ static void decode(struct code *c, const char *engine)
 			fu_region(&got[n], c->len, c->lay, &r->outs[n]);
 			n++;
 		} else {
-			describe(c, &r->in[b], &c->b[b]);
+			fu_describe(&r->in[b], &c->b[b], c->lay);
 		}
 	}
 	r->params = &p;

@@ -41,27 +41,6 @@ static void ref_pq(const struct stripe *st, uint8_t *p, uint8_t *q)
 	}
 }
 
-static void describe(struct udma_buf *b, struct fu_region *g, enum fu_layout lay)
-{
-	char *keep = g->base;
-	/* describe the region as it is, in the layout (the contents stay) */
-	if (lay != FU_SG) {
-		*b = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { g->p, g->len } };
-		return;
-	}
-	uint32_t n = 0;
-	size_t off = 0;
-	while (off < g->len && n < 7) {
-		size_t piece = 1 + fu_rnd() % (g->len - off);
-		g->iov[n++] = (struct iovec){ g->p + off, piece };
-		off += piece;
-	}
-	if (off < g->len || !n)
-		g->iov[n++] = (struct iovec){ g->p + off, g->len - off };
-	*b = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { g->iov, n } };
-	(void)keep;
-}
-
 static void pq_gen_checked(const char *engine, struct stripe *st, enum fu_layout lay)
 {
 	struct udma_session *s = fu_session(UDMA_FUNC_PQ_GEN, engine);
@@ -70,7 +49,7 @@ static void pq_gen_checked(const char *engine, struct stripe *st, enum fu_layout
 	uint8_t *p = malloc(st->len + 1), *q = malloc(st->len + 1);
 
 	for (unsigned i = 0; i < st->k + 2; i++)
-		describe(i < st->k ? &r->in[i] : &r->outs[i - st->k], &st->d[i], lay);
+		fu_describe(i < st->k ? &r->in[i] : &r->outs[i - st->k], &st->d[i], lay);
 	r->params = &prm;
 	assert_int_equal(fu_run(r), 0);
 	ref_pq(st, p, q);
@@ -89,7 +68,7 @@ static uint64_t validate(const char *engine, struct stripe *st, enum fu_layout l
 	struct udma_params prm = { .size = sizeof(prm), .k = st->k };
 
 	for (unsigned i = 0; i < st->k + 2; i++)
-		describe(&r->in[i], &st->d[i], lay);
+		fu_describe(&r->in[i], &st->d[i], lay);
 	r->params = &prm;
 	assert_int_equal(fu_run(r), 0);
 	uint64_t res = r->result;
@@ -129,7 +108,7 @@ static void recover_checked(const char *engine, struct stripe *st, unsigned a, u
 
 	for (unsigned i = 0; i < st->k + 2; i++)
 		if (i != a && i != b)
-			describe(&r->in[i], &st->d[i], lay);
+			fu_describe(&r->in[i], &st->d[i], lay);
 	fu_region(&got[0], st->len, lay, &r->outs[0]);
 	fu_region(&got[1], st->len, lay, &r->outs[1]);
 	r->params = &prm;
@@ -271,7 +250,7 @@ static void test_params_read_at_submit(void **state)
 		stripe_fill(&st[i], K, LEN, FU_ALIGNED);
 		r[i] = udma_req_alloc(s);
 		for (unsigned j = 0; j < K + 2; j++)
-			describe(j < K ? &r[i]->in[j] : &r[i]->outs[j - K], &st[i].d[j], FU_ALIGNED);
+			fu_describe(j < K ? &r[i]->in[j] : &r[i]->outs[j - K], &st[i].d[j], FU_ALIGNED);
 		r[i]->params = &prm;
 	}
 	assert_int_equal(udma_submit_burst(r, NREQ), NREQ);
