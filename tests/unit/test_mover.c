@@ -741,6 +741,9 @@ static void test_engine_registration(void **state)
 
 int main(void)
 {
+	/* The scheduler tests reason about the engines they register; the
+	 * default threads engine is tested in test_engine_sdk. */
+	setenv("UDMA_NO_DEFAULT_ENGINES", "1", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_functions_cpu),
 		cmocka_unit_test(test_functions_auto),
