@@ -287,6 +287,18 @@ UDMA_API int udma_session_reap(struct udma_session *s, struct udma_req **reqs, i
  * or delivered ones are no longer in flight). */
 UDMA_API unsigned udma_session_capacity(const struct udma_session *s);
 
+/*
+ * A file descriptor that becomes readable when completions of a POLL-mode
+ * session wait to be polled, for a client that sleeps in epoll, poll or its
+ * own io_uring instead of spinning: an eventfd, made on the first call and
+ * closed by udma_session_destroy() (do not close it yourself). Read its 8
+ * bytes to re-arm it, then call udma_session_poll() until it returns 0.
+ * Completions made inside the caller's own submit count too. Costs one
+ * eventfd write per completion from the first call on. -EINVAL for a
+ * session in another mode, or a negative errno from eventfd().
+ */
+UDMA_API int udma_session_fd(struct udma_session *s);
+
 /* Run up to max queued completions (callbacks) of a POLL-mode session and
  * drive engines that need polling. Returns how many completed. */
 UDMA_API int udma_session_poll(struct udma_session *s, unsigned max);

@@ -96,6 +96,7 @@ struct udma_session {
 	uint32_t depth;
 	int shared;                  /* UDMA_SESSION_SHARED: no driver, atomic paths only */
 	struct udma_engine *pinned;  /* chosen by name, or NULL: the scheduler decides */
+	int efd;                     /* udma_session_fd()'s eventfd, or -1 (set once, acquire/release) */
 	struct slot *slots;
 	struct slot_multi *multi;    /* depth of them, for the later functions */
 	/* The driver's line: what its thread writes on every request. */

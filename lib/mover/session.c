@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +159,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	if (!s)
 		return udma_fail_null(ENOMEM, "out of memory");
 	s->shared = !!(o.flags & UDMA_SESSION_SHARED);
+	s->efd = -1;
 	s->func = func;
 	s->ninputs = ninputs;
 	s->mode = o.mode;
@@ -226,10 +228,41 @@ int udma_session_destroy(struct udma_session *s)
 			free(sl->bounce);
 		}
 	}
+	if (s->efd >= 0)
+		close(s->efd);
 	free(s->multi);
 	free(s->slots);
 	free(s);
 	return 0;
+}
+
+int udma_session_fd(struct udma_session *s)
+{
+	if (!s || s->mode != UDMA_COMPL_POLL)
+		return udma_fail(EINVAL, "a pollable fd is for POLL-mode sessions");
+	int fd = __atomic_load_n(&s->efd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		return fd;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return udma_fail(errno, "eventfd: %s", strerror(errno));
+	int none = -1;
+	if (!__atomic_compare_exchange_n(&s->efd, &none, fd, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		close(fd); /* another thread made one first */
+		return none;
+	}
+	/* a completion queued before completers could see the fd: say so */
+	if (udma_session_inflight(s))
+		eventfd_write(fd, 1);
+	return fd;
+}
+
+/* A completion waits to be polled: wake a client sleeping on the session's fd. */
+static void notify_fd(struct udma_session *s)
+{
+	int fd = __atomic_load_n(&s->efd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		eventfd_write(fd, 1);
 }
 
 enum udma_func udma_session_func(const struct udma_session *s)
@@ -772,6 +805,7 @@ static void complete_own(struct slot *sl)
 	if (s->mode == UDMA_COMPL_POLL) {
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
 		lq_push(s, &sl->cq);
+		notify_fd(s);
 	} else {
 		deliver_own(sl, 1);
 	}
@@ -792,6 +826,7 @@ void _udma_slot_complete(struct slot *sl, int status)
 		__atomic_add_fetch(&s->touching, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
 		cq_push(s, &sl->cq);
+		notify_fd(s);
 		wake_waiters(s);
 		__atomic_sub_fetch(&s->touching, 1, __ATOMIC_RELEASE);
 	} else {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <udma/udma.h>
@@ -219,6 +220,74 @@ static void test_default_engine_after_fork(void **state)
 	assert_int_equal(udma_session_destroy(s), 0);
 }
 
+/* Submit a copy of len bytes on s without waiting (POLL mode). */
+static struct udma_req *copy_nowait(struct udma_session *s, char *a, char *b, size_t len)
+{
+	struct udma_req *r = udma_req_alloc(s);
+	assert_non_null(r);
+	memset(a, 5, len);
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, len } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, len } };
+	assert_int_equal(udma_submit(r), 0);
+	return r;
+}
+
+/* Readable within ms, then re-armed by reading it. */
+static int fd_fires(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t v;
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	return read(fd, &v, sizeof(v)) == sizeof(v) && v > 0;
+}
+
+/* "every session (not only storage) can give a pollable fd (eventfd), so a
+ * client waiting in epoll or its own io_uring is woken by udma completions
+ * instead of spinning" */
+static void test_session_fd(void **state)
+{
+	struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_POLL, .engine = "threads" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &so), *cb;
+	size_t len = 8 << 20;
+	char *a = malloc(len), *b = malloc(len);
+
+	assert_non_null(s);
+	int fd = udma_session_fd(s);
+	assert_true(fd >= 0);
+	assert_int_equal(udma_session_fd(s), fd); /* one per session */
+	assert_false(fd_fires(fd, 0));
+	/* completed on a worker: the fd wakes the sleeper, then poll delivers */
+	struct udma_req *r = copy_nowait(s, a, b, len);
+	assert_true(fd_fires(fd, 10000));
+	int got = 0;
+	for (int i = 0; i < 1000 && !got; i++)
+		got = udma_session_poll(s, 8);
+	assert_int_equal(got, 1);
+	assert_true(udma_req_is_done(r));
+	assert_memory_equal(a, b, len);
+	udma_req_free(r);
+	assert_false(fd_fires(fd, 0));
+	assert_int_equal(udma_session_destroy(s), 0);
+
+	/* completed inline, inside the caller's own submit: readable at once */
+	so.engine = "cpu";
+	s = udma_session_create(UDMA_FUNC_COPY, &so);
+	fd = udma_session_fd(s);
+	r = copy_nowait(s, a, b, 4096);
+	assert_true(fd_fires(fd, 0));
+	assert_int_equal(udma_session_poll(s, 8), 1);
+	udma_req_free(r);
+	assert_int_equal(udma_session_destroy(s), 0);
+
+	/* callback sessions deliver by calling back: no fd */
+	cb = udma_session_create(UDMA_FUNC_COPY, NULL);
+	assert_int_equal(udma_session_fd(cb), -EINVAL);
+	assert_int_equal(udma_session_destroy(cb), 0);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -227,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_registration_rules),
 		cmocka_unit_test(test_default_threads_engine),
 		cmocka_unit_test(test_default_engine_after_fork),
+		cmocka_unit_test(test_session_fd),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
