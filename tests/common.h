@@ -18,6 +18,15 @@
 /* Cases skipped so far in this program (skip_because). */
 static unsigned tests_skipped;
 
+/* ASan's and TSan's runtimes make mlock() a no-op */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_MLOCK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NO_MLOCK 1
+#endif
+#endif
+
 /* Skip the current test, saying why on stdout (scripts/run-tests.sh lists the reason). */
 #define skip_because(...)                                                                          \
 	do {                                                                                       \

@@ -30,4 +30,16 @@ static inline void iovbuf_init(struct iovbuf *b)
 UDMA_HIDDEN int _udma_iovbuf_push(struct iovbuf *b, void *base, size_t len);
 UDMA_HIDDEN void _udma_iovbuf_fini(struct iovbuf *b);
 
+/* Do two sets of local pieces share a byte? (Empty pieces share none.) */
+static inline int iov_overlap(const struct iovec *a, uint32_t an, const struct iovec *b, uint32_t bn)
+{
+	for (uint32_t i = 0; i < an; i++)
+		for (uint32_t j = 0; j < bn; j++) {
+			uintptr_t a0 = (uintptr_t)a[i].iov_base, b0 = (uintptr_t)b[j].iov_base;
+			if (a[i].iov_len && b[j].iov_len && a0 < b0 + b[j].iov_len && b0 < a0 + a[i].iov_len)
+				return 1;
+		}
+	return 0;
+}
+
 #endif

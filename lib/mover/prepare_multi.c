@@ -49,17 +49,6 @@ static int resolve_local(const struct udma_buf *b, struct iovec *lin, struct iov
 	return 0;
 }
 
-static int overlap(const struct iovec *a, uint32_t an, const struct iovec *b, uint32_t bn)
-{
-	for (uint32_t i = 0; i < an; i++)
-		for (uint32_t j = 0; j < bn; j++) {
-			uintptr_t a0 = (uintptr_t)a[i].iov_base, b0 = (uintptr_t)b[j].iov_base;
-			if (a[i].iov_len && b[j].iov_len && a0 < b0 + b[j].iov_len && b0 < a0 + a[i].iov_len)
-				return 1;
-		}
-	return 0;
-}
-
 /* The output length the function needs for inputs of len bytes (DIF differs). */
 static int out_len_ok(enum udma_func f, const struct udma_params *p, size_t in_len, size_t out_len,
 		      const struct func_shape *sh)
@@ -140,10 +129,10 @@ static int overlaps_ok(const struct slot_multi *mx, const struct func_shape *sh)
 {
 	for (uint32_t o = 0; o < sh->nouts; o++) {
 		for (uint32_t j = 0; j < sh->nins; j++)
-			if (mx->ins[j] && overlap(mx->outs[o], mx->outs_cnt[o], mx->ins[j], mx->ins_cnt[j]))
+			if (mx->ins[j] && iov_overlap(mx->outs[o], mx->outs_cnt[o], mx->ins[j], mx->ins_cnt[j]))
 				return udma_fail(EINVAL, "input %u overlaps output %u", j, o);
 		for (uint32_t p = 0; p < o; p++)
-			if (overlap(mx->outs[o], mx->outs_cnt[o], mx->outs[p], mx->outs_cnt[p]))
+			if (iov_overlap(mx->outs[o], mx->outs_cnt[o], mx->outs[p], mx->outs_cnt[p]))
 				return udma_fail(EINVAL, "outputs %u and %u overlap", p, o);
 	}
 	return 0;

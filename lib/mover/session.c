@@ -448,17 +448,6 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 	}
 }
 
-static int overlaps(const struct iovec *a, uint32_t an, const struct iovec *b, uint32_t bn)
-{
-	for (uint32_t i = 0; i < an; i++)
-		for (uint32_t j = 0; j < bn; j++) {
-			uintptr_t a0 = (uintptr_t)a[i].iov_base, b0 = (uintptr_t)b[j].iov_base;
-			if (a[i].iov_len && b[j].iov_len && a0 < b0 + b[j].iov_len && b0 < a0 + a[i].iov_len)
-				return 1;
-		}
-	return 0;
-}
-
 static int has_output(enum udma_func f)
 {
 	return f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
@@ -493,7 +482,7 @@ static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 	}
 	for (int j = 0; j < n; j++) {
 		sl->lin_in[j] = (struct iovec){ r->in[j].linear.addr, len };
-		if (piece_bad(&sl->lin_in[j]) || (out && overlaps(&sl->lin_out, 1, &sl->lin_in[j], 1)))
+		if (piece_bad(&sl->lin_in[j]) || (out && iov_overlap(&sl->lin_out, 1, &sl->lin_in[j], 1)))
 			return 0;
 		w->in[j] = &sl->lin_in[j];
 		w->in_cnt[j] = 1;
@@ -540,7 +529,7 @@ static int prepare(struct slot *sl)
 		else if (l != len)
 			return udma_fail(EINVAL, "region lengths differ: %zu and %zu", len, l);
 		/* overlap can only be judged between local addresses */
-		if (w->out && !w->out_dom && !w->in_dom[j] && overlaps(w->out, w->out_cnt, w->in[j], w->in_cnt[j]))
+		if (w->out && !w->out_dom && !w->in_dom[j] && iov_overlap(w->out, w->out_cnt, w->in[j], w->in_cnt[j]))
 			return udma_fail(EINVAL, "input %d overlaps the output", j);
 	}
 resolved:

@@ -17,14 +17,6 @@
 #define M2 (2ul << 20)
 #define G1 (1ul << 30)
 
-/* ASan's and TSan's runtimes make mlock() a no-op */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define NO_MLOCK 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define NO_MLOCK 1
-#endif
-#endif
 
 static char *self_exe;
 

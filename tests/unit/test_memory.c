@@ -28,14 +28,6 @@ static size_t kernel_page_size(const void *va)
 	return kb * 1024;
 }
 
-/* ASan's and TSan's runtimes make mlock() a no-op */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define NO_MLOCK 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define NO_MLOCK 1
-#endif
-#endif
 
 static long vm_locked_kb(void)
 {
