@@ -129,6 +129,20 @@ static inline int fu_run(struct udma_req *r)
 	return r->status;
 }
 
+/* r is refused with -EINVAL and a log line containing needle; r and its
+ * session s are released. */
+static inline void fu_refused(struct udma_session *s, struct udma_req *r, const char *needle)
+{
+	log_capture_start();
+	int rc = fu_run(r);
+	log_capture_stop();
+	if (rc != -EINVAL || !strstr(test_log_buf, needle))
+		fail_msg("%s: %d, log \"%s\" (\"%s\" expected)", udma_func_name(udma_session_func(s)), rc,
+			 test_log_buf, needle);
+	udma_req_free(r);
+	udma_session_destroy(s);
+}
+
 /* Run body on the cpu engine and on a threads engine. */
 static inline void fu_on_engines(void (*body)(const char *engine))
 {
