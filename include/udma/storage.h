@@ -16,7 +16,14 @@
  * Both come from the device (statx STATX_DIOALIGN, else BLKSSZGET for a
  * block device or the file system's block size) and udma_storage_info()
  * reports them. A file system without O_DIRECT (tmpfs) is refused at
- * creation with -EINVAL.
+ * creation with -EINVAL. Pool blocks always qualify when the pool's align
+ * is a multiple of mem_align and its block_size one of offset_align.
+ *
+ * Only when the caller asks (UDMA_STORAGE_BOUNCE, on the domain or on one
+ * operation) does an operation that breaks a rule go through an aligned
+ * buffer instead: reads read the enclosing blocks, writes read the partial
+ * blocks at either end, merge and write whole blocks (not atomic against
+ * another writer of those blocks), and a file grows only to the write's end.
  *
  * DMA memory (udma_mem_alloc() memory and pool segments, udma_mem_register()
  * memory, of any device domain) is registered with each ring as a fixed
@@ -51,7 +58,9 @@ extern "C" {
 #define UDMA_STORAGE_SQPOLL   (1u << 3) /* a kernel thread per ring takes submissions (no system call per batch) */
 #define UDMA_STORAGE_IOPOLL   (1u << 4) /* completions polled from the device: needs poll queues
 					 * (NVMe poll_queues=N); refused with -EOPNOTSUPP where there are none */
-#define UDMA_STORAGE_ALL_FLAGS 0x1fu
+#define UDMA_STORAGE_BOUNCE   (1u << 5) /* requests that break O_DIRECT's rules go through an aligned
+					 * buffer of udma's instead of failing (docs/storage.md, "Bounce") */
+#define UDMA_STORAGE_ALL_FLAGS 0x3fu
 
 /* Options of a storage domain. Zero-initialise, then set size. */
 struct udma_storage_opts {
@@ -69,11 +78,13 @@ struct udma_storage_opts {
  */
 UDMA_API struct udma_domain *udma_storage_domain_create(const char *path, const struct udma_storage_opts *opts);
 
-/* Per-operation options: pass as the ctx argument of push, transfer or
- * memzero on a storage domain (NULL: the domain's defaults). */
+/* Per-operation options: pass as the ctx argument of pull, push, transfer
+ * or memzero on a storage domain, or as a mover buffer's domain_ctx (NULL:
+ * the domain's defaults). Other flags: -EINVAL. */
 struct udma_storage_req {
 	size_t size;           /* sizeof(struct udma_storage_req) */
-	uint32_t flags;        /* UDMA_STORAGE_DSYNC: this write is durable */
+	uint32_t flags;        /* UDMA_STORAGE_DSYNC: this write is durable;
+				* UDMA_STORAGE_BOUNCE: this operation may break the rules */
 };
 
 struct udma_storage_info {

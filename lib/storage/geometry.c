@@ -111,3 +111,15 @@ int _udma_storage_check(const struct storage_domain *sd, const struct iovec *fil
 	}
 	return err;
 }
+
+int _udma_storage_aligned(const struct storage_domain *sd, const struct iovec *file, size_t fcnt,
+			  const struct iovec *mem, size_t mcnt)
+{
+	for (size_t i = 0; i < fcnt; i++)
+		if ((uintptr_t)file[i].iov_base % sd->offset_align || file[i].iov_len % sd->offset_align)
+			return 0;
+	for (size_t i = 0; i < mcnt; i++)
+		if ((uintptr_t)mem[i].iov_base % sd->mem_align || mem[i].iov_len % sd->offset_align)
+			return 0;
+	return 1;
+}

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "storage_internal.h"
 
@@ -28,6 +29,7 @@ struct rw {
 	int write;
 	int rw_flags;
 	int err;
+	int to_eof; /* a read meeting the end of the file zero-fills the rest */
 	int broken; /* the ring holds unsubmitted entries: close it */
 	size_t moved;
 };
@@ -95,6 +97,12 @@ static void fail(struct rw *w, int err)
 		w->err = err;
 }
 
+static int at_eof(struct rw *w, uint64_t off)
+{
+	struct stat st;
+	return !w->sd->blockdev && !fstat(w->sd->fd, &st) && off >= (uint64_t)st.st_size;
+}
+
 /* One completion: 1 if the piece goes again (short or -EAGAIN), else 0. */
 static int complete(struct rw *w, struct io_uring_cqe *cqe)
 {
@@ -109,6 +117,10 @@ static int complete(struct rw *w, struct io_uring_cqe *cqe)
 		return 0;
 	}
 	w->moved += (size_t)res;
+	if (w->to_eof && (size_t)res < p->len && at_eof(w, p->off + (size_t)res)) {
+		memset(p->va + res, 0, p->len - (size_t)res);
+		return 0;
+	}
 	if (res == 0) {
 		fail(w, udma_fail(w->write ? EIO : ENODATA, "%s: %s stopped at offset %llu with %zu bytes to go%s",
 				  w->sd->d.id, w->write ? "write" : "read", (unsigned long long)p->off, p->len,
@@ -173,11 +185,13 @@ static void run(struct rw *w)
 int _udma_storage_rw(struct storage_domain *sd, const struct iovec *mem, size_t mcnt, const struct iovec *file,
 		     size_t fcnt, int write, uint32_t flags)
 {
-	struct rw w = { .sd = sd, .write = write };
+	struct rw w = { .sd = sd, .write = write, .to_eof = !!(flags & STORAGE_TO_EOF) };
 	int err;
 
 	if (write && (sd->flags & UDMA_STORAGE_READONLY))
 		return udma_fail(EBADF, "%s is read-only", sd->d.id);
+	if (((flags | sd->flags) & UDMA_STORAGE_BOUNCE) && !_udma_storage_aligned(sd, file, fcnt, mem, mcnt))
+		return _udma_storage_bounce(sd, mem, mcnt, file, fcnt, write, flags);
 	if ((err = _udma_storage_check(sd, file, fcnt, mem, mcnt)))
 		return err;
 	if ((err = make_pieces(mem, mcnt, file, fcnt, &w.p, &w.n)))

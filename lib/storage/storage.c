@@ -19,10 +19,21 @@
 /* Zero writes, where fallocate cannot zero: this much at a time. */
 #define ZERO_CHUNK (1u << 20)
 
-static uint32_t req_flags(const void *ctx)
+/* The per-operation flags of ctx (struct udma_storage_req or NULL) in *flags. */
+static int req_flags(const struct udma_domain *d, const void *ctx, uint32_t *flags)
 {
 	const struct udma_storage_req *r = ctx;
-	return r && r->size >= sizeof(*r) ? r->flags : 0;
+
+	*flags = 0;
+	if (!r)
+		return 0;
+	if (r->size < sizeof(*r))
+		return udma_fail(EINVAL, "%s: ctx->size %zu: set it to sizeof(struct udma_storage_req)", d->id, r->size);
+	if (r->flags & ~(UDMA_STORAGE_DSYNC | UDMA_STORAGE_BOUNCE))
+		return udma_fail(EINVAL, "%s: request flags %#x: only DSYNC and BOUNCE apply per operation", d->id,
+				 r->flags);
+	*flags = r->flags;
+	return 0;
 }
 
 static int s_translate(struct udma_domain *src, void *src_ctx, struct udma_domain *dst,
@@ -34,14 +45,23 @@ static int s_translate(struct udma_domain *src, void *src_ctx, struct udma_domai
 static int s_pull(struct udma_domain *src, void *src_ctx, struct iovec *src_iov, uint32_t src_cnt,
 		  struct iovec *dst_iov, uint32_t dst_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return op_done(cb, cb_arg, _udma_storage_rw(storage_of(src), dst_iov, dst_cnt, src_iov, src_cnt, 0, 0));
+	uint32_t flags;
+	int err = req_flags(src, src_ctx, &flags);
+
+	if (err)
+		return err;
+	return op_done(cb, cb_arg, _udma_storage_rw(storage_of(src), dst_iov, dst_cnt, src_iov, src_cnt, 0, flags));
 }
 
 static int s_push(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_iov, uint32_t dst_cnt,
 		  struct iovec *src_iov, uint32_t src_cnt, udma_done_fn cb, void *cb_arg)
 {
-	return op_done(cb, cb_arg,
-		       _udma_storage_rw(storage_of(dst), src_iov, src_cnt, dst_iov, dst_cnt, 1, req_flags(dst_ctx)));
+	uint32_t flags;
+	int err = req_flags(dst, dst_ctx, &flags);
+
+	if (err)
+		return err;
+	return op_done(cb, cb_arg, _udma_storage_rw(storage_of(dst), src_iov, src_cnt, dst_iov, dst_cnt, 1, flags));
 }
 
 /* dst is the file; src must have a local view. */
@@ -50,12 +70,15 @@ static int s_transfer(struct udma_domain *dst, void *dst_ctx, struct iovec *dst_
 		      struct udma_xlate_result *src_xlate, udma_done_fn cb, void *cb_arg)
 {
 	struct iovbuf sv;
-	int err;
+	uint32_t flags;
+	int err = req_flags(dst, dst_ctx, &flags);
 
+	if (err)
+		return err;
 	iovbuf_init(&sv);
 	err = _udma_domain_local_view(src, src_iov, src_cnt, 0, &sv);
 	if (!err)
-		err = _udma_storage_rw(storage_of(dst), sv.v, sv.n, dst_iov, dst_cnt, 1, req_flags(dst_ctx));
+		err = _udma_storage_rw(storage_of(dst), sv.v, sv.n, dst_iov, dst_cnt, 1, flags);
 	_udma_iovbuf_fini(&sv);
 	return op_done(cb, cb_arg, err);
 }
@@ -79,17 +102,36 @@ static int zero_writes(struct storage_domain *sd, uint64_t off, uint64_t len, ui
 	return err;
 }
 
+/* O_DIRECT's rules, or with the bounce only the device's end (whole blocks around each range). */
+static int check_zero(const struct storage_domain *sd, const struct iovec *iov, uint32_t cnt, int bounce)
+{
+	uint64_t a = sd->offset_align;
+	int err = 0;
+
+	if (!bounce)
+		return _udma_storage_check(sd, iov, cnt, NULL, 0);
+	for (uint32_t i = 0; i < cnt && !err; i++) {
+		uint64_t off = (uintptr_t)iov[i].iov_base, end = off + iov[i].iov_len;
+		struct iovec w = { (void *)(uintptr_t)(off / a * a), (size_t)((end + a - 1) / a * a - off / a * a) };
+		err = end < off ? udma_fail(ERANGE, "%s: range wraps", sd->d.id) : _udma_storage_check(sd, &w, 1, NULL, 0);
+	}
+	return err;
+}
+
 static int s_memzero(struct udma_domain *d, void *ctx, struct iovec *iov, uint32_t cnt, udma_done_fn cb,
 		     void *cb_arg)
 {
 	struct storage_domain *sd = storage_of(d);
-	uint32_t flags = req_flags(ctx) | sd->flags;
 	int mode = FALLOC_FL_ZERO_RANGE | (sd->blockdev ? FALLOC_FL_KEEP_SIZE : 0);
-	int err = 0;
+	uint32_t flags;
+	int err = req_flags(d, ctx, &flags);
 
+	if (err)
+		return err;
+	flags |= sd->flags;
 	if (sd->flags & UDMA_STORAGE_READONLY)
 		return udma_fail(EBADF, "%s is read-only", d->id);
-	if ((err = _udma_storage_check(sd, iov, cnt, NULL, 0)))
+	if ((err = check_zero(sd, iov, cnt, flags & UDMA_STORAGE_BOUNCE)))
 		return err;
 	for (uint32_t i = 0; i < cnt && !err; i++) {
 		off_t off = (off_t)(uintptr_t)iov[i].iov_base, len = (off_t)iov[i].iov_len;

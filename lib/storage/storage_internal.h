@@ -64,6 +64,15 @@ UDMA_HIDDEN int _udma_storage_open(struct storage_domain *sd, const char *path);
 UDMA_HIDDEN int _udma_storage_check(const struct storage_domain *sd, const struct iovec *file, size_t fcnt,
 				    const struct iovec *mem, size_t mcnt);
 
+/* 1 if file and mem obey O_DIRECT's rules (nothing logged). */
+UDMA_HIDDEN int _udma_storage_aligned(const struct storage_domain *sd, const struct iovec *file, size_t fcnt,
+				      const struct iovec *mem, size_t mcnt);
+
+/* bounce.c: _udma_storage_rw for requests that break the rules, through an
+ * aligned buffer: enclosing blocks read, partial end blocks merged. */
+UDMA_HIDDEN int _udma_storage_bounce(struct storage_domain *sd, const struct iovec *mem, size_t mcnt,
+				     const struct iovec *file, size_t fcnt, int write, uint32_t flags);
+
 /* bufs.c: the fixed-buffer table. */
 /* The slot of ring r holding [va, va + len) (registering it there now if
  * needed), or -1: plain I/O. */
@@ -78,7 +87,13 @@ UDMA_HIDDEN struct ring *_udma_storage_ring_get(struct storage_domain *sd);
 UDMA_HIDDEN void _udma_storage_ring_put(struct storage_domain *sd, struct ring *r, int broken);
 UDMA_HIDDEN void _udma_storage_rings_fini(struct storage_domain *sd);
 
-/* io.c: move bytes between memory and file offsets; flags: UDMA_STORAGE_DSYNC. */
+/* Internal flag of _udma_storage_rw: a read meeting the end of the file
+ * zero-fills the rest of its piece instead of failing (the bounce's edges). */
+#define STORAGE_TO_EOF (1u << 31)
+
+/* io.c: move bytes between memory and file offsets; flags: UDMA_STORAGE_DSYNC,
+ * UDMA_STORAGE_BOUNCE (or the domain's) for requests that break the rules,
+ * STORAGE_TO_EOF. */
 UDMA_HIDDEN int _udma_storage_rw(struct storage_domain *sd, const struct iovec *mem, size_t mcnt,
 				 const struct iovec *file, size_t fcnt, int write, uint32_t flags);
 
