@@ -1,6 +1,8 @@
 /* Storage domains: direct I/O through io_uring between DMA memory and a
- * file, a tmpfs file, loop and device-mapper devices, with the data checked. */
+ * file, a tmpfs file, loop devices (one on a FUSE file that fails reads), with
+ * the data checked. */
 #include <linux/capability.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -725,7 +727,7 @@ static void test_truncated_under_load(void **state)
 	unlink(file_path);
 }
 
-/* ---- devices: loop, device-mapper (root) -------------------------------- */
+/* ---- devices: loop, on a file or on a failing FUSE file (root) ---------- */
 
 static int sh(const char *cmd, char *out, size_t len)
 {
@@ -767,8 +769,26 @@ static void loop_detach(void)
 	unlink(file_path);
 }
 
-static char dm_name[64];
 static char mnt_dir[64];
+static char fuse_dir[64];
+static pid_t fuse_pid;
+
+/* The FUSE file system the loop device sits on: unmounted, its server reaped. */
+static void fuse_stop(void)
+{
+	char cmd[160];
+	if (!fuse_dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "umount %s 2>/dev/null", fuse_dir);
+	for (int i = 0; i < 250 && sh(cmd, NULL, 0); i++)
+		usleep(20000);
+	if (fuse_pid > 0) {
+		kill(fuse_pid, SIGTERM);
+		waitpid(fuse_pid, NULL, 0);
+	}
+	rmdir(fuse_dir);
+	fuse_dir[0] = 0, fuse_pid = 0;
+}
 
 /* After every case, passed or failed: no device or file left behind. */
 static int cleanup(void **state)
@@ -782,12 +802,8 @@ static int cleanup(void **state)
 		rmdir(mnt_dir);
 		mnt_dir[0] = 0;
 	}
-	if (dm_name[0]) {
-		snprintf(cmd, sizeof(cmd), "dmsetup remove %s 2>/dev/null", dm_name);
-		sh(cmd, NULL, 0);
-		dm_name[0] = 0;
-	}
 	loop_detach();
+	fuse_stop();
 	return 0;
 }
 
@@ -840,25 +856,47 @@ static void test_loop_detached_under_load(void **state)
 	loop_detach();
 }
 
-/* Device-mapper: the first half reads the loop device, the second half is
- * the error target. EIO fails just the requests that touch the second half. */
+/* A loop device on tests/helpers/fuse_badfile's file: size bytes, reads of
+ * [bad, bad + bad_len) fail with EIO, in the block device too. */
+static void fuse_loop_attach(size_t size, size_t bad, size_t bad_len)
+{
+	char helper[PATH_MAX], cmd[256], disk[96];
+	ssize_t n = readlink("/proc/self/exe", helper, sizeof(helper) - 32);
+	struct stat st;
+
+	if (geteuid() != 0)
+		skip_because("loop devices need root (losetup)");
+	assert_true(n > 0);
+	helper[n] = 0;
+	strcpy(strrchr(helper, '/'), "/fuse_badfile");
+	if (access(helper, X_OK) || access("/dev/fuse", R_OK | W_OK))
+		skip_because("no tests/fuse_badfile (libfuse3-dev missing at build time) or no /dev/fuse");
+	strcpy(fuse_dir, "/tmp/udma-fuse-XXXXXX");
+	assert_non_null(mkdtemp(fuse_dir));
+	char sz[24], off[24], len[24];
+	snprintf(sz, sizeof(sz), "%zu", size), snprintf(off, sizeof(off), "%zu", bad), snprintf(len, sizeof(len), "%zu", bad_len);
+	if (!(fuse_pid = fork())) {
+		execl(helper, helper, fuse_dir, sz, off, len, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(disk, sizeof(disk), "%s/disk", fuse_dir);
+	for (int i = 0; i < 250 && (stat(disk, &st) || (size_t)st.st_size != size); i++)
+		usleep(20000);
+	if (stat(disk, &st))
+		skip_because("the FUSE server did not come up (mount refused?)");
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", disk);
+	if (sh(cmd, loopdev, sizeof(loopdev)) || strncmp(loopdev, "/dev/loop", 9)) {
+		loopdev[0] = 0;
+		skip_because("losetup -f --show failed (no loop devices in this container?)");
+	}
+}
+
+/* "EIO and ENOSPC fail just the requests they hit, each completed once": a
+ * block device whose second half fails reads. */
 static void test_eio_fails_only_its_request(void **state)
 {
-	char cmd[256], *dm = dm_name;
-
-	if (geteuid() != 0 || access("/usr/sbin/dmsetup", X_OK))
-		skip_because("device-mapper tests need root and dmsetup");
-	loop_attach(4 * MiB);
-	snprintf(dm, sizeof(dm_name), "udma-test-%d", (int)getpid());
-	snprintf(cmd, sizeof(cmd), "printf '0 4096 linear %s 0\\n4096 4096 error\\n' | dmsetup create %s 2>/dev/null",
-		 loopdev, dm);
-	if (sh(cmd, NULL, 0)) {
-		dm_name[0] = 0;
-		loop_detach();
-		skip_because("dmsetup create failed (no device-mapper in this kernel?)");
-	}
-	snprintf(cmd, sizeof(cmd), "/dev/mapper/%s", dm);
-	struct udma_domain *s = open_storage(cmd, 0);
+	fuse_loop_attach(4 * MiB, 2 * MiB, 2 * MiB);
+	struct udma_domain *s = open_storage(loopdev, 0);
 	char *a = aligned_alloc(4096, MiB), *b = aligned_alloc(4096, MiB);
 	assert_non_null(s);
 	fill(a, MiB, 10);
