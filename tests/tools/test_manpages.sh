@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Every public function has a section-3 man page, and every page renders
-# without a warning (issue 20 item 2).
+# Every public function has a section-3 man page, every page (and udma(1))
+# renders without a warning, and udma(1) names every command (issue 20).
 #   test_manpages.sh LIBUDMA_SO SRCDIR
 #
 # Public functions: what LIBUDMA_SO exports, and the static inline functions
@@ -63,10 +63,18 @@ while read -r s; do
 	lexgrog "$page" | grep -q "\"$s - " || fail "$s: $(basename "$page") does not list it in its NAME section"
 done <"$tmp/syms"
 
+# udma(1)'s SYNOPSIS names every command tools/udma.c dispatches.
+sed -n 's/.*strcmp(cmd, "\([a-z]*\)").*/\1/p' "$src/tools/udma.c" | sort -u >"$tmp/cmds"
+[ -s "$tmp/cmds" ] || fail "no commands found in tools/udma.c"
+while read -r c; do
+	sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' "$src/docs/udma.1" | grep -q "^\.B udma $c\( \|$\)" ||
+		fail "docs/udma.1: SYNOPSIS lacks 'udma $c'"
+done <"$tmp/cmds"
+
 # Every page renders without a warning; links point at a page; every name a
 # page gives is a public function (a stale page after a rename fails here).
 pages=0
-for p in "$dir"/*.3; do
+for p in "$dir"/*.3 "$src/docs/udma.1"; do
 	t=$(sed -n 's/^\.so man3\/\(.*\)$/\1/p' "$p" | head -n 1)
 	if [ -n "$t" ]; then
 		[ -f "$dir/$t" ] || fail "$(basename "$p") links to $t, which does not exist"
