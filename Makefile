@@ -11,7 +11,7 @@ MESON_OPTS ?= -Dwerror=true
 # Debian packages the build, the tests and the benchmarks use.
 PKGS = meson ninja-build gcc clang pkg-config libcmocka-dev libnuma-dev libisal-dev \
        libdpdk-dev libfabric-dev gnuplot-nox valgrind iproute2 strace libclang-rt-14-dev \
-       liburing-dev fio libfuse3-dev
+       liburing-dev fio libfuse3-dev man-db groff-base
 
 .PHONY: all deps build run test test-quick install bench tsan valgrind fuzz soak mutants clean
 
