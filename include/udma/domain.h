@@ -268,6 +268,23 @@ UDMA_API void udma_domain_invalidate(struct udma_domain *d, void *ctx, struct io
  */
 #define UDMA_SHM_HUGE_2M (1u << 0) /* back with 2 MiB hugepages */
 
+/*
+ * Memory in a segment: the segment is the arena of udma_mem_alloc() and
+ * udma_pool_create() on the domain (first fit, page-granular, zeroed). The
+ * device address of such memory (udma_mem.iova, udma_pool_iova()) is its
+ * offset in the segment: send it to the peer, which finds the same bytes
+ * with udma_iova_to_va(its imported domain, offset, &len). Only the
+ * segment's creator allocates (the table of allocations is its own); in an
+ * imported segment udma_mem_alloc() is -EPERM. udma_va_to_iova() and
+ * udma_iova_to_va() work for every byte of the segment, allocated or not.
+ * A segment with allocations in it refuses udma_domain_destroy() (-EBUSY).
+ *
+ * One allocation to share instead of a segment: UDMA_MEM_SHARED in a device
+ * domain (<udma/memory.h>) gives its memfd; send it yourself (SCM_RIGHTS),
+ * and the peer imports it with mmap(MAP_SHARED) and udma_mem_register() in
+ * a domain of its own (addresses: that domain's, not offsets).
+ */
+
 /* Create a segment of size bytes (rounded up to pages), mapped read-write here. */
 UDMA_API struct udma_domain *udma_shm_create(const char *id, size_t size, uint32_t flags);
 /* This process's mapping of the segment. */
