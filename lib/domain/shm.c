@@ -233,6 +233,9 @@ int _udma_shm_mem_alloc(struct udma_domain *d, size_t size, uint32_t flags, stru
 
 	if (err)
 		return err;
+	/* as device domains: a dead domain's answer does not depend on its space */
+	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
+		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
 	if (m->imported)
 		return udma_fail(EPERM, "segment %s was imported: its creator allocates in it, peers use offsets",
 				 d->id);
