@@ -280,9 +280,10 @@ UDMA_API void udma_domain_invalidate(struct udma_domain *d, void *ctx, struct io
  * A segment with allocations in it refuses udma_domain_destroy() (-EBUSY).
  *
  * One allocation to share instead of a segment: UDMA_MEM_SHARED in a device
- * domain (<udma/memory.h>) gives its memfd; send it yourself (SCM_RIGHTS),
- * and the peer imports it with mmap(MAP_SHARED) and udma_mem_register() in
- * a domain of its own (addresses: that domain's, not offsets).
+ * domain (<udma/memory.h>) gives its memfd; send it yourself (SCM_RIGHTS).
+ * The peer imports it with udma_shm_import_fd() (a segment: offsets in the
+ * allocation), or maps it (mmap MAP_SHARED) and registers it in a device
+ * domain of its own (that domain's addresses).
  */
 
 /* Create a segment of size bytes (rounded up to pages), mapped read-write here. */
@@ -304,6 +305,18 @@ UDMA_API int udma_shm_export(struct udma_domain *d, int sock, int readonly);
  * against shrinking — and against writes, for a read-only segment — which
  * its sender could truncate under us). */
 UDMA_API struct udma_domain *udma_shm_import(int sock, int timeout_ms);
+/*
+ * A segment from a memfd that reached this process some other way: the fd of
+ * a UDMA_MEM_SHARED allocation (udma_mem.fd) that its owner sent over a
+ * Unix socket, for one. The fd is duplicated (the caller keeps and closes
+ * its own) and mapped read-write, or read-only if the fd was opened so;
+ * addresses are offsets in it, as in any segment, and, as in any imported
+ * segment, udma_mem_alloc() in it is -EPERM. NULL + errno: EBADF (fd < 0
+ * or closed), EINVAL (bad id), EPROTO (not a memfd sealed against
+ * shrinking, which its owner could truncate under us; udma seals the
+ * memfds it makes), ENOMEM.
+ */
+UDMA_API struct udma_domain *udma_shm_import_fd(int fd, const char *id);
 
 /* ---- process domains ---------------------------------------------------- */
 /*

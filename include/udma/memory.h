@@ -31,7 +31,7 @@ extern "C" {
 #define UDMA_MEM_HUGE_2M       (1u << 2) /* back with 2 MiB hugepages */
 #define UDMA_MEM_HUGE_1G       (1u << 3) /* back with 1 GiB hugepages */
 #define UDMA_MEM_HUGE_FALLBACK (1u << 4) /* no such hugepages free: try the next smaller page size */
-#define UDMA_MEM_SHARED        (1u << 5) /* memfd-backed, MAP_SHARED; fd exportable to other processes (the peer mmaps and registers it) */
+#define UDMA_MEM_SHARED        (1u << 5) /* memfd-backed, MAP_SHARED; fd exportable to other processes (the peer: udma_shm_import_fd) */
 #define UDMA_MEM_PINNED        (1u << 6) /* mlock()ed: resident (PA mode always pins); not inherited by fork() unless SHARED */
 #define UDMA_MEM_NUMA          (1u << 7) /* place on opts->numa_node; placement verified */
 #define UDMA_MEM_ALL_FLAGS     0xffu

@@ -448,3 +448,34 @@ struct udma_domain *udma_shm_import(int sock, int timeout_ms)
 		shm_of(d)->imported = 1;
 	return d;
 }
+
+struct udma_domain *udma_shm_import_fd(int fd, const char *id)
+{
+	struct stat st;
+	int seals, ro;
+
+	if (fd < 0)
+		return udma_fail_null(EBADF, "fd %d is not a file descriptor", fd);
+	if (!id || !*id || strlen(id) > UDMA_DOMAIN_ID_MAX)
+		return udma_fail_null(EINVAL, "bad id");
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return udma_fail_null(EBADF, "fd %d: %s", fd, strerror(errno));
+	ro = (fl & O_ACCMODE) == O_RDONLY;
+	/* as udma_shm_import: unsealed, its owner could shrink it under us (SIGBUS) */
+	const char *bad = fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ? "not a memfd with a size"
+			  : (seals = fcntl(fd, F_GET_SEALS)) < 0 ? "not a sealable memfd"
+			  : !(seals & F_SEAL_SHRINK) ? "memfd not sealed against shrinking"
+			  : NULL;
+	if (bad)
+		return udma_fail_null(EPROTO, "rejecting fd %d: %s", fd, bad);
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the caller keeps its fd */
+	if (own < 0)
+		return udma_fail_null(errno, "dup of fd %d: %s", fd, strerror(errno));
+	struct udma_domain *d = shm_new(id, own, (size_t)st.st_size, ro, 0);
+	if (!d)
+		close(own);
+	else
+		shm_of(d)->imported = 1;
+	return d;
+}

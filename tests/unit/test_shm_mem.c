@@ -3,6 +3,7 @@
  * udma_mem_alloc() and of pools, addresses are offsets in it, and a peer
  * that imports the segment finds the data at the same offsets.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <udma/pool.h>
@@ -159,6 +160,107 @@ static void test_two_processes(void **state)
 	assert_int_equal(udma_domain_destroy(d), 0);
 }
 
+static int send_fd(int sock, int fd)
+{
+	char byte = 0, ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	int fd = -1;
+	if (recvmsg(sock, &msg, 0) != 1 || !CMSG_FIRSTHDR(&msg))
+		return -1;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	return fd;
+}
+
+/* The other way to share: one UDMA_MEM_SHARED allocation of a device domain,
+ * its memfd sent by hand; the peer imports it as a segment and reaches the
+ * allocation by offsets. */
+static void test_import_fd_of_shared_alloc(void **state)
+{
+	struct udma_domain *dev = test_domain(UDMA_ADDR_IOMMU);
+	struct udma_mem_opts o = { .size = sizeof(o), .flags = UDMA_MEM_SHARED };
+	struct udma_mem m;
+	int sv[2];
+	(void)state;
+
+	assert_int_equal(udma_mem_alloc(dev, 3 * 4096, &o, &m), 0);
+	assert_true(m.fd >= 0);
+	unsigned char *v = m.va;
+	for (int i = 0; i < 3 * 4096; i++)
+		v[i] = (unsigned char)(i * 5);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid_t pid = fork();
+	if (!pid) {
+		close(sv[0]);
+		int fd = recv_fd(sv[1]);
+		struct udma_domain *seg = udma_shm_import_fd(fd, "peer-alloc");
+		struct udma_mem no;
+		size_t size = 0, len = 4096;
+		if (!seg || !udma_shm_base(seg, &size) || size != 3 * 4096)
+			_exit(1);
+		close(fd); /* the domain has its own */
+		unsigned char *p = udma_iova_to_va(seg, 4096, &len); /* offset 4096 of the allocation */
+		if (!p || len != 4096)
+			_exit(2);
+		for (int i = 0; i < 4096; i++)
+			if (p[i] != (unsigned char)((4096 + i) * 5))
+				_exit(3);
+		memset(p, 0x3c, 4096);
+		if (udma_mem_alloc(seg, 4096, NULL, &no) != -EPERM)
+			_exit(4);
+		_exit(udma_domain_destroy(seg) ? 5 : 0);
+	}
+	close(sv[1]);
+	assert_int_equal(send_fd(sv[0], m.fd), 0);
+	assert_int_equal(wait_status(pid), 0);
+	for (int i = 0; i < 3 * 4096; i++)
+		if (v[i] != (i / 4096 == 1 ? 0x3c : (unsigned char)(i * 5)))
+			fail_msg("byte %d", i);
+	close(sv[0]);
+	assert_int_equal(udma_mem_free(dev, m.va, m.len), 0);
+	assert_int_equal(udma_domain_destroy(dev), 0);
+}
+
+/* What udma_shm_import_fd refuses: no fd, a bad id, anything but a memfd
+ * sealed against shrinking (its owner could truncate it: SIGBUS). */
+static void test_import_fd_bad(void **state)
+{
+	int p[2];
+	(void)state;
+
+	log_capture_start();
+	assert_null(udma_shm_import_fd(-1, "x"));
+	assert_int_equal(errno, EBADF);
+	int fd = memfd_create("unsealed", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_null(udma_shm_import_fd(fd, NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_null(udma_shm_import_fd(fd, "unsealed"));
+	assert_int_equal(errno, EPROTO);
+	assert_logged("not sealed against shrinking");
+	close(fd);
+	assert_int_equal(pipe(p), 0);
+	assert_null(udma_shm_import_fd(p[0], "pipe"));
+	assert_int_equal(errno, EPROTO);
+	close(p[0]);
+	close(p[1]);
+	log_capture_stop();
+}
+
 /* Bad input: refused with EINVAL and a reason at debug level, nothing taken. */
 static void test_bad_input(void **state)
 {
@@ -199,6 +301,8 @@ int main(void)
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_two_processes),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_import_fd_of_shared_alloc),
+		cmocka_unit_test(test_import_fd_bad),
 	};
 	return tests_run(tests, NULL, NULL);
 }
