@@ -145,7 +145,10 @@ static void test_two_processes(void **state)
 		/* the creator allocates; an importer's table would collide with it */
 		if (udma_mem_alloc(m, 4096, NULL, &no) != -EPERM)
 			_exit(4);
-		_exit(udma_domain_destroy(m) ? 5 : 0);
+		struct udma_pool_opts cpo = { .size = sizeof(cpo), .block_size = 512, .block_count = 4 };
+		if (udma_pool_create(m, &cpo) || errno != EPERM)
+			_exit(5);
+		_exit(udma_domain_destroy(m) ? 6 : 0);
 	}
 	close(sv[1]);
 	assert_int_equal(udma_shm_export(d, sv[0], 0), 0);
