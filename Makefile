@@ -26,10 +26,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The main job: what this machine offers, then udma's movers against their
+# The main job: the machine's state (hugepages, memlock, pagemap, VFIO) and
+# what udma offers on it, then udma's movers against their
 # peers (glibc, ISA-L, DPDK's dma_skeleton) in a short sweep: the table, and
 # GB/s against size drawn in $(BUILD)/udma-perf.png (docs/udma.1 for more).
 run: build
+	$(BUILD)/tools/udma setup
+	@echo
 	$(BUILD)/tools/udma info
 	@echo
 	$(BUILD)/tools/udma perf --peers -f copy -s 64..4Mx4 -e cpu,threads,auto -d 0.1 --plot $(BUILD)/udma-perf.png

@@ -113,6 +113,8 @@ static int engine_json(const struct udma_engine_info *info, void *arg)
 	jw_bool(w, "inline", !!(info->flags & UDMA_ENGINE_INLINE));
 	jw_uint(w, "completed", info->completed);
 	jw_uint(w, "overhead_ns", info->overhead_ns);
+	if (info->size >= offsetof(struct udma_engine_info, overhead_learned) + sizeof(info->overhead_learned))
+		jw_bool(w, "overhead_learned", info->overhead_learned); /* false: overhead_ns is the starting guess */
 	/* size classes of bytes touched: < 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB, larger */
 	jw_begin(w, "learned_bytes_per_s", 1);
 	for (int c = 0; c < 8; c++)

@@ -16,6 +16,9 @@ static int usage(FILE *f, int status)
 		"commands:\n"
 		"  info            address modes here (and why not), hugepages free, domains,\n"
 		"                  engines with their functions and speeds, library versions\n"
+		"  setup           hugepages per size and node (--hugepages SIZE:COUNT[@NODE]\n"
+		"                  reserves, as root), memlock, pagemap, VFIO; what each\n"
+		"                  address mode needs here\n"
 		"  perf            measure movers (copy, fill, xor, crc32c, ...), pools,\n"
 		"                  translation or domains; --peers runs glibc, ISA-L and DPDK\n"
 		"                  on the same workload; table, --json, --plot FILE\n"
@@ -35,6 +38,8 @@ static int dispatch(int argc, char **argv)
 
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc, argv);
+	if (!strcmp(cmd, "setup"))
+		return cmd_setup(argc, argv);
 	if (!strcmp(cmd, "perf"))
 		return cmd_perf(argc, argv);
 	if (!strcmp(cmd, "demo"))

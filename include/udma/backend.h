@@ -143,7 +143,7 @@ struct udma_engine_info {
 	uint64_t learned_speed[UDMA_FUNC_COUNT][8];
 	uint32_t funcs;
 	uint32_t flags;
-	uint64_t overhead_ns;       /* learned hand-over latency beyond the work itself */
+	uint64_t overhead_ns;       /* hand-over latency beyond the work itself: learned, or a guess (below) */
 	uint32_t lanes;
 	uint64_t queued_bytes;      /* bytes handed over and not yet done */
 	uint64_t completed;         /* works done (the cpu engine adds each thread's 64 at a time) */
@@ -151,6 +151,9 @@ struct udma_engine_info {
 	uint64_t funcs64;
 	uint32_t nfuncs;                    /* rows of learned_all */
 	const uint64_t (*learned_all)[8];   /* [nfuncs][8], as learned_speed; valid during the visit */
+	/* Appended: 1 once overhead_ns was measured on a hand-over; 0 while it is
+	 * the starting guess (1000 ns for engines that are not inline). */
+	uint32_t overhead_learned;
 };
 /* Visit registered engines in registration order; stop when fn returns nonzero. */
 UDMA_API int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg), void *arg);

@@ -268,6 +268,24 @@ UDMA_API void udma_domain_invalidate(struct udma_domain *d, void *ctx, struct io
  */
 #define UDMA_SHM_HUGE_2M (1u << 0) /* back with 2 MiB hugepages */
 
+/*
+ * Memory in a segment: the segment is the arena of udma_mem_alloc() and
+ * udma_pool_create() on the domain (first fit, page-granular, zeroed). The
+ * device address of such memory (udma_mem.iova, udma_pool_iova()) is its
+ * offset in the segment: send it to the peer, which finds the same bytes
+ * with udma_iova_to_va(its imported domain, offset, &len). Only the
+ * segment's creator allocates (the table of allocations is its own); in an
+ * imported segment udma_mem_alloc() is -EPERM. udma_va_to_iova() and
+ * udma_iova_to_va() work for every byte of the segment, allocated or not.
+ * A segment with allocations in it refuses udma_domain_destroy() (-EBUSY).
+ *
+ * One allocation to share instead of a segment: UDMA_MEM_SHARED in a device
+ * domain (<udma/memory.h>) gives its memfd; send it yourself (SCM_RIGHTS).
+ * The peer imports it with udma_shm_import_fd() (a segment: offsets in the
+ * allocation), or maps it (mmap MAP_SHARED) and registers it in a device
+ * domain of its own (that domain's addresses).
+ */
+
 /* Create a segment of size bytes (rounded up to pages), mapped read-write here. */
 UDMA_API struct udma_domain *udma_shm_create(const char *id, size_t size, uint32_t flags);
 /* This process's mapping of the segment. */
@@ -287,6 +305,18 @@ UDMA_API int udma_shm_export(struct udma_domain *d, int sock, int readonly);
  * against shrinking — and against writes, for a read-only segment — which
  * its sender could truncate under us). */
 UDMA_API struct udma_domain *udma_shm_import(int sock, int timeout_ms);
+/*
+ * A segment from a memfd that reached this process some other way: the fd of
+ * a UDMA_MEM_SHARED allocation (udma_mem.fd) that its owner sent over a
+ * Unix socket, for one. The fd is duplicated (the caller keeps and closes
+ * its own) and mapped read-write, or read-only if the fd was opened so;
+ * addresses are offsets in it, as in any segment, and, as in any imported
+ * segment, udma_mem_alloc() in it is -EPERM. NULL + errno: EBADF (fd < 0
+ * or closed), EINVAL (bad id), EPROTO (not a memfd sealed against
+ * shrinking, which its owner could truncate under us; udma seals the
+ * memfds it makes), ENOMEM.
+ */
+UDMA_API struct udma_domain *udma_shm_import_fd(int fd, const char *id);
 
 /* ---- process domains ---------------------------------------------------- */
 /*

@@ -31,7 +31,7 @@ extern "C" {
 #define UDMA_MEM_HUGE_2M       (1u << 2) /* back with 2 MiB hugepages */
 #define UDMA_MEM_HUGE_1G       (1u << 3) /* back with 1 GiB hugepages */
 #define UDMA_MEM_HUGE_FALLBACK (1u << 4) /* no such hugepages free: try the next smaller page size */
-#define UDMA_MEM_SHARED        (1u << 5) /* memfd-backed, MAP_SHARED; fd exportable to other processes */
+#define UDMA_MEM_SHARED        (1u << 5) /* memfd-backed, MAP_SHARED; fd exportable to other processes (the peer: udma_shm_import_fd) */
 #define UDMA_MEM_PINNED        (1u << 6) /* mlock()ed: resident (PA mode always pins); not inherited by fork() unless SHARED */
 #define UDMA_MEM_NUMA          (1u << 7) /* place on opts->numa_node; placement verified */
 #define UDMA_MEM_ALL_FLAGS     0xffu
@@ -55,11 +55,20 @@ struct udma_mem {
 };
 
 /*
- * Allocate size bytes of DMA memory in d. opts may be NULL (4 KiB pages, no
- * flags). Errors: -EINVAL (NULL d or out, size 0 or absurd, unknown flags,
- * bad node, both HUGE flags); -ENOMEM (no memory, no free hugepages without
+ * Allocate size bytes of DMA memory in d, a device domain or a shared-memory
+ * one. opts may be NULL (4 KiB pages, no flags). Errors: -EINVAL (NULL d or
+ * out, another kind of domain, size 0 or absurd, unknown flags, bad node,
+ * both HUGE flags); -ENOMEM (no memory, no free hugepages without
  * HUGE_FALLBACK, contiguity not to be had); -EPERM (PHYS_CONTIG without PA
  * access); -ENOSPC (IOVA window full).
+ *
+ * In a shared-memory domain (<udma/domain.h>) the memory is carved from the
+ * segment: iova is its offset there, fd the segment's memfd, the page size
+ * the segment's; always CONTIG and SHARED. There PHYS_CONTIG, PINNED and
+ * NUMA, and a HUGE size other than the segment's without HUGE_FALLBACK, are
+ * -EINVAL; a full segment is -ENOMEM; an imported segment is -EPERM (its
+ * creator allocates). free, query and the two translations take shm
+ * domains too.
  */
 UDMA_API int udma_mem_alloc(struct udma_domain *d, size_t size,
 			    const struct udma_mem_opts *opts, struct udma_mem *out);

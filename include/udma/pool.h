@@ -86,7 +86,10 @@ struct udma_pool_opts {
 
 /*
  * Create a pool in domain d (udma allocates the memory there, one range of
- * device addresses per block), or on bridge memory (d NULL). min(block_count,
+ * device addresses per block), or on bridge memory (d NULL). d may be a
+ * shared-memory domain: the blocks are in its segment and their device
+ * addresses are offsets there, for a peer that imported it (in an imported
+ * segment: EPERM, as its creator allocates). min(block_count,
  * usable) blocks are made; more are never made. In PA mode, when slots are
  * skipped, udma retries with more memory before settling for fewer blocks.
  * Errors (NULL + errno): EINVAL bad options (zero sizes, align or boundary

@@ -84,6 +84,16 @@ UDMA_HIDDEN int _udma_domain_local_view(struct udma_domain *d, const struct iove
 UDMA_HIDDEN int _udma_domain_access(struct udma_domain *d, const struct iovec *local, size_t lcnt,
 			      const struct iovec *iov, size_t cnt, int write);
 
+/* shm.c: memory in a segment, for udma_mem_alloc() and the translations of
+ * lib/memory when d is a shared-memory domain (addresses: offsets). */
+struct udma_mem;
+UDMA_HIDDEN int _udma_is_shm(const struct udma_domain *d);
+UDMA_HIDDEN int _udma_shm_mem_alloc(struct udma_domain *d, size_t size, uint32_t flags, struct udma_mem *out);
+UDMA_HIDDEN int _udma_shm_mem_free(struct udma_domain *d, void *va, size_t len);
+UDMA_HIDDEN int _udma_shm_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out);
+UDMA_HIDDEN uint64_t _udma_shm_va_to_off(struct udma_domain *d, const void *va, size_t *len);
+UDMA_HIDDEN void *_udma_shm_off_to_va(struct udma_domain *d, uint64_t off, size_t *len);
+
 /* Built-in operations complete inline: call cb only when returning 0, as the contract says. */
 static inline int op_done(udma_done_fn cb, void *arg, int err)
 {

@@ -19,8 +19,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <udma/memory.h>
 
 #include "domain_internal.h"
+#include "shm_arena.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -47,6 +49,9 @@ struct shm_domain {
 	int fd;
 	int readonly; /* this mapping */
 	int sealed;   /* F_SEAL_FUTURE_WRITE applied: only read-only exports */
+	int imported; /* udma_shm_import(): the creator allocates, not us */
+	size_t page;  /* backing page size: allocations are multiples of it */
+	struct shm_arena arena; /* udma_mem_alloc() in the segment, under d->lock */
 };
 
 static const struct domain_kind shm_kind;
@@ -64,6 +69,20 @@ static void shm_fini(struct udma_domain *d)
 		munmap(m->base, m->size);
 	if (m->fd >= 0)
 		close(m->fd);
+	_udma_arena_fini(&m->arena);
+}
+
+/* -EBUSY while allocations live in the segment, -EALREADY if dead. */
+static int shm_retire(struct udma_domain *d)
+{
+	int busy;
+
+	pthread_mutex_lock(&d->lock);
+	busy = d->dead ? -EALREADY : shm_of(d)->arena.n ? -EBUSY : 0;
+	if (!busy)
+		__atomic_store_n(&d->dead, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
+	return busy;
 }
 
 /* Offsets in the segment -> this process's mapping. */
@@ -108,10 +127,11 @@ static const struct domain_kind shm_kind = {
 	.ops = &_udma_builtin_ops,
 	.local_view = shm_view,
 	.from_local = shm_from_local,
+	.retire = shm_retire,
 	.fini = shm_fini,
 };
 
-static struct udma_domain *shm_new(const char *id, int fd, size_t size, int readonly)
+static struct udma_domain *shm_new(const char *id, int fd, size_t size, int readonly, size_t page)
 {
 	struct shm_domain *m = calloc(1, sizeof(*m));
 	struct udma_domain *d = &m->d;
@@ -137,6 +157,8 @@ static struct udma_domain *shm_new(const char *id, int fd, size_t size, int read
 	m->fd = fd;
 	m->readonly = readonly;
 	m->sealed = readonly; /* a read-only import came from a sealed segment */
+	m->page = page;
+	m->arena.size = size;
 	if (_udma_domain_publish(d)) {
 		m->fd = -1; /* the caller's to close */
 		_udma_domain_free(d);
@@ -166,10 +188,136 @@ struct udma_domain *udma_shm_create(const char *id, size_t size, uint32_t flags)
 		close(fd);
 		return udma_fail_null(err == EINVAL ? ENOMEM : err, "sizing segment %s: %s", id, strerror(err));
 	}
-	struct udma_domain *d = shm_new(id, fd, size, 0);
+	struct udma_domain *d = shm_new(id, fd, size, 0, page);
 	if (!d)
 		close(fd);
 	return d;
+}
+
+/* ---- memory in a segment (udma_mem_alloc and friends, from lib/memory) ---- */
+
+int _udma_is_shm(const struct udma_domain *d)
+{
+	return d && d->k == &shm_kind;
+}
+
+/* The flags a segment can grant: it is one shared, contiguous mapping whose
+ * page size was chosen at creation. */
+static int shm_flags(const struct shm_domain *m, uint32_t want, uint32_t *granted)
+{
+	uint32_t huge = m->page > 4096 ? UDMA_MEM_HUGE_2M : 0;
+
+	if (want & ~UDMA_MEM_ALL_FLAGS)
+		return udma_fail(EINVAL, "unknown flag bits 0x%x", want & ~UDMA_MEM_ALL_FLAGS);
+	if (want & (UDMA_MEM_PHYS_CONTIG | UDMA_MEM_PINNED | UDMA_MEM_NUMA))
+		return udma_fail(EINVAL, "PHYS_CONTIG, PINNED and NUMA do not apply to segment %s", m->d.id);
+	if ((want & (UDMA_MEM_HUGE_2M | UDMA_MEM_HUGE_1G)) && !(want & UDMA_MEM_HUGE_FALLBACK) &&
+	    (want & (UDMA_MEM_HUGE_2M | UDMA_MEM_HUGE_1G)) != huge)
+		return udma_fail(EINVAL, "segment %s has %zu-byte pages (chosen at udma_shm_create)", m->d.id, m->page);
+	*granted = (want & UDMA_MEM_CONTIG) | UDMA_MEM_SHARED | huge;
+	return 0;
+}
+
+static void shm_describe(const struct shm_domain *m, const struct shm_block *b, uint32_t flags, struct udma_mem *out)
+{
+	*out = (struct udma_mem){ .va = m->base + b->off, .iova = b->off, .len = b->len, .page_size = m->page,
+				  .fd = m->fd, .flags = flags, .numa_node = -1, .contiguous = 1 };
+}
+
+int _udma_shm_mem_alloc(struct udma_domain *d, size_t size, uint32_t flags, struct udma_mem *out)
+{
+	struct shm_domain *m = shm_of(d);
+	uint64_t off;
+	uint32_t granted;
+	int err = shm_flags(m, flags, &granted);
+
+	if (err)
+		return err;
+	/* as device domains: a dead domain's answer does not depend on its space */
+	if (__atomic_load_n(&d->dead, __ATOMIC_ACQUIRE))
+		return udma_fail(ENODEV, "domain %s is destroyed", d->id);
+	if (m->imported)
+		return udma_fail(EPERM, "segment %s was imported: its creator allocates in it, peers use offsets",
+				 d->id);
+	if (size > m->size)
+		return udma_fail(ENOMEM, "%zu bytes do not fit in segment %s of %zu bytes", size, d->id, m->size);
+	uint64_t len = (size + m->page - 1) & ~(uint64_t)(m->page - 1);
+	pthread_mutex_lock(&d->lock);
+	err = d->dead ? -ENODEV : _udma_arena_alloc(&m->arena, len, size, &off);
+	if (!err)
+		shm_describe(m, &m->arena.b[_udma_arena_at(&m->arena, off)], granted, out);
+	pthread_mutex_unlock(&d->lock);
+	if (err)
+		return udma_fail(-err, "no %llu free bytes in segment %s of %zu bytes", (unsigned long long)len, d->id,
+				 m->size);
+	memset(out->va, 0, out->len); /* as every allocation: zeroed, also where a freed one was */
+	return 0;
+}
+
+int _udma_shm_mem_free(struct udma_domain *d, void *va, size_t len)
+{
+	struct shm_domain *m = shm_of(d);
+	uint64_t off = (uintptr_t)va - (uintptr_t)m->base;
+	int err = 0;
+
+	pthread_mutex_lock(&d->lock);
+	long i = (uintptr_t)va < (uintptr_t)m->base ? -1 : _udma_arena_at(&m->arena, off);
+	if (i < 0)
+		err = udma_fail(EINVAL, "%p is not an allocation of %s (foreign pointer or double free)", va, d->id);
+	else if (len != m->arena.b[i].user_len && len != m->arena.b[i].len)
+		err = udma_fail(EINVAL, "size %zu does not match the allocation at %p (%llu bytes)", len, va,
+				(unsigned long long)m->arena.b[i].user_len);
+	else
+		_udma_arena_remove(&m->arena, (size_t)i);
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+int _udma_shm_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out)
+{
+	struct shm_domain *m = shm_of(d);
+	uint64_t off = (uintptr_t)va - (uintptr_t)m->base;
+	uint32_t flags = UDMA_MEM_CONTIG | UDMA_MEM_SHARED | (m->page > 4096 ? UDMA_MEM_HUGE_2M : 0);
+
+	pthread_mutex_lock(&d->lock);
+	long i = (uintptr_t)va < (uintptr_t)m->base ? -1 : _udma_arena_find(&m->arena, off);
+	if (i >= 0)
+		shm_describe(m, &m->arena.b[i], flags, out);
+	pthread_mutex_unlock(&d->lock);
+	return i < 0 ? udma_fail(ENOENT, "%p is not in an allocation of %s", va, d->id) : 0;
+}
+
+uint64_t _udma_shm_va_to_off(struct udma_domain *d, const void *va, size_t *len)
+{
+	struct shm_domain *m = shm_of(d);
+	uint64_t off = (uintptr_t)va - (uintptr_t)m->base;
+
+	if ((uintptr_t)va < (uintptr_t)m->base || off >= m->size) {
+		udma_dbg("%p is not inside segment %s", va, d->id);
+		if (len)
+			*len = 0;
+		errno = EFAULT;
+		return UDMA_BAD_IOVA;
+	}
+	if (len && *len > m->size - off)
+		*len = m->size - off;
+	return off;
+}
+
+void *_udma_shm_off_to_va(struct udma_domain *d, uint64_t off, size_t *len)
+{
+	struct shm_domain *m = shm_of(d);
+
+	if (off >= m->size) {
+		udma_dbg("offset %llu is outside segment %s of %zu bytes", (unsigned long long)off, d->id, m->size);
+		if (len)
+			*len = 0;
+		errno = EFAULT;
+		return NULL;
+	}
+	if (len && *len > m->size - off)
+		*len = m->size - off;
+	return m->base + off;
 }
 
 void *udma_shm_base(struct udma_domain *d, size_t *size)
@@ -293,8 +441,41 @@ struct udma_domain *udma_shm_import(int sock, int timeout_ms)
 			close(fd);
 		return udma_fail_null(EPROTO, "rejecting imported segment: %s", bad);
 	}
-	struct udma_domain *d = shm_new(w.id, fd, (size_t)w.size, (int)w.readonly);
+	struct udma_domain *d = shm_new(w.id, fd, (size_t)w.size, (int)w.readonly, 0);
 	if (!d)
 		close(fd);
+	else
+		shm_of(d)->imported = 1;
+	return d;
+}
+
+struct udma_domain *udma_shm_import_fd(int fd, const char *id)
+{
+	struct stat st;
+	int seals, ro;
+
+	if (fd < 0)
+		return udma_fail_null(EBADF, "fd %d is not a file descriptor", fd);
+	if (!id || !*id || strlen(id) > UDMA_DOMAIN_ID_MAX)
+		return udma_fail_null(EINVAL, "bad id");
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return udma_fail_null(EBADF, "fd %d: %s", fd, strerror(errno));
+	ro = (fl & O_ACCMODE) == O_RDONLY;
+	/* as udma_shm_import: unsealed, its owner could shrink it under us (SIGBUS) */
+	const char *bad = fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ? "not a memfd with a size"
+			  : (seals = fcntl(fd, F_GET_SEALS)) < 0 ? "not a sealable memfd"
+			  : !(seals & F_SEAL_SHRINK) ? "memfd not sealed against shrinking"
+			  : NULL;
+	if (bad)
+		return udma_fail_null(EPROTO, "rejecting fd %d: %s", fd, bad);
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the caller keeps its fd */
+	if (own < 0)
+		return udma_fail_null(errno, "dup of fd %d: %s", fd, strerror(errno));
+	struct udma_domain *d = shm_new(id, own, (size_t)st.st_size, ro, 0);
+	if (!d)
+		close(own);
+	else
+		shm_of(d)->imported = 1;
 	return d;
 }

@@ -79,8 +79,8 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 	int err = -ENOMEM, node = -1, n;
 
 	udma_env_clear();
-	if (!is_device(d) || !out)
-		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
+	if (!(is_device(d) || _udma_is_shm(d)) || !out)
+		return udma_fail(EINVAL, "NULL domain (or not a device or shm one), or NULL result");
 	if (uo) {
 		if (uo->size < offsetof(struct udma_mem_opts, flags) + sizeof(uint32_t))
 			return udma_fail(EINVAL, "opts->size %zu too small", uo->size);
@@ -92,6 +92,8 @@ int udma_mem_alloc(struct udma_domain *d, size_t size, const struct udma_mem_opt
 		return udma_fail(EINVAL, "unknown flag bits 0x%x", o.flags & ~UDMA_MEM_ALL_FLAGS);
 	if ((o.flags & UDMA_MEM_HUGE_2M) && (o.flags & UDMA_MEM_HUGE_1G))
 		return udma_fail(EINVAL, "HUGE_2M and HUGE_1G together");
+	if (_udma_is_shm(d)) /* the segment is the arena */
+		return _udma_shm_mem_alloc(d, size, o.flags, out);
 	if (o.flags & UDMA_MEM_NUMA) {
 		if (o.numa_node < 0 || o.numa_node > _udma_os_numa_max_node())
 			return udma_fail(EINVAL, "NUMA node %d does not exist (max %d)", o.numa_node,
@@ -183,6 +185,8 @@ static struct span_dev region_span(const struct region *r)
 
 int udma_mem_free(struct udma_domain *d, void *va, size_t len)
 {
+	if (_udma_is_shm(d) && va)
+		return _udma_shm_mem_free(d, va, len);
 	if (!is_device(d) || !va)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL pointer");
 	pthread_mutex_lock(&d->lock);
@@ -298,6 +302,8 @@ int udma_mem_unregister(struct udma_domain *d, void *va, size_t len)
 
 int udma_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out)
 {
+	if (_udma_is_shm(d) && out)
+		return _udma_shm_mem_query(d, va, out);
 	if (!is_device(d) || !out)
 		return udma_fail(EINVAL, "NULL or non-device domain, or NULL result");
 	pthread_mutex_lock(&d->lock);
@@ -311,6 +317,8 @@ int udma_mem_query(struct udma_domain *d, const void *va, struct udma_mem *out)
 uint64_t udma_va_to_iova(struct udma_domain *d, const void *va, size_t *len)
 {
 	if (__builtin_expect(!is_device(d), 0)) {
+		if (_udma_is_shm(d)) /* offsets in the segment */
+			return _udma_shm_va_to_off(d, va, len);
 		errno = EINVAL;
 		return UDMA_BAD_IOVA;
 	}
@@ -351,6 +359,8 @@ static void *stream_lookup(struct udma_domain *d, uint64_t iova, size_t *len)
 void *udma_iova_to_va(struct udma_domain *d, uint64_t iova, size_t *len)
 {
 	if (__builtin_expect(!is_device(d), 0)) {
+		if (_udma_is_shm(d))
+			return _udma_shm_off_to_va(d, iova, len);
 		errno = EINVAL;
 		return NULL;
 	}

@@ -137,7 +137,8 @@ int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int p
 	out->why = huge ? OS_WHY_HUGEPAGES : OS_WHY_OTHER; /* hugepages fail at mmap or when faulted in */
 
 	if (shared) {
-		unsigned mfd = MFD_CLOEXEC | (huge ? MFD_HUGETLB | (unsigned)(huge_shift(page_size) << MAP_HUGE_SHIFT) : 0);
+		unsigned mfd = MFD_CLOEXEC | MFD_ALLOW_SEALING |
+			       (huge ? MFD_HUGETLB | (unsigned)(huge_shift(page_size) << MAP_HUGE_SHIFT) : 0);
 		fd = memfd_create("udma", mfd);
 		if (fd < 0)
 			return udma_fail(errno == EINVAL ? ENOMEM : errno, "memfd_create: %s", strerror(errno));
@@ -146,6 +147,10 @@ int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int p
 			close(fd);
 			return udma_fail(err == EINVAL ? ENOMEM : err, "ftruncate %zu: %s", len, strerror(err));
 		}
+		/* never resized: sealed so, a peer can import it (udma_shm_import_fd) without
+		 * fearing a truncation under its mapping */
+		if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+			udma_dbg("sealing the memfd: %s (peers will refuse to import it)", strerror(errno));
 		flags = MAP_SHARED;
 	} else if (huge) {
 		flags |= MAP_HUGETLB | (huge_shift(page_size) << MAP_HUGE_SHIFT);

@@ -340,6 +340,7 @@ void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touche
 	if (latency_ns > exec_ns && !(e->desc.flags & UDMA_ENGINE_INLINE)) {
 		uint64_t over = latency_ns - exec_ns, old = __atomic_load_n(&e->overhead_ns, __ATOMIC_RELAXED);
 		__atomic_store_n(&e->overhead_ns, old ? old - old / 8 + over / 8 : over, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->overhead_measured, 1, __ATOMIC_RELAXED);
 		for (unsigned g = 0; g < UDMA_FUNC_END; g++)
 			if (e->funcs >> g & 1)
 				threshold_update((enum udma_func)g);
@@ -433,6 +434,7 @@ int udma_engine_foreach(int (*fn)(const struct udma_engine_info *info, void *arg
 			.funcs64 = e->funcs,
 			.nfuncs = UDMA_FUNC_END,
 			.learned_all = (const uint64_t(*)[8])all,
+			.overhead_learned = (uint32_t)__atomic_load_n(&e->overhead_measured, __ATOMIC_RELAXED),
 		};
 		for (unsigned f = 0; f < UDMA_FUNC_END; f++)
 			for (unsigned c = 0; c < SIZE_CLASSES; c++) {

@@ -36,7 +36,8 @@ struct udma_engine {
 	 * differ too much to share one figure (compare may stop at byte 0) */
 	uint64_t speed[UDMA_FUNC_END][SIZE_CLASSES];
 	uint64_t funcs;           /* every function it performs: bit (1 << udma_func) */
-	uint64_t overhead_ns;     /* learned hand-over latency (non-inline engines) */
+	uint64_t overhead_ns;     /* hand-over latency (non-inline engines): a guess until measured */
+	int overhead_measured;    /* atomic: overhead_ns has learned from a hand-over */
 	struct udma_engine *next_all; /* every engine ever registered (never freed before exit) */
 };
 

@@ -260,7 +260,7 @@ static void op_destroy(struct fin *in)
 		FUZZ_CHECK(udma_domain_destroy(udma_system_domain()) == -EPERM, "system domain destroyed");
 		return;
 	}
-	int want = s->dead ? -EINVAL : s->kind == UDMA_KIND_DEVICE && has_memory(s) ? -EBUSY : 0;
+	int want = s->dead ? -EINVAL : (s->kind == UDMA_KIND_DEVICE || s->kind == UDMA_KIND_SHM) && has_memory(s) ? -EBUSY : 0;
 	int rc = udma_domain_destroy(s->d);
 	FUZZ_CHECK(rc == want, "destroy: %d, want %d", rc, want);
 	if (!rc)
@@ -317,6 +317,24 @@ static int some_mem(struct slot *s, struct fin *in)
 	return -1;
 }
 
+/* Has segment s a free run of len bytes for first fit (its live allocations' offsets)? */
+static int shm_fits(const struct slot *s, size_t len)
+{
+	for (int i = -1; i < NMEM; i++) { /* a gap starts at 0 or right after an allocation */
+		const struct mem *a = i < 0 ? NULL : &s->m[i];
+		if (a && (!a->live || a->registered))
+			continue;
+		uint64_t at = a ? a->iova + a->rounded : 0;
+		int clear = at <= s->shm_size && len <= s->shm_size - at;
+		for (int j = 0; j < NMEM && clear; j++)
+			if (s->m[j].live && !s->m[j].registered && s->m[j].iova < at + len && at < s->m[j].iova + s->m[j].rounded)
+				clear = 0;
+		if (clear)
+			return 1;
+	}
+	return 0;
+}
+
 static void op_alloc(struct fin *in)
 {
 	struct slot *s = pick(in);
@@ -335,8 +353,12 @@ static void op_alloc(struct fin *in)
 		;
 	if (k == NMEM)
 		return;
-	int want = s->kind != UDMA_KIND_DEVICE ? -EINVAL : !size || size > (1ull << 46) ? -EINVAL
-		   : flags & 0x100u ? -EINVAL : (flags & UDMA_MEM_HUGE_1G) ? -EINVAL : s->dead ? -ENODEV : 0;
+	/* shm: the segment is the arena (4 KiB pages here), PINNED does not apply, full is ENOMEM */
+	int shm = s->kind == UDMA_KIND_SHM;
+	int want = s->kind != UDMA_KIND_DEVICE && !shm ? -EINVAL : !size || size > (1ull << 46) ? -EINVAL
+		   : flags & 0x100u ? -EINVAL : (flags & UDMA_MEM_HUGE_1G) ? -EINVAL
+		   : shm && (flags & UDMA_MEM_PINNED) ? -EINVAL : s->dead ? -ENODEV
+		   : shm && !shm_fits(s, (size + PAGE - 1) & ~(size_t)(PAGE - 1)) ? -ENOMEM : 0;
 	int rc = udma_mem_alloc(s->d, size, &o, &m);
 	/* PA mode may not find contiguity: -ENOMEM is allowed there */
 	FUZZ_CHECK(rc == want || (want == 0 && rc == -ENOMEM && s->mode == UDMA_ADDR_PA && (flags & UDMA_MEM_CONTIG)),
@@ -377,7 +399,9 @@ static void op_free(struct fin *in)
 	default: { /* right, with the size asked or the rounded size; then once more */
 		int rc = udma_mem_free(s->d, m->va, how & 4 ? rounded : m->len);
 		FUZZ_CHECK(rc == 0, "free: %d", rc);
-		FUZZ_CHECK(udma_va_to_iova(s->d, m->va, NULL) == UDMA_BAD_IOVA, "freed memory still translates");
+		/* (every byte of a segment translates: to its offset) */
+		FUZZ_CHECK(s->kind == UDMA_KIND_SHM || udma_va_to_iova(s->d, m->va, NULL) == UDMA_BAD_IOVA,
+			   "freed memory still translates");
 		FUZZ_CHECK(udma_mem_free(s->d, m->va, m->len) == -EINVAL, "double free accepted");
 		m->live = 0;
 	}

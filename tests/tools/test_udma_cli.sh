@@ -60,7 +60,12 @@ for w in "address modes" "va " "pa " "iommu" "hugepages free" "2 MiB" "domains:"
 	 "engines" "cpu " "threads" "learned GB/s" "ISA-L" "libfabric" "DPDK" "gnuplot"; do
 	has out "$w" "info shows '$w'"
 done
+has out "hand-over [0-9]* ns (learned)" "info, calibrated, calls the measured hand-over learned"
 expect 0 "udma info -n (no calibration)" "$udma" info -n
+# what a client gets: the default threads engine, a worker per CPU; uncalibrated,
+# its hand-over cost is a guess, and says so
+has out "^  threads   queued, $(getconf _NPROCESSORS_ONLN) lanes\\?," "info -n shows the default threads engine, a lane per CPU"
+has out "hand-over 1000 ns (a guess, not measured yet)" "info -n calls the starting hand-over a guess"
 expect 2 "udma info --bogus: exit 2" "$udma" info --bogus
 expect 2 "udma info extra: exit 2" "$udma" info extra
 

@@ -200,6 +200,51 @@ static void test_default_threads_engine(void **state)
 	assert_int_equal(udma_session_destroy(s), 0);
 }
 
+struct overhead {
+	const char *name;
+	uint64_t ns;
+	uint32_t learned;
+	int seen;
+};
+
+static int find_overhead(const struct udma_engine_info *i, void *arg)
+{
+	struct overhead *o = arg;
+	if (strcmp(i->name, o->name))
+		return 0;
+	o->ns = i->overhead_ns;
+	o->learned = i->overhead_learned;
+	o->seen = 1;
+	return 1;
+}
+
+/* "marks estimates that were never measured as guesses": a queued engine's
+ * hand-over cost starts as a guess (overhead_learned 0) and is marked
+ * learned once a hand-over was timed. */
+static void test_overhead_guess_then_learned(void **state)
+{
+	/* delay_us: works complete on the engine's thread, a real hand-over */
+	struct udma_error_opts eo = { .size = sizeof(eo), .name = "handover", .speed = 1ull << 40,
+				      .funcs = 1u << UDMA_FUNC_COPY, .delay_us = 1 };
+	struct udma_engine *e = udma_error_engine_create(&eo);
+	struct overhead o = { .name = "handover" };
+
+	assert_non_null(e);
+	udma_engine_foreach(find_overhead, &o);
+	assert_true(o.seen);
+	assert_int_equal(o.ns, 1000);
+	assert_int_equal(o.learned, 0);
+	struct udma_session_opts so = { .size = sizeof(so), .engine = "handover" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &so);
+	assert_non_null(s);
+	for (int i = 0; i < 32; i++) /* hand-overs are timed one in 16 */
+		assert_string_equal(copy_on(s, 1 << 16), "handover");
+	udma_engine_foreach(find_overhead, &o);
+	assert_int_equal(o.learned, 1);
+	assert_int_equal(udma_session_destroy(s), 0);
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
 /* A child of fork() has no workers: its requests run elsewhere, not never. */
 static void test_default_engine_after_fork(void **state)
 {
@@ -296,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_registration_rules),
 		cmocka_unit_test(test_default_threads_engine),
 		cmocka_unit_test(test_default_engine_after_fork),
+		cmocka_unit_test(test_overhead_guess_then_learned),
 		cmocka_unit_test(test_session_fd),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
