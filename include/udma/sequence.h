@@ -79,6 +79,7 @@ struct udma_step {
 	const struct udma_buf *outs; /* nouts outputs of dualcast, pq-gen, raid6-recover, ec-* */
 	uint32_t nouts;
 	const struct udma_params *params; /* the later functions' parameters, or NULL */
+	const char *engine;          /* NULL: the sequence's (opts->engine); else this engine runs the step */
 };
 
 /* Step flags. */
@@ -122,10 +123,12 @@ UDMA_API int udma_seq_after(struct udma_seq *seq, struct udma_seq *other);
 
 /*
  * Submit: the sequence runs (or waits for the sequences it comes after)
- * and cb(seq, status, cookie) follows exactly once (cb may be NULL: poll
- * udma_seq_done()). 0, or without a completion: -EINVAL (NULL, no steps, or
- * a first step its session refuses), -EBUSY (submitted and not completed),
- * -ENOMEM. A completed sequence may be submitted again, as it is.
+ * and cb(seq, status, cookie) follows exactly once (cb may be NULL: use
+ * udma_seq_wait() or udma_seq_done()). 0, or without a completion: -EINVAL
+ * (NULL, no steps), -EBUSY (submitted and not completed), -ENOMEM. What a
+ * step's session refuses when the step starts (a buffer the function does
+ * not take, say) completes the sequence with that error and step. A
+ * completed sequence may be submitted again, as it is.
  */
 UDMA_API int udma_seq_submit(struct udma_seq *seq, udma_seq_cb cb, void *cookie);
 

@@ -28,6 +28,7 @@ struct seq_opnd {
 
 struct seq_step {
 	enum udma_func func;
+	struct udma_session *sess; /* the sequence's, for its function and engine */
 	uint32_t flags;
 	uint8_t imm[8];
 	int has_params;
@@ -39,6 +40,14 @@ struct seq_step {
 	int elided;             /* a copy into a temporary whose readers read the source */
 	/* outcome of the latest run */
 	struct udma_seq_result res;
+};
+
+/* A session of a step that names its engine. */
+struct seq_sess {
+	enum udma_func func;
+	char *engine;
+	struct udma_session *s;
+	struct seq_sess *next;
 };
 
 enum seq_state { SEQ_IDLE = 0, SEQ_WAITING, SEQ_RUNNING, SEQ_DONE };
@@ -66,6 +75,7 @@ struct udma_seq {
 	enum udma_compl_mode mode;
 	char *engine;           /* NULL: auto */
 	struct udma_session *sess[UDMA_FUNC_END]; /* made on the first step of each function */
+	struct seq_sess *named;  /* those of steps that name their own engine */
 	struct seq_step *steps;
 	unsigned nsteps, cap;
 	/* temporaries: length and place in the arena; written by some step */

@@ -176,7 +176,7 @@ static int step_start(struct udma_seq *q)
 		__atomic_store_n(&q->phase, PH_PUSHED, __ATOMIC_RELAXED);
 		return 0;
 	}
-	q->cur_sess = q->sess[st->func];
+	q->cur_sess = st->sess;
 	q->req = udma_req_alloc(q->cur_sess);
 	if (!q->req)
 		err = -errno;

@@ -167,14 +167,44 @@ static void step_fini(struct seq_step *st)
 	st->opnd = NULL;
 }
 
-/* The session the step's function runs on, made on first use. */
-static int session_for(struct udma_seq *q, enum udma_func f)
+static struct udma_session *session_new(struct udma_seq *q, enum udma_func f, const char *engine)
 {
-	if (q->sess[f])
+	struct udma_session_opts o = { .size = sizeof(o), .mode = q->mode, .depth = 4, .engine = engine };
+	return udma_session_create(f, &o);
+}
+
+/* The session the step runs on (its function, and its engine or the
+ * sequence's), made on first use. */
+static int session_for(struct udma_seq *q, enum udma_func f, const char *engine, struct udma_session **out)
+{
+	if (!engine) {
+		if (!q->sess[f] && !(q->sess[f] = session_new(q, f, q->engine)))
+			return -errno;
+		*out = q->sess[f];
 		return 0;
-	struct udma_session_opts o = { .size = sizeof(o), .mode = q->mode, .depth = 4, .engine = q->engine };
-	q->sess[f] = udma_session_create(f, &o);
-	return q->sess[f] ? 0 : -errno;
+	}
+	struct seq_sess *n = q->named;
+	while (n && (n->func != f || strcmp(n->engine, engine)))
+		n = n->next;
+	if (n) {
+		*out = n->s;
+		return 0;
+	}
+	if (!(n = calloc(1, sizeof(*n))) || !(n->engine = strdup(engine))) {
+		free(n);
+		return udma_fail(ENOMEM, "out of memory");
+	}
+	if (!(n->s = session_new(q, f, engine))) {
+		int err = -errno;
+		free(n->engine);
+		free(n);
+		return err;
+	}
+	n->func = f;
+	n->next = q->named;
+	q->named = n;
+	*out = n->s;
+	return 0;
 }
 
 static int step_check(struct udma_seq *q, const struct udma_step *u, struct seq_step *st, uint32_t *written, size_t *len)
@@ -204,7 +234,7 @@ static int step_check(struct udma_seq *q, const struct udma_step *u, struct seq_
 	for (uint32_t j = 0; j < st->nin + st->nout; j++)
 		if (st->opnd[j].kind == OPND_FOREIGN)
 			st->bounce_need += (st->opnd[j].len + 4095) & ~(size_t)4095;
-	return session_for(q, u->func);
+	return session_for(q, u->func, u->engine, &st->sess);
 }
 
 int udma_seq_append(struct udma_seq *q, const struct udma_step *u)
@@ -341,6 +371,9 @@ static int quiet(const struct udma_seq *q)
 	for (int f = 0; f < UDMA_FUNC_END; f++)
 		if (q->sess[f] && udma_session_inflight(q->sess[f]))
 			return 0;
+	for (const struct seq_sess *n = q->named; n; n = n->next)
+		if (udma_session_inflight(n->s))
+			return 0;
 	return 1;
 }
 
@@ -437,6 +470,15 @@ int udma_seq_destroy(struct udma_seq *q)
 			UDMA_ASSERT(!err);
 			(void)err;
 		}
+	while (q->named) {
+		struct seq_sess *n = q->named;
+		q->named = n->next;
+		int err = udma_session_destroy(n->s);
+		UDMA_ASSERT(!err);
+		(void)err;
+		free(n->engine);
+		free(n);
+	}
 	pthread_mutex_destroy(&q->lock);
 	free(q->steps);
 	free(q->arena);
