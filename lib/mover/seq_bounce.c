@@ -4,7 +4,9 @@
  * remote, custom — SPDK's memory domains — and storage): pulled into the
  * sequence's bounce area before the step, pushed from it after. The
  * domains' operations may complete later, on any thread: each completion
- * counts down, and the last one wakes the sequence.
+ * counts down, and the last one wakes the sequence. A copy with one side
+ * in such a domain is that domain's pull or push alone, straight into or
+ * out of the other side (no bounce, no engine).
  */
 #include "seq_internal.h"
 
@@ -74,6 +76,47 @@ int _udma_seq_push(struct udma_seq *q, struct seq_step *st)
 					  &o->bounce, 1, op_done, q);
 		if (rc)
 			refused(q, "pushing to", o, rc);
+	}
+	return round_end(q);
+}
+
+/* The local side of a by_domain copy as iovecs. */
+static int local_side(struct udma_seq *q, struct seq_opnd *o, int write, struct iovec **iov, uint32_t *cnt)
+{
+	struct udma_buf b;
+	int err = _udma_seq_opnd_buf(q, o, write, NULL, &b);
+	if (err)
+		return err;
+	if (b.type == UDMA_BUF_LINEAR) {
+		o->bounce = (struct iovec){ b.linear.addr, b.linear.len };
+		*iov = &o->bounce;
+		*cnt = 1;
+	} else {
+		*iov = b.iov.iov;
+		*cnt = b.iov.cnt;
+	}
+	return 0;
+}
+
+int _udma_seq_copy_by_domain(struct udma_seq *q, struct seq_step *st)
+{
+	struct seq_opnd *in = &st->opnd[0], *out = &st->opnd[1];
+	int push = out->kind == OPND_FOREIGN;
+	struct seq_opnd *far = push ? out : in, *near = push ? in : out;
+	struct iovec *iov;
+	uint32_t cnt;
+	int rc = local_side(q, near, !push, &iov, &cnt);
+
+	if (rc)
+		return rc;
+	round_begin(q);
+	if (far->len) {
+		const struct udma_buf *b = &far->buf;
+		__atomic_add_fetch(&q->ops_pending, 1, __ATOMIC_RELAXED);
+		rc = push ? udma_domain_push(b->dom.domain, b->dom.domain_ctx, b->dom.iov, b->dom.cnt, iov, cnt, op_done, q)
+			  : udma_domain_pull(b->dom.domain, b->dom.domain_ctx, b->dom.iov, b->dom.cnt, iov, cnt, op_done, q);
+		if (rc)
+			refused(q, push ? "pushing to" : "pulling from", far, rc);
 	}
 	return round_end(q);
 }

@@ -38,6 +38,7 @@ struct seq_step {
 	struct seq_opnd *opnd;  /* nin inputs, then nout outputs */
 	size_t bounce_need;     /* bytes of bounce buffer its foreign operands take */
 	int elided;             /* a copy into a temporary whose readers read the source */
+	int by_domain;          /* a copy with one side foreign: that domain's own pull or push, no engine */
 	/* outcome of the latest run */
 	struct udma_seq_result res;
 };
@@ -133,6 +134,9 @@ UDMA_HIDDEN void _udma_seq_opnd_fini(struct seq_opnd *o);
 /* seq_bounce.c: pulls before a step, pushes after; 1 when all are done at once. */
 UDMA_HIDDEN int _udma_seq_pull(struct udma_seq *q, struct seq_step *st);
 UDMA_HIDDEN int _udma_seq_push(struct udma_seq *q, struct seq_step *st);
+/* A by_domain copy: the foreign side pulled into, or pushed from, the
+ * other side's memory directly; 1 when done at once, <0 if it cannot start. */
+UDMA_HIDDEN int _udma_seq_copy_by_domain(struct udma_seq *q, struct seq_step *st);
 
 /* seq_elide.c: which copies may be skipped, and the arena's layout. */
 UDMA_HIDDEN void _udma_seq_plan(struct udma_seq *q);

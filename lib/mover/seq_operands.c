@@ -98,6 +98,7 @@ int _udma_seq_opnd_buf(struct udma_seq *q, struct seq_opnd *o, int write, char *
 		*out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { o->view->v, (uint32_t)o->view->n } };
 		return 0;
 	case OPND_FOREIGN:
+		UDMA_ASSERT(bounce);
 		o->bounce = (struct iovec){ *bounce, o->len };
 		*bounce += (o->len + 4095) & ~(size_t)4095; /* page-aligned pieces: storage reads them with O_DIRECT */
 		*out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { o->bounce.iov_base, o->len } };

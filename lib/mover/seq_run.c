@@ -168,13 +168,25 @@ static int step_start(struct udma_seq *q)
 	struct seq_step *st = &q->steps[q->cur];
 	int err;
 
-	if (st->elided) {
+	if (st->elided || st->by_domain) {
 		st->res.status = 0;
 		st->res.ran = 1;
 		memcpy(st->res.imm, st->imm, sizeof(st->res.imm));
-		st->res.engine = "elided";
+		st->res.engine = st->elided ? "elided" : "domain";
+	}
+	if (st->elided) {
 		__atomic_store_n(&q->phase, PH_PUSHED, __ATOMIC_RELAXED);
 		return 0;
+	}
+	if (st->by_domain) {
+		__atomic_store_n(&q->phase, PH_PUSHING, __ATOMIC_RELAXED);
+		err = _udma_seq_copy_by_domain(q, st);
+		if (err < 0) {
+			st->res.status = err;
+			finish(q, err, (int)q->cur);
+			return 1;
+		}
+		return !err;
 	}
 	q->cur_sess = st->sess;
 	q->req = udma_req_alloc(q->cur_sess);
@@ -270,11 +282,10 @@ void _udma_seq_advance(struct udma_seq *q)
 		case PH_PUSHED: {
 			int err = __atomic_load_n(&q->ops_err, __ATOMIC_ACQUIRE);
 			struct seq_step *s = &q->steps[q->cur];
-			if (s->elided)
+			if (s->elided || s->by_domain) /* ran without an engine */
 				q->ndone++;
-			else if (err)
-				s->res.status = err;
 			if (!s->elided && err) {
+				s->res.status = err;
 				finish(q, err, (int)q->cur);
 				return;
 			}

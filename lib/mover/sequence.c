@@ -231,7 +231,10 @@ static int step_check(struct udma_seq *q, const struct udma_step *u, struct seq_
 		return udma_fail(ENOMEM, "out of memory");
 	if ((err = step_operands(u, st, lost)) || (err = step_temps(q, st, written, len)))
 		return err;
-	for (uint32_t j = 0; j < st->nin + st->nout; j++)
+	/* a copy with one side foreign is that domain's pull or push alone */
+	st->by_domain = st->func == UDMA_FUNC_COPY &&
+			(st->opnd[0].kind == OPND_FOREIGN) != (st->opnd[1].kind == OPND_FOREIGN);
+	for (uint32_t j = 0; !st->by_domain && j < st->nin + st->nout; j++)
 		if (st->opnd[j].kind == OPND_FOREIGN)
 			st->bounce_need += (st->opnd[j].len + 4095) & ~(size_t)4095;
 	return session_for(q, u->func, u->engine, &st->sess);

@@ -696,6 +696,10 @@ static void test_spdk_domain(void **state)
 		assert_int_equal(udma_seq_wait(q), 0);
 		assert_int_equal(udma_seq_status(q), 0);
 		assert_int_equal(async_ops, 2);
+		/* a copy with one side in the domain is its pull or push, into or out of T0 directly */
+		assert_string_equal(result_of(q, 0).engine, "domain");
+		assert_string_equal(result_of(q, 2).engine, "domain");
+		assert_int_equal(udma_seq_steps_done(q), 3);
 		assert_int_equal(imm_crc(result_of(q, 1).imm), ref_crc(0, dev, LEN));
 		assert_memory_equal(dev + LEN, dev, LEN);
 		assert_int_equal(udma_seq_destroy(q), 0);
@@ -734,9 +738,19 @@ static void test_process_domain(void **state)
 	assert_memory_equal(o1, a, sizeof(a));
 	assert_memory_equal(o2, a, sizeof(a));
 
-	/* an unmapped address: the pull fails, the step did not run */
+	/* an unmapped address: the bounce pull fails, the CRC step did not run */
 	struct udma_buf badin = { .type = UDMA_BUF_DOMAIN, .dom = { .domain = pd, .iov = &bad, .cnt = 1 } };
 	struct udma_buf o64 = lin(o1, 64);
+	assert_int_equal(udma_seq_reset(q), 0);
+	s = step1(UDMA_FUNC_CRC32C, (struct udma_buf){ 0 }, &badin, 1);
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	assert_int_equal(udma_seq_submit(q, NULL, NULL), 0);
+	assert_int_equal(udma_seq_wait(q), 0);
+	assert_int_equal(udma_seq_status(q), -EFAULT);
+	assert_int_equal(udma_seq_failed_step(q), 0);
+	assert_int_equal(udma_seq_steps_done(q), 0);
+	assert_int_equal(result_of(q, 0).ran, 0);
+	/* a copy from it is the domain's pull itself: it ran, and failed */
 	assert_int_equal(udma_seq_reset(q), 0);
 	s = step1(UDMA_FUNC_COPY, o64, &badin, 1);
 	assert_int_equal(udma_seq_append(q, &s), 0);
@@ -744,7 +758,9 @@ static void test_process_domain(void **state)
 	assert_int_equal(udma_seq_wait(q), 0);
 	assert_int_equal(udma_seq_status(q), -EFAULT);
 	assert_int_equal(udma_seq_failed_step(q), 0);
-	assert_int_equal(udma_seq_steps_done(q), 0);
+	assert_int_equal(udma_seq_steps_done(q), 1);
+	assert_string_equal(result_of(q, 0).engine, "domain");
+	assert_int_equal(result_of(q, 0).status, -EFAULT);
 	assert_int_equal(udma_seq_destroy(q), 0);
 	assert_int_equal(udma_domain_destroy(pd), 0);
 }
