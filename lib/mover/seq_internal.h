@@ -114,7 +114,12 @@ struct udma_seq {
 };
 
 /* sequence.c */
+/* An event for q: run it here (the thread that takes it from idle runs
+ * until nothing is left), or leave it for the poller (POLL mode, elsewhere). */
 UDMA_HIDDEN void _udma_seq_kick(struct udma_seq *q);
+/* Sequences (a ready_next list) whose dependencies are met, from inside a
+ * runner: kicked when this thread's outermost runner is done. */
+UDMA_HIDDEN void _udma_seq_release(struct udma_seq *list);
 
 /* seq_run.c: the state machine, one event at a time (only ever one thread in it). */
 UDMA_HIDDEN void _udma_seq_advance(struct udma_seq *q);

@@ -105,12 +105,7 @@ static void finish(struct udma_seq *q, int status, int failed)
 	__atomic_store_n(&q->state, SEQ_DONE, __ATOMIC_RELEASE);
 	release_waiters(q, &ready);
 	pthread_mutex_unlock(&q->lock);
-	/* outside the lock: a woken one may come after q again */
-	while (ready) {
-		struct udma_seq *r = ready;
-		ready = r->ready_next;
-		_udma_seq_kick(r);
-	}
+	_udma_seq_release(ready); /* they run when this thread's runner is done */
 	if (cb)
 		cb(q, status, cookie);
 	__atomic_add_fetch(&q->generation, 1, __ATOMIC_RELEASE);

@@ -15,6 +15,32 @@
 /* The sequence whose poll or submit this thread is in (POLL mode runs only
  * there), and the one this thread is running (its callback may not destroy it). */
 static __thread struct udma_seq *tl_driver, *tl_running;
+/* Sequences whose dependencies a completion here released, run once this
+ * thread's outermost runner is done: one after another, not one inside the
+ * other (a chain of thousands would otherwise nest as deep). */
+static __thread struct udma_seq *tl_released;
+static __thread int tl_draining;
+
+void _udma_seq_release(struct udma_seq *list)
+{
+	while (list) {
+		struct udma_seq *r = list;
+		list = r->ready_next;
+		r->ready_next = tl_released;
+		tl_released = r;
+	}
+}
+
+static void drain_released(void)
+{
+	tl_draining = 1;
+	while (tl_released) {
+		struct udma_seq *r = tl_released;
+		tl_released = r->ready_next;
+		_udma_seq_kick(r);
+	}
+	tl_draining = 0;
+}
 
 void _udma_seq_kick(struct udma_seq *q)
 {
@@ -31,6 +57,8 @@ void _udma_seq_kick(struct udma_seq *q)
 		_udma_seq_advance(q);
 	while (__atomic_sub_fetch(&q->kicks, 1, __ATOMIC_ACQ_REL));
 	tl_running = outer;
+	if (!outer && !tl_draining)
+		drain_released();
 }
 
 static int busy(const struct udma_seq *q)

@@ -570,6 +570,52 @@ static void test_after(void **state)
 	assert_int_equal(udma_engine_unregister(e), 0);
 }
 
+/* A chain of sequences, each after the one before, released from one
+ * completion to the next on one thread: they run one after another, not
+ * nested inside each other's completion (which would take stack in
+ * proportion to the chain: this thread has 256 KiB). */
+enum { CHAIN = 5000 };
+static void *chain_run(void *arg)
+{
+	struct udma_seq **q = arg;
+	static uint8_t cell[CHAIN + 1][64];
+	static struct udma_buf from[CHAIN];
+	memset(cell, 0, sizeof(cell));
+	cell[0][0] = 42;
+	for (int i = 0; i < CHAIN; i++) { /* each copies the previous one's output on */
+		q[i] = udma_seq_create(&(struct udma_seq_opts){ .size = sizeof(struct udma_seq_opts), .engine = "cpu" });
+		from[i] = lin(cell[i], 64);
+		struct udma_step s = step1(UDMA_FUNC_COPY, lin(cell[i + 1], 64), &from[i], 1);
+		if (!q[i] || udma_seq_append(q[i], &s) || (i && udma_seq_after(q[i], q[i - 1])))
+			return (void *)1;
+	}
+	for (int i = CHAIN - 1; i >= 0; i--) /* the last first: each waits */
+		if (udma_seq_submit(q[i], NULL, NULL))
+			return (void *)2;
+	for (int i = CHAIN - 1; i >= 0; i--)
+		if (udma_seq_wait(q[i]) || udma_seq_status(q[i]) || udma_seq_destroy(q[i]))
+			return (void *)3;
+	return cell[CHAIN][0] == 42 ? NULL : (void *)4;
+}
+
+static void test_after_chain(void **state)
+{
+	(void)state;
+	static struct udma_seq *q[CHAIN];
+	pthread_attr_t a;
+	pthread_t t;
+	void *rc;
+	assert_int_equal(pthread_attr_init(&a), 0);
+#if defined(NO_MLOCK) /* the sanitizers' frames are larger */
+	assert_int_equal(pthread_attr_setstacksize(&a, 1u << 20), 0);
+#else
+	assert_int_equal(pthread_attr_setstacksize(&a, 256u << 10), 0);
+#endif
+	assert_int_equal(pthread_create(&t, &a, chain_run, q), 0);
+	assert_int_equal(pthread_join(t, &rc), 0);
+	assert_null(rc);
+}
+
 /* "A completed sequence may be submitted again" — from its own callback
  * too; udma_seq_destroy: "-EBUSY ... from inside its own callback". */
 static int resubmits;
@@ -905,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_engine_failure),
 		cmocka_unit_test(test_after),
+		cmocka_unit_test(test_after_chain),
 		cmocka_unit_test(test_resubmit_in_callback),
 		cmocka_unit_test(test_spdk_domain),
 		cmocka_unit_test(test_process_domain),
