@@ -566,6 +566,26 @@ static void test_after(void **state)
 	assert_int_equal(udma_seq_wait(first), 0);
 	assert_int_equal(d1.status, 0);
 	assert_int_equal(udma_seq_destroy(then), 0);
+
+	/* a POLL-mode sequence after a CALLBACK one: released, it runs in its own poll */
+	struct udma_seq_opts po = { .size = sizeof(po), .mode = UDMA_COMPL_POLL };
+	then = udma_seq_create(&po);
+	assert_int_equal(udma_seq_append(then, &s), 0);
+	assert_int_equal(udma_seq_after(then, first), 0);
+	memset(c, 0, sizeof(c));
+	d2 = (struct done){ 0 };
+	assert_int_equal(udma_seq_submit(first, count_cb, &d1), 0);
+	assert_int_equal(udma_seq_submit(then, count_cb, &d2), 0);
+	while (!udma_seq_done(first))
+		if (!udma_error_engine_release(e, 0))
+			sched_yield();
+	assert_int_equal(d2.calls, 0); /* not before its poll */
+	while (udma_seq_poll(then) == 0) /* the callback comes in the poll that returns 1 */
+		sched_yield();
+	assert_int_equal(d2.calls, 1);
+	assert_int_equal(d2.status, 0);
+	assert_memory_equal(c, a[2], 4096);
+	assert_int_equal(udma_seq_destroy(then), 0);
 	assert_int_equal(udma_seq_destroy(first), 0);
 	assert_int_equal(udma_engine_unregister(e), 0);
 }
