@@ -7,7 +7,9 @@
  * directly. One client thread, one chain at a time, each engine of -e in
  * turn; the rows of one size take turns within each repetition, so a slow
  * spell of a shared machine falls on all of them. The figure is the median
- * of the repetitions' ns per chain, with the fastest and slowest beside it.
+ * of the repetitions' ns per chain, with the fastest and slowest beside it;
+ * the ratios are medians of each repetition's ratio (its ways ran back to
+ * back, so the machine's slow spells divide out).
  *
  * The chain: copy src -> dst (the client's memory: never elided), crc32c of
  * dst, xor8 of dst and 7 more blocks -> parity. The row "seq, tmp" has dst
@@ -229,10 +231,28 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, unsigned n)
+/* The median of n values (v stays in repetition order), and the least and most. */
+static double median(const double *v, unsigned n, double *lo, double *hi)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double s[101];
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	if (lo)
+		*lo = s[0];
+	if (hi)
+		*hi = s[n - 1];
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* The median of the repetitions' ratios a/b: the ways of one repetition ran
+ * back to back, so a slow spell of the machine divides out. */
+static double paired(const struct way *a, const struct way *b)
+{
+	double r[101];
+	unsigned n = a->n < b->n ? a->n : b->n;
+	for (unsigned i = 0; i < n; i++)
+		r[i] = a->ns[i] / b->ns[i];
+	return n ? median(r, n, NULL, NULL) : 0;
 }
 
 static int chain_alloc(struct chain *c, size_t len)
@@ -262,24 +282,22 @@ static void chain_free(struct chain *c)
 		free(all[i]);
 }
 
-static void print_rows(struct way *w, unsigned nw, const char *engine, size_t len, double direct)
+static void print_rows(const struct way *w, unsigned nw, const char *engine, size_t len, const struct way *direct)
 {
-	double sep = 0;
+	const struct way *sep = NULL;
 	for (unsigned i = 0; i < nw; i++)
 		if (w[i].row == R_SEPARATE)
-			sep = median(w[i].ns, w[i].n);
+			sep = &w[i];
 	for (unsigned i = 0; i < nw; i++) {
-		if (w[i].row == R_DIRECT && engine)
-			continue;
-		double med = median(w[i].ns, w[i].n);
+		double lo, hi, med = median(w[i].ns, w[i].n, &lo, &hi);
 		printf("%-8s %-18s %8zu %10.0f %10.0f %10.0f %8.2f", engine ? engine : "-", row_name[w[i].row], len, med,
-		       w[i].ns[0], w[i].ns[w[i].n - 1], (double)len * 1e9 / med / 1e9);
-		if (w[i].row != R_DIRECT && sep > 0)
-			printf("   %6.3fx", med / sep);
+		       lo, hi, (double)len * 1e9 / med / 1e9);
+		if (w[i].row != R_DIRECT && sep)
+			printf("   %6.3fx", paired(&w[i], sep));
 		else
 			printf("   %7s", "");
-		if (w[i].row != R_DIRECT && direct > 0)
-			printf("   %6.3fx", med / direct);
+		if (w[i].row != R_DIRECT && direct && direct->n)
+			printf("   %6.3fx", paired(&w[i], direct));
 		printf("\n");
 	}
 }
@@ -331,11 +349,10 @@ static int run_size(struct perf_ctx *px, struct chain *c)
 		if (!err && o->peers)
 			err = measure(&direct, c, o->duration / per_rep, o->verify);
 	}
-	double d = direct.n ? median(direct.ns, direct.n) : 0;
 	if (!err && direct.n)
-		print_rows(&direct, 1, NULL, c->len, 0);
+		print_rows(&direct, 1, NULL, c->len, NULL);
 	for (unsigned e = 0; !err && e < ne && ew[e].w[0].n; e++)
-		print_rows(ew[e].w, ew[e].nw, ew[e].engine, c->len, d);
+		print_rows(ew[e].w, ew[e].nw, ew[e].engine, c->len, &direct);
 	for (unsigned e = 0; e < ne; e++)
 		ways_fini(&ew[e]);
 	return err;
@@ -348,7 +365,8 @@ int perf_seq_run(struct perf_ctx *px)
 
 	if (perf_engines_start(px))
 		return 1;
-	printf("copy -> crc32c -> xor8, one chain at a time; ns per chain: median of %d repetition%s, min, max\n",
+	printf("copy -> crc32c -> xor8, one chain at a time; ns per chain: median of %d repetition%s, min, max;\n"
+	       "ratios: the median of the repetitions' ratios to separate requests and to direct calls\n",
 	       o->reps, o->reps == 1 ? "" : "s");
 	printf("%-8s %-18s %8s %10s %10s %10s %8s   %7s   %7s\n", "engine", "way", "bytes", "ns", "min", "max", "GB/s",
 	       "/separ.", "/direct");

@@ -34,9 +34,17 @@
  *   source or the temporary and every later output is memory whose
  *   overlap udma can judge (docs/sequences.md). An elided step reports the
  *   engine "elided".
+ * - A copy with one side in a domain without a local view (process,
+ *   remote, custom, storage) is that domain's own pull or push, straight
+ *   into or out of the other side; it reports the engine "domain".
  * - Completion: exactly once per submission, by callback (CALLBACK mode:
  *   on whatever thread completes the last step, possibly inside submit) or
  *   inside udma_seq_poll()/udma_seq_wait() (POLL mode).
+ * - Failure: the first step whose request, pull or push fails ends the
+ *   sequence with that error and its index (udma_seq_failed_step); no later
+ *   step starts. Steps count as run (udma_seq_steps_done, result.ran) when
+ *   their function ran, failed or not: a step whose bounce pull failed, or
+ *   that its session refused, did not run.
  * - Threads: a sequence is driven by one thread at a time, as a session.
  *   udma_seq_abort() may come from any thread.
  */
@@ -112,12 +120,18 @@ UDMA_API struct udma_seq *udma_seq_create(const struct udma_seq_opts *opts);
 UDMA_API int udma_seq_append(struct udma_seq *seq, const struct udma_step *step);
 
 /*
- * Run after `other`: the sequence starts only once other's current (or
- * next) submission completed with status 0; if it failed or was aborted,
- * this one completes with -ECANCELED and runs no step. -EINVAL for NULL or
- * seq itself, -EBUSY while seq is submitted, -E2BIG past
- * UDMA_SEQ_MAX_DEPS. Kept across udma_seq_reset() only by being set again.
- * Cycles are the caller's to avoid: they never start.
+ * Run after `other` (async_tx's depend_tx): when seq is submitted it waits
+ * for other's submission in flight, or takes other's latest completion if
+ * other is complete, or waits for other's first if it never ran. It starts
+ * once every sequence it comes after completed with status 0; if one
+ * failed or was aborted, seq completes with -ECANCELED (step 0) and runs
+ * no step. Aborting seq while it waits takes it out of their lists at
+ * once. -EINVAL for NULL or seq itself, -EBUSY while seq is submitted,
+ * -E2BIG past UDMA_SEQ_MAX_DEPS. udma_seq_reset() drops the list. other
+ * must outlive seq's submissions; while sequences wait for it, other's
+ * destroy is -EBUSY. Cycles are the caller's to avoid: they never start.
+ * A sequence released this way runs on the thread that completed the last
+ * of its dependencies (CALLBACK mode), or in its own poll (POLL mode).
  */
 UDMA_API int udma_seq_after(struct udma_seq *seq, struct udma_seq *other);
 

@@ -28,7 +28,7 @@ struct seq_opnd {
 
 struct seq_step {
 	enum udma_func func;
-	struct udma_session *sess; /* the sequence's, for its function and engine */
+	struct seq_sess *ss;    /* the sequence's session for its function and engine */
 	uint32_t flags;
 	uint8_t imm[8];
 	int has_params;
@@ -36,6 +36,9 @@ struct seq_step {
 	int single_out;         /* the one output goes to req->out (first ABI, DIF) */
 	uint32_t nin, nout;
 	struct seq_opnd *opnd;  /* nin inputs, then nout outputs */
+	struct udma_buf *rin, *rout; /* what its request gets: in[] and outs[] (or out) point here */
+	int dynamic;            /* some operand is a view or foreign: resolved when the step runs */
+	int foreign_in, foreign_out; /* operands to pull before, push after */
 	size_t bounce_need;     /* bytes of bounce buffer its foreign operands take */
 	int elided;             /* a copy into a temporary whose readers read the source */
 	int by_domain;          /* a copy with one side foreign: that domain's own pull or push, no engine */
@@ -43,11 +46,14 @@ struct seq_step {
 	struct udma_seq_result res;
 };
 
-/* A session of a step that names its engine. */
+/* A session of the sequence (a function, on the sequence's engine or a
+ * step's own), with the one request its steps take turns at: a sequence
+ * runs one step at a time. */
 struct seq_sess {
 	enum udma_func func;
-	char *engine;
+	char *engine;           /* NULL: the sequence's */
 	struct udma_session *s;
+	struct udma_req *req;
 	struct seq_sess *next;
 };
 
@@ -75,8 +81,8 @@ struct seq_wait {
 struct udma_seq {
 	enum udma_compl_mode mode;
 	char *engine;           /* NULL: auto */
-	struct udma_session *sess[UDMA_FUNC_END]; /* made on the first step of each function */
-	struct seq_sess *named;  /* those of steps that name their own engine */
+	struct seq_sess *sess[UDMA_FUNC_END]; /* on the sequence's engine, made on the first step of each function */
+	struct seq_sess *sessions; /* all of them, those of steps that name an engine too */
 	struct seq_step *steps;
 	unsigned nsteps, cap;
 	/* temporaries: length and place in the arena; written by some step */
@@ -84,6 +90,7 @@ struct udma_seq {
 	uint32_t tmp_written;
 	const struct seq_opnd *tmp_alias[UDMA_SEQ_MAX_TMP]; /* elided: read this instead */
 	int planned;            /* elision and arena sizes match the steps */
+	int resolved;           /* steps' fixed operands (local, temporaries) are in their rin/rout */
 	void *arena;            /* temporaries, then the bounce area */
 	size_t arena_len, bounce_off;
 	/* dependencies */
@@ -106,8 +113,7 @@ struct udma_seq {
 	int step_status;        /* the current step's request's, or the first bounce error */
 	unsigned ops_pending;   /* atomic: bounce pulls or pushes in flight, + 1 while issuing */
 	int ops_err;            /* atomic: the first of their errors */
-	struct udma_req *req;
-	struct udma_session *cur_sess;
+	struct seq_sess *cur_sess;  /* the running step's */
 	udma_seq_cb cb;
 	void *cookie;
 	unsigned generation;    /* atomic: completions delivered */
@@ -125,6 +131,8 @@ UDMA_HIDDEN void _udma_seq_release(struct udma_seq *list);
 UDMA_HIDDEN void _udma_seq_advance(struct udma_seq *q);
 /* Start a submission: state and results reset, dependencies registered. */
 UDMA_HIDDEN int _udma_seq_start(struct udma_seq *q);
+/* Its sessions' request callback. */
+UDMA_HIDDEN void _udma_seq_step_done(struct udma_req *req);
 /* Take seq out of the waiting lists of its dependencies (abort while waiting). */
 UDMA_HIDDEN void _udma_seq_unwait(struct udma_seq *q);
 
@@ -135,6 +143,8 @@ UDMA_HIDDEN int _udma_seq_opnd_classify(struct seq_opnd *o, const struct udma_bu
 UDMA_HIDDEN int _udma_seq_opnd_buf(struct udma_seq *q, struct seq_opnd *o, int write, char **bounce,
 				   struct udma_buf *out);
 UDMA_HIDDEN void _udma_seq_opnd_fini(struct seq_opnd *o);
+/* Every step's local and temporary operands into its rin/rout (after the plan). */
+UDMA_HIDDEN void _udma_seq_resolve_fixed(struct udma_seq *q);
 
 /* seq_bounce.c: pulls before a step, pushes after; 1 when all are done at once. */
 UDMA_HIDDEN int _udma_seq_pull(struct udma_seq *q, struct seq_step *st);

@@ -107,3 +107,20 @@ int _udma_seq_opnd_buf(struct udma_seq *q, struct seq_opnd *o, int write, char *
 	UDMA_ASSERT(0);
 	return -EINVAL;
 }
+
+void _udma_seq_resolve_fixed(struct udma_seq *q)
+{
+	UDMA_ASSERT(q->planned);
+	for (unsigned i = 0; i < q->nsteps; i++) {
+		struct seq_step *st = &q->steps[i];
+		for (uint32_t j = 0; j < st->nin + st->nout; j++) {
+			struct seq_opnd *o = &st->opnd[j];
+			if (o->kind != OPND_VIEW && o->kind != OPND_FOREIGN) {
+				int err = _udma_seq_opnd_buf(q, o, j >= st->nin, NULL, &st->rin[j]);
+				UDMA_ASSERT(!err); /* local and temporary ones cannot fail */
+				(void)err;
+			}
+		}
+	}
+	q->resolved = 1;
+}

@@ -77,12 +77,10 @@ int _udma_seq_start(struct udma_seq *q)
 	q->cur = q->ndone = 0;
 	q->status = 0;
 	q->failed = -1;
-	q->req = NULL;
 	__atomic_store_n(&q->aborted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q->phase, q->ndeps ? PH_DEPS : PH_START, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&q->lock);
+	/* no lock: a sequence registering after this one reads "not done" either way */
 	__atomic_store_n(&q->state, q->ndeps ? SEQ_WAITING : SEQ_RUNNING, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&q->lock);
 	if (q->ndeps) {
 		register_deps(q);
 		/* the registering count: the sequence may go once it is dropped */
@@ -112,7 +110,7 @@ static void finish(struct udma_seq *q, int status, int failed)
 }
 
 /* The step's request completed: note its outcome; the runner goes on. */
-static void step_done(struct udma_req *req)
+void _udma_seq_step_done(struct udma_req *req)
 {
 	struct udma_seq *q = req->cookie;
 	struct seq_step *st = &q->steps[q->cur];
@@ -123,10 +121,6 @@ static void step_done(struct udma_req *req)
 	memcpy(st->res.imm, req->imm, sizeof(st->res.imm));
 	st->res.engine = req->engine;
 	q->step_status = req->status;
-	q->req = NULL;
-	int err = udma_req_free(req);
-	UDMA_ASSERT(!err);
-	(void)err;
 	/* release: the runner, maybe on another thread, reads the outcome after */
 	__atomic_store_n(&q->phase, PH_STEPPED, __ATOMIC_RELEASE);
 	_udma_seq_kick(q);
@@ -134,26 +128,27 @@ static void step_done(struct udma_req *req)
 
 /* ---- one step ----------------------------------------------------------------------------- */
 
-/* Fill the step's request with its operands' buffers. */
+/* Point the step's request at its buffers, resolving views and bounce pieces. */
 static int fill_req(struct udma_seq *q, struct seq_step *st, struct udma_req *r)
 {
 	char *bounce = (char *)q->arena + q->bounce_off;
 	int err;
 
-	for (uint32_t j = 0; j < st->nin; j++)
-		if ((err = _udma_seq_opnd_buf(q, &st->opnd[j], 0, &bounce, &r->in[j])))
-			return err;
-	for (uint32_t j = 0; j < st->nout; j++) {
-		struct udma_buf *dst = st->single_out ? &r->out : &r->outs[j];
-		if ((err = _udma_seq_opnd_buf(q, &st->opnd[st->nin + j], 1, &bounce, dst)))
+	for (uint32_t j = 0; st->dynamic && j < st->nin + st->nout; j++) {
+		struct seq_opnd *o = &st->opnd[j];
+		if ((o->kind == OPND_VIEW || o->kind == OPND_FOREIGN) &&
+		    (err = _udma_seq_opnd_buf(q, o, j >= st->nin, &bounce, &st->rin[j])))
 			return err;
 	}
+	r->in = st->rin;
+	if (st->single_out)
+		r->out = st->nout ? st->rout[0] : (struct udma_buf){ .type = UDMA_BUF_NONE };
+	else
+		r->outs = st->rout;
 	memcpy(r->imm, st->imm, sizeof(r->imm));
 	if ((st->flags & UDMA_STEP_IMM_PREV) && q->cur)
 		memcpy(r->imm, q->steps[q->cur - 1].res.imm, sizeof(r->imm));
 	r->params = st->has_params ? &st->params : NULL;
-	r->cb = step_done;
-	r->cookie = q;
 	return 0;
 }
 
@@ -183,17 +178,16 @@ static int step_start(struct udma_seq *q)
 		}
 		return !err;
 	}
-	q->cur_sess = st->sess;
-	q->req = udma_req_alloc(q->cur_sess);
-	if (!q->req)
-		err = -errno;
-	else if ((err = fill_req(q, st, q->req)))
-		udma_req_free(q->req);
-	if (err) {
-		q->req = NULL;
+	q->cur_sess = st->ss;
+	if ((err = fill_req(q, st, st->ss->req))) {
 		st->res.status = err;
 		finish(q, err, (int)q->cur);
 		return 1;
+	}
+	if (!st->foreign_in) {
+		__atomic_store_n(&q->ops_err, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->phase, PH_SUBMIT, __ATOMIC_RELAXED);
+		return 0;
 	}
 	__atomic_store_n(&q->phase, PH_PULLING, __ATOMIC_RELAXED);
 	return !_udma_seq_pull(q, st);
@@ -207,10 +201,8 @@ static int step_submit(struct udma_seq *q)
 
 	__atomic_store_n(&q->phase, PH_RUNNING, __ATOMIC_RELAXED);
 	if (!err)
-		err = udma_submit(q->req);
+		err = udma_submit(st->ss->req);
 	if (err) {
-		udma_req_free(q->req);
-		q->req = NULL;
 		st->res.status = err; /* refused, or its operands could not be pulled: it did not run */
 		finish(q, err, (int)q->cur);
 	}
@@ -232,9 +224,7 @@ void _udma_seq_advance(struct udma_seq *q)
 				finish(q, -ECANCELED, 0);
 				return;
 			}
-			pthread_mutex_lock(&q->lock);
 			__atomic_store_n(&q->state, SEQ_RUNNING, __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&q->lock);
 			__atomic_store_n(&q->phase, PH_START, __ATOMIC_RELAXED);
 			break;
 		case PH_START:
@@ -264,6 +254,11 @@ void _udma_seq_advance(struct udma_seq *q)
 			if (q->step_status) {
 				finish(q, q->step_status, (int)q->cur);
 				return;
+			}
+			if (!q->steps[q->cur].foreign_out) {
+				__atomic_store_n(&q->ops_err, 0, __ATOMIC_RELAXED);
+				__atomic_store_n(&q->phase, PH_PUSHED, __ATOMIC_RELAXED);
+				break;
 			}
 			__atomic_store_n(&q->phase, PH_PUSHING, __ATOMIC_RELAXED);
 			if (!_udma_seq_push(q, &q->steps[q->cur]))

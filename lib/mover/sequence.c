@@ -14,12 +14,12 @@
 
 /* The sequence whose poll or submit this thread is in (POLL mode runs only
  * there), and the one this thread is running (its callback may not destroy it). */
-static __thread struct udma_seq *tl_driver, *tl_running;
+static MOVER_TLS struct udma_seq *tl_driver, *tl_running;
 /* Sequences whose dependencies a completion here released, run once this
  * thread's outermost runner is done: one after another, not one inside the
  * other (a chain of thousands would otherwise nest as deep). */
-static __thread struct udma_seq *tl_released;
-static __thread int tl_draining;
+static MOVER_TLS struct udma_seq *tl_released;
+static MOVER_TLS int tl_draining;
 
 void _udma_seq_release(struct udma_seq *list)
 {
@@ -192,46 +192,68 @@ static void step_fini(struct seq_step *st)
 	for (uint32_t j = 0; st->opnd && j < st->nin + st->nout; j++)
 		_udma_seq_opnd_fini(&st->opnd[j]);
 	free(st->opnd);
+	free(st->rin);
 	st->opnd = NULL;
+	st->rin = st->rout = NULL;
 }
 
-static struct udma_session *session_new(struct udma_seq *q, enum udma_func f, const char *engine)
+static void sess_free(struct seq_sess *n)
 {
-	struct udma_session_opts o = { .size = sizeof(o), .mode = q->mode, .depth = 4, .engine = engine };
-	return udma_session_create(f, &o);
+	if (n->req) {
+		int err = udma_req_free(n->req);
+		UDMA_ASSERT(!err);
+		(void)err;
+	}
+	if (n->s) {
+		int err = udma_session_destroy(n->s);
+		UDMA_ASSERT(!err);
+		(void)err;
+	}
+	free(n->engine);
+	free(n);
+}
+
+/* A session of f on engine (NULL: auto) with its request. */
+static struct seq_sess *sess_new(struct udma_seq *q, enum udma_func f, const char *engine)
+{
+	struct udma_session_opts o = { .size = sizeof(o), .mode = q->mode, .depth = 2, .engine = engine };
+	struct seq_sess *n = calloc(1, sizeof(*n));
+	int err = 0;
+
+	if (!n)
+		return udma_fail_null(ENOMEM, "out of memory");
+	n->func = f;
+	if ((engine && !(n->engine = strdup(engine))) || !(n->s = udma_session_create(f, &o)) ||
+	    !(n->req = udma_req_alloc(n->s)))
+		err = errno ? errno : ENOMEM;
+	if (err) {
+		sess_free(n);
+		errno = err;
+		return NULL;
+	}
+	n->req->cb = _udma_seq_step_done;
+	n->req->cookie = q;
+	n->next = q->sessions;
+	q->sessions = n;
+	return n;
 }
 
 /* The session the step runs on (its function, and its engine or the
  * sequence's), made on first use. */
-static int session_for(struct udma_seq *q, enum udma_func f, const char *engine, struct udma_session **out)
+static int session_for(struct udma_seq *q, enum udma_func f, const char *engine, struct seq_sess **out)
 {
-	if (!engine) {
-		if (!q->sess[f] && !(q->sess[f] = session_new(q, f, q->engine)))
-			return -errno;
-		*out = q->sess[f];
-		return 0;
-	}
-	struct seq_sess *n = q->named;
-	while (n && (n->func != f || strcmp(n->engine, engine)))
+	struct seq_sess *n = engine ? q->sessions : q->sess[f];
+
+	while (engine && n && (n->func != f || !n->engine || strcmp(n->engine, engine)))
 		n = n->next;
-	if (n) {
-		*out = n->s;
-		return 0;
+	if (!n && !(n = sess_new(q, f, engine ? engine : q->engine)))
+		return -errno;
+	if (!engine) {
+		q->sess[f] = n;
+		free(n->engine); /* the sequence's, not a step's own */
+		n->engine = NULL;
 	}
-	if (!(n = calloc(1, sizeof(*n))) || !(n->engine = strdup(engine))) {
-		free(n);
-		return udma_fail(ENOMEM, "out of memory");
-	}
-	if (!(n->s = session_new(q, f, engine))) {
-		int err = -errno;
-		free(n->engine);
-		free(n);
-		return err;
-	}
-	n->func = f;
-	n->next = q->named;
-	q->named = n;
-	*out = n->s;
+	*out = n;
 	return 0;
 }
 
@@ -255,17 +277,24 @@ static int step_check(struct udma_seq *q, const struct udma_step *u, struct seq_
 	}
 	if ((err = step_shape(u, st, &lost)))
 		return err;
-	if (!(st->opnd = calloc(st->nin + st->nout + 1, sizeof(*st->opnd))))
+	if (!(st->opnd = calloc(st->nin + st->nout + 1, sizeof(*st->opnd))) ||
+	    !(st->rin = calloc(st->nin + st->nout + 1, sizeof(*st->rin))))
 		return udma_fail(ENOMEM, "out of memory");
+	st->rout = st->rin + st->nin;
 	if ((err = step_operands(u, st, lost)) || (err = step_temps(q, st, written, len)))
 		return err;
 	/* a copy with one side foreign is that domain's pull or push alone */
 	st->by_domain = st->func == UDMA_FUNC_COPY &&
 			(st->opnd[0].kind == OPND_FOREIGN) != (st->opnd[1].kind == OPND_FOREIGN);
-	for (uint32_t j = 0; !st->by_domain && j < st->nin + st->nout; j++)
-		if (st->opnd[j].kind == OPND_FOREIGN)
-			st->bounce_need += (st->opnd[j].len + 4095) & ~(size_t)4095;
-	return session_for(q, u->func, u->engine, &st->sess);
+	for (uint32_t j = 0; j < st->nin + st->nout; j++) {
+		enum opnd_kind k = st->opnd[j].kind;
+		st->dynamic |= k == OPND_VIEW || k == OPND_FOREIGN;
+		if (k != OPND_FOREIGN || st->by_domain)
+			continue;
+		st->bounce_need += (st->opnd[j].len + 4095) & ~(size_t)4095;
+		*(j < st->nin ? &st->foreign_in : &st->foreign_out) = 1;
+	}
+	return session_for(q, u->func, u->engine, &st->ss);
 }
 
 int udma_seq_append(struct udma_seq *q, const struct udma_step *u)
@@ -300,6 +329,7 @@ int udma_seq_append(struct udma_seq *q, const struct udma_step *u)
 	q->tmp_written |= written;
 	q->steps[q->nsteps++] = st;
 	q->planned = 0;
+	q->resolved = 0;
 	return 0;
 }
 
@@ -324,6 +354,7 @@ static int arena_ready(struct udma_seq *q)
 
 	if (!q->planned) {
 		_udma_seq_plan(q);
+		q->resolved = 0;
 		if (q->arena && q->arena_len <= have) {
 			q->arena_len = have;
 			return 0;
@@ -350,6 +381,8 @@ int udma_seq_submit(struct udma_seq *q, udma_seq_cb cb, void *cookie)
 		return udma_fail(EBUSY, "the sequence is submitted already");
 	if ((err = arena_ready(q)))
 		return err;
+	if (!q->resolved)
+		_udma_seq_resolve_fixed(q);
 	q->cb = cb;
 	q->cookie = cookie;
 	_udma_seq_start(q);
@@ -386,7 +419,7 @@ int udma_seq_poll(struct udma_seq *q)
 	for (unsigned i = 0; i <= q->nsteps && busy(q); i++) {
 		if (__atomic_exchange_n(&q->posted, 0, __ATOMIC_ACQ_REL))
 			_udma_seq_kick(q);
-		struct udma_session *s = __atomic_load_n(&q->phase, __ATOMIC_ACQUIRE) == PH_RUNNING ? q->cur_sess : NULL;
+		struct udma_session *s = __atomic_load_n(&q->phase, __ATOMIC_ACQUIRE) == PH_RUNNING ? q->cur_sess->s : NULL;
 		if (!s || udma_session_poll(s, UINT32_MAX) <= 0)
 			break;
 	}
@@ -399,10 +432,7 @@ static int quiet(const struct udma_seq *q)
 {
 	if (__atomic_load_n(&q->kicks, __ATOMIC_ACQUIRE))
 		return 0;
-	for (int f = 0; f < UDMA_FUNC_END; f++)
-		if (q->sess[f] && udma_session_inflight(q->sess[f]))
-			return 0;
-	for (const struct seq_sess *n = q->named; n; n = n->next)
+	for (const struct seq_sess *n = q->sessions; n; n = n->next)
 		if (udma_session_inflight(n->s))
 			return 0;
 	return 1;
@@ -478,6 +508,7 @@ int udma_seq_reset(struct udma_seq *q)
 	q->tmp_written = 0;
 	memset(q->tmp_len, 0, sizeof(q->tmp_len));
 	q->planned = 0;
+	q->resolved = 0;
 	return 0;
 }
 
@@ -495,20 +526,10 @@ int udma_seq_destroy(struct udma_seq *q)
 	while (!quiet(q)) /* the last callback is on its way out: a few instructions */
 		sched_yield();
 	udma_seq_reset(q);
-	for (int f = 0; f < UDMA_FUNC_END; f++)
-		if (q->sess[f]) {
-			int err = udma_session_destroy(q->sess[f]);
-			UDMA_ASSERT(!err);
-			(void)err;
-		}
-	while (q->named) {
-		struct seq_sess *n = q->named;
-		q->named = n->next;
-		int err = udma_session_destroy(n->s);
-		UDMA_ASSERT(!err);
-		(void)err;
-		free(n->engine);
-		free(n);
+	while (q->sessions) {
+		struct seq_sess *n = q->sessions;
+		q->sessions = n->next;
+		sess_free(n);
 	}
 	pthread_mutex_destroy(&q->lock);
 	free(q->steps);
