@@ -458,6 +458,8 @@ static int check(struct perf_opts *o, const struct given *g)
 		return bad("give one of --pool, --translate, --domain, --storage, --seq");
 	if (o->json && o->markdown)
 		return bad("--json and --markdown exclude each other");
+	if (o->workload == W_SEQ && (o->json || o->markdown))
+		return bad("--seq prints its table as text only");
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
