@@ -232,6 +232,20 @@ static void test_bad_input(void **state)
 	assert_null(udma_seq_create(&(struct udma_seq_opts){ .size = sizeof(struct udma_seq_opts), .engine = "nope" }));
 	assert_int_equal(errno, ENODEV);
 	assert_int_equal(udma_seq_destroy(q), 0);
+
+	/* "A temporary of the sequence as a buffer of a step (only there: a
+	 * request refuses it as a bad buffer type)." */
+	struct udma_session *ss = udma_session_create(UDMA_FUNC_COPY, NULL);
+	struct udma_req *req = udma_req_alloc(ss);
+	req->flags = UDMA_REQ_WAIT;
+	req->out = lin(b, 256);
+	req->in[0] = t0;
+	log_capture_start();
+	assert_int_equal(udma_submit(req), -EINVAL);
+	log_capture_stop();
+	assert_logged("bad buffer type 4");
+	assert_int_equal(udma_req_free(req), 0);
+	assert_int_equal(udma_session_destroy(ss), 0);
 }
 
 /* "What a step's session refuses when the step starts ... completes the
