@@ -99,8 +99,10 @@ struct udma_seq {
 	unsigned ndeps;
 	unsigned dep_pending;   /* atomic: deps not yet complete, + 1 while registering */
 	int dep_failed;         /* atomic */
-	pthread_mutex_t lock;   /* state changes seen by dependents, and waiters */
-	struct seq_wait *waiters;
+	pthread_mutex_t lock;   /* completion against dependents registering */
+	struct seq_wait *waiters;  /* under lock */
+	int last_status;        /* under lock: the latest completion's, for those registering after it
+				 * (status itself is reset by a resubmission, which takes no lock) */
 	struct udma_seq *ready_next; /* in a completing sequence's list of those to start */
 	/* the run */
 	int state;              /* enum seq_state, atomic */

@@ -16,12 +16,12 @@
 
 /* Wake the sequences waiting for q (under q's lock, with q's state DONE):
  * each is counted down, and started (or cancelled) when its last dep is in. */
-static void release_waiters(struct udma_seq *q, struct udma_seq **ready)
+static void release_waiters(struct udma_seq *q, int status, struct udma_seq **ready)
 {
 	UDMA_ASSERT_LOCKED(&q->lock);
 	for (struct seq_wait *w = q->waiters; w; w = w->next) {
 		w->linked = 0;
-		if (q->status)
+		if (status)
 			__atomic_store_n(&w->seq->dep_failed, 1, __ATOMIC_RELAXED);
 		if (!__atomic_sub_fetch(&w->seq->dep_pending, 1, __ATOMIC_ACQ_REL)) {
 			w->seq->ready_next = *ready;
@@ -42,7 +42,7 @@ static void register_deps(struct udma_seq *q)
 		pthread_mutex_lock(&d->lock);
 		int st = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
 		if (st == SEQ_DONE) {
-			if (d->status)
+			if (d->last_status)
 				__atomic_store_n(&q->dep_failed, 1, __ATOMIC_RELAXED);
 			__atomic_sub_fetch(&q->dep_pending, 1, __ATOMIC_ACQ_REL);
 		} else {
@@ -100,8 +100,9 @@ static void finish(struct udma_seq *q, int status, int failed)
 	udma_seq_cb cb = q->cb;
 	void *cookie = q->cookie;
 	pthread_mutex_lock(&q->lock);
+	q->last_status = status;
 	__atomic_store_n(&q->state, SEQ_DONE, __ATOMIC_RELEASE);
-	release_waiters(q, &ready);
+	release_waiters(q, status, &ready);
 	pthread_mutex_unlock(&q->lock);
 	_udma_seq_release(ready); /* they run when this thread's runner is done */
 	if (cb)

@@ -445,6 +445,9 @@ int udma_seq_wait(struct udma_seq *q)
 	if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == SEQ_IDLE)
 		return udma_fail(EINVAL, "the sequence was not submitted");
 	for (unsigned spins = 0; busy(q) || !quiet(q); spins++) {
+		/* in another sequence's callback, q may be one it released: run it */
+		if (tl_released && !tl_draining)
+			drain_released();
 		if (q->mode == UDMA_COMPL_POLL && udma_seq_poll(q))
 			continue;
 		if (spins < 1024)

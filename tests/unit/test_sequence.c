@@ -604,6 +604,42 @@ static void test_after(void **state)
 	assert_int_equal(udma_engine_unregister(e), 0);
 }
 
+/* Waiting, in a sequence's callback, for one it released: that one runs
+ * there (it would otherwise wait for this callback to return: a hang). */
+static struct udma_seq *waited_for;
+static void wait_in_cb(struct udma_seq *q, int status, void *cookie)
+{
+	struct done *d = cookie;
+	(void)q;
+	d->status = status ? status : udma_seq_wait(waited_for) ? -1 : udma_seq_status(waited_for);
+	d->calls++;
+}
+
+static void test_wait_released_in_callback(void **state)
+{
+	(void)state;
+	uint8_t a[64] = { 7 }, b[64] = { 0 }, c[64] = { 0 };
+	struct udma_buf ab = lin(a, 64), bb = lin(b, 64);
+	struct udma_seq_opts o = { .size = sizeof(o), .engine = "cpu" };
+	struct udma_seq *first = udma_seq_create(&o), *then = udma_seq_create(&o);
+	struct udma_step s = step1(UDMA_FUNC_COPY, lin(b, 64), &ab, 1);
+	struct done d = { 0 };
+
+	assert_int_equal(udma_seq_append(first, &s), 0);
+	s = step1(UDMA_FUNC_COPY, lin(c, 64), &bb, 1);
+	assert_int_equal(udma_seq_append(then, &s), 0);
+	assert_int_equal(udma_seq_after(then, first), 0);
+	waited_for = then;
+	assert_int_equal(udma_seq_submit(then, NULL, NULL), 0);
+	assert_int_equal(udma_seq_submit(first, wait_in_cb, &d), 0);
+	assert_int_equal(udma_seq_wait(first), 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.status, 0);
+	assert_int_equal(c[0], 7);
+	assert_int_equal(udma_seq_destroy(then), 0);
+	assert_int_equal(udma_seq_destroy(first), 0);
+}
+
 /* A chain of sequences, each after the one before, released from one
  * completion to the next on one thread: they run one after another, not
  * nested inside each other's completion (which would take stack in
@@ -986,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_engine_failure),
 		cmocka_unit_test(test_after),
 		cmocka_unit_test(test_after_chain),
+		cmocka_unit_test(test_wait_released_in_callback),
 		cmocka_unit_test(test_resubmit_in_callback),
 		cmocka_unit_test(test_spdk_domain),
 		cmocka_unit_test(test_process_domain),
