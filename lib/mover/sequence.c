@@ -12,6 +12,12 @@
 #include "mover_internal.h"
 #include "seq_internal.h"
 
+/* The sizes of the public structs' first version: a caller built against
+ * it passes these, and later versions append. */
+#define SEQ_OPTS_V1 (offsetof(struct udma_seq_opts, engine) + sizeof(const char *))
+#define SEQ_STEP_V1 (offsetof(struct udma_step, engine) + sizeof(const char *))
+#define SEQ_RESULT_V1 (offsetof(struct udma_seq_result, engine) + sizeof(const char *))
+
 /* The sequence whose poll or submit this thread is in (POLL mode runs only
  * there), and the one this thread is running (its callback may not destroy it). */
 static MOVER_TLS struct udma_seq *tl_driver, *tl_running;
@@ -71,10 +77,10 @@ struct udma_seq *udma_seq_create(const struct udma_seq_opts *uo)
 {
 	struct udma_seq_opts o = { .size = sizeof(o) };
 
-	if (uo) {
-		if (uo->size < sizeof(o))
-			return udma_fail_null(EINVAL, "opts->size %zu, %zu expected", uo->size, sizeof(o));
-		o = *uo;
+	if (uo) { /* the first version's size at least; fields past the caller's keep defaults */
+		if (uo->size < SEQ_OPTS_V1)
+			return udma_fail_null(EINVAL, "opts->size %zu, at least %zu expected", uo->size, SEQ_OPTS_V1);
+		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
 	}
 	if (o.mode != UDMA_COMPL_CALLBACK && o.mode != UDMA_COMPL_POLL)
 		return udma_fail_null(EINVAL, "unknown completion mode %d", (int)o.mode);
@@ -301,8 +307,8 @@ int udma_seq_append(struct udma_seq *q, const struct udma_step *u)
 {
 	if (!q || !u)
 		return udma_fail(EINVAL, "NULL sequence or step");
-	if (u->size < sizeof(*u))
-		return udma_fail(EINVAL, "step->size %zu, %zu expected", u->size, sizeof(*u));
+	if (u->size < SEQ_STEP_V1)
+		return udma_fail(EINVAL, "step->size %zu, at least %zu expected", u->size, SEQ_STEP_V1);
 	if (busy(q))
 		return udma_fail(EBUSY, "the sequence is submitted");
 	if (q->nsteps == UDMA_SEQ_MAX_STEPS)
@@ -487,12 +493,14 @@ unsigned udma_seq_nsteps(const struct udma_seq *q)
 
 int udma_seq_step_result(const struct udma_seq *q, unsigned i, struct udma_seq_result *res)
 {
-	if (!q || !res || res->size < sizeof(*res) || i >= q->nsteps)
+	if (!q || !res || res->size < SEQ_RESULT_V1 || i >= q->nsteps)
 		return udma_fail(EINVAL, "NULL sequence or result, bad result size, or step %u of %u", i,
 				 q ? q->nsteps : 0);
 	if (busy(q))
 		return udma_fail(EBUSY, "the sequence is running");
-	*res = q->steps[i].res;
+	size_t n = res->size < sizeof(*res) ? res->size : sizeof(*res);
+	memcpy(res, &q->steps[i].res, n);
+	res->size = n;
 	return 0;
 }
 
