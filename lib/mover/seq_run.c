@@ -79,13 +79,15 @@ int _udma_seq_start(struct udma_seq *q)
 	q->failed = -1;
 	__atomic_store_n(&q->aborted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q->phase, q->ndeps ? PH_DEPS : PH_START, __ATOMIC_RELAXED);
-	/* no lock: a sequence registering after this one reads "not done" either way */
+	if (q->ndeps)
+		register_deps(q); /* holding the registering count: nothing releases q yet */
+	/* Last, and release: a thread that kicks q meanwhile (an abort, a step
+	 * of the run before still on its way out) runs the machine only once
+	 * it reads this state, and then reads everything above. No lock: a
+	 * sequence registering after q reads "not done" either way. */
 	__atomic_store_n(&q->state, q->ndeps ? SEQ_WAITING : SEQ_RUNNING, __ATOMIC_RELEASE);
-	if (q->ndeps) {
-		register_deps(q);
-		/* the registering count: the sequence may go once it is dropped */
+	if (q->ndeps) /* the registering count: q may go once it is dropped */
 		__atomic_sub_fetch(&q->dep_pending, 1, __ATOMIC_ACQ_REL);
-	}
 	return 0;
 }
 

@@ -477,6 +477,69 @@ static void test_abort(void **state)
 	assert_int_equal(udma_engine_unregister(e), 0);
 }
 
+/* "Abort a submitted sequence from any thread": one thread runs a
+ * sequence of copies again and again on a slow engine while another aborts
+ * it at random moments. Each run completes once, with 0 (every output
+ * written) or -ECANCELED (the steps that ran wrote theirs, no other did). */
+struct aborter {
+	struct udma_seq *q;
+	int stop, aborts;
+};
+
+static void *abort_loop(void *p)
+{
+	struct aborter *a = p;
+	uint64_t seed = 99;
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		usleep((useconds_t)(xorshift64(&seed) % 300));
+		a->aborts += udma_seq_abort(a->q) == 0;
+	}
+	return NULL;
+}
+
+static void test_abort_race(void **state)
+{
+	(void)state;
+	static uint8_t a[3][4096], b[3][4096];
+	struct udma_buf bufs[3];
+	struct udma_error_opts eo = { .size = sizeof(eo), .name = "seq-slow", .delay_us = 50 };
+	struct udma_engine *e = udma_error_engine_create(&eo);
+	struct udma_seq *q = three_copies("seq-slow", a, b, bufs);
+	struct aborter ab = { .q = q };
+	pthread_t t;
+	int done_all = 0, cancelled = 0;
+
+	assert_non_null(e);
+	assert_int_equal(pthread_create(&t, NULL, abort_loop, &ab), 0);
+	for (int round = 0; round < 300; round++) {
+		struct done d = { 0 };
+		memset(b, 0, sizeof(b));
+		assert_int_equal(udma_seq_submit(q, count_cb, &d), 0);
+		assert_int_equal(udma_seq_wait(q), 0);
+		assert_int_equal(__atomic_load_n(&d.calls, __ATOMIC_SEQ_CST), 1);
+		unsigned ran = udma_seq_steps_done(q);
+		if (d.status == 0) {
+			done_all++;
+			assert_int_equal(ran, 3);
+		} else {
+			cancelled++;
+			assert_int_equal(d.status, -ECANCELED);
+			assert_int_equal(udma_seq_failed_step(q), (int)ran);
+		}
+		for (unsigned i = 0; i < 3; i++) {
+			if (i < ran)
+				assert_memory_equal(b[i], a[i], 4096);
+			else
+				assert_int_equal(b[i][0] | b[i][4095], 0);
+		}
+	}
+	__atomic_store_n(&ab.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_int_equal(done_all + cancelled, 300);
+	assert_int_equal(udma_seq_destroy(q), 0);
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
 /* "a step's engine failing mid-sequence completes the sequence with that
  * error (the step index), nothing leaked, each completion delivered once"
  * (issue 19); steps naming their engines run on different ones. */
@@ -1034,6 +1097,7 @@ int main(void)
 		cmocka_unit_test(test_elision_3382),
 		cmocka_unit_test(test_elision_when_safe),
 		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_abort_race),
 		cmocka_unit_test(test_engine_failure),
 		cmocka_unit_test(test_after),
 		cmocka_unit_test(test_after_chain),
