@@ -45,8 +45,12 @@
  *   step starts. Steps count as run (udma_seq_steps_done, result.ran) when
  *   their function ran, failed or not: a step whose bounce pull failed, or
  *   that its session refused, did not run.
- * - Threads: a sequence is driven by one thread at a time, as a session.
- *   udma_seq_abort() may come from any thread.
+ * - Threads: a sequence is driven by one thread at a time, as a session
+ *   (create, append, submit, poll, wait, reset, destroy); udma_seq_abort()
+ *   may come from any thread. In CALLBACK mode the steps move on from
+ *   whatever thread completes the one before (an engine's worker, or the
+ *   submitter); in POLL mode only inside udma_seq_poll()/udma_seq_wait(),
+ *   which the driver must call until the completion has come.
  */
 #ifndef UDMA_SEQUENCE_H
 #define UDMA_SEQUENCE_H
@@ -151,6 +155,7 @@ UDMA_API int udma_seq_submit(struct udma_seq *seq, udma_seq_cb cb, void *cookie)
  * will start; a step in flight finishes. The completion follows with
  * -ECANCELED (or the in-flight step's error), naming the first step that
  * did not run. 0, -EINVAL (NULL or not submitted), -EALREADY (completed).
+ * In POLL mode the completion comes in the driver's next udma_seq_poll().
  */
 UDMA_API int udma_seq_abort(struct udma_seq *seq);
 
