@@ -6,8 +6,11 @@
  * domains' operations may complete later, on any thread: each completion
  * counts down, and the last one wakes the sequence. A copy with one side
  * in such a domain is that domain's pull or push alone, straight into or
- * out of the other side (no bounce, no engine).
+ * out of the other side (no bounce, no engine) — where that side suits the
+ * domain: storage moves memory with O_DIRECT, which wants it aligned.
  */
+#include <udma/storage.h>
+
 #include "seq_internal.h"
 
 /* The first error of the round is the step's. */
@@ -78,6 +81,49 @@ int _udma_seq_push(struct udma_seq *q, struct seq_step *st)
 			refused(q, "pushing to", o, rc);
 	}
 	return round_end(q);
+}
+
+/* May the near side of a copy with a foreign far side go to the far
+ * domain as it is? Storage needs aligned memory (O_DIRECT): a temporary
+ * (page-aligned pieces of the arena) is, client memory only if every piece
+ * is; views are judged only at run time, so they take the bounce. */
+static int direct_ok(const struct udma_seq *q, const struct seq_opnd *near, const struct seq_opnd *far)
+{
+	struct udma_domain *d = far->buf.dom.domain;
+	struct udma_storage_info info = { .size = sizeof(info) };
+
+	if (udma_domain_kind(d) != UDMA_KIND_STORAGE)
+		return 1;
+	if (near->kind == OPND_TMP && !q->tmp_alias[near->buf.tmp.slot])
+		return 1;
+	const struct seq_opnd *o = near->kind == OPND_TMP ? q->tmp_alias[near->buf.tmp.slot] : near;
+	if (o->kind != OPND_LOCAL || udma_storage_info(d, &info) || !info.mem_align || !info.offset_align)
+		return 0;
+	const struct udma_buf *b = &o->buf;
+	struct iovec one = { b->linear.addr, b->linear.len };
+	const struct iovec *v = b->type == UDMA_BUF_LINEAR ? &one : b->type == UDMA_BUF_IOV ? b->iov.iov : b->dom.iov;
+	uint32_t n = b->type == UDMA_BUF_LINEAR ? 1 : b->type == UDMA_BUF_IOV ? b->iov.cnt : b->dom.cnt;
+	for (uint32_t i = 0; i < n; i++)
+		if ((uintptr_t)v[i].iov_base % info.mem_align || v[i].iov_len % info.offset_align)
+			return 0;
+	return 1;
+}
+
+void _udma_seq_plan_bounce(const struct udma_seq *q, struct seq_step *st)
+{
+	st->by_domain = 0;
+	st->foreign_in = st->foreign_out = 0;
+	st->bounce_need = 0;
+	if (st->func == UDMA_FUNC_COPY && (st->opnd[0].kind == OPND_FOREIGN) != (st->opnd[1].kind == OPND_FOREIGN)) {
+		int push = st->opnd[1].kind == OPND_FOREIGN;
+		st->by_domain = direct_ok(q, &st->opnd[!push], &st->opnd[push]);
+	}
+	for (uint32_t j = 0; !st->by_domain && j < st->nin + st->nout; j++) {
+		if (st->opnd[j].kind != OPND_FOREIGN)
+			continue;
+		st->bounce_need += (st->opnd[j].len + 4095) & ~(size_t)4095;
+		*(j < st->nin ? &st->foreign_in : &st->foreign_out) = 1;
+	}
 }
 
 /* The local side of a by_domain copy as iovecs. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The plan of a sequence before it runs: which copies may be skipped, and
+ * The plan of a sequence before it runs: which copies may be skipped, which
+ * go straight through a domain's pull or push (seq_bounce.c decides), and
  * where temporaries and bounce pieces lie in the arena.
  *
  * The rule (docs/sequences.md, "Copy elision"): a copy step may be skipped,
@@ -108,6 +109,7 @@ void _udma_seq_plan(struct udma_seq *q)
 								  : src;
 			st->elided = src->kind != OPND_TMP || q->tmp_alias[n];
 		}
+		_udma_seq_plan_bounce(q, st); /* after the aliases of the steps before it */
 		if (st->bounce_need > bounce)
 			bounce = st->bounce_need;
 	}

@@ -151,6 +151,9 @@ UDMA_HIDDEN void _udma_seq_resolve_fixed(struct udma_seq *q);
 /* seq_bounce.c: pulls before a step, pushes after; 1 when all are done at once. */
 UDMA_HIDDEN int _udma_seq_pull(struct udma_seq *q, struct seq_step *st);
 UDMA_HIDDEN int _udma_seq_push(struct udma_seq *q, struct seq_step *st);
+/* Plan a step's foreign operands: whether a copy goes straight through the
+ * domain (by_domain), what to pull and push, the bounce bytes it needs. */
+UDMA_HIDDEN void _udma_seq_plan_bounce(const struct udma_seq *q, struct seq_step *st);
 /* A by_domain copy: the foreign side pulled into, or pushed from, the
  * other side's memory directly; 1 when done at once, <0 if it cannot start. */
 UDMA_HIDDEN int _udma_seq_copy_by_domain(struct udma_seq *q, struct seq_step *st);

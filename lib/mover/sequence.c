@@ -289,17 +289,8 @@ static int step_check(struct udma_seq *q, const struct udma_step *u, struct seq_
 	st->rout = st->rin + st->nin;
 	if ((err = step_operands(u, st, lost)) || (err = step_temps(q, st, written, len)))
 		return err;
-	/* a copy with one side foreign is that domain's pull or push alone */
-	st->by_domain = st->func == UDMA_FUNC_COPY &&
-			(st->opnd[0].kind == OPND_FOREIGN) != (st->opnd[1].kind == OPND_FOREIGN);
-	for (uint32_t j = 0; j < st->nin + st->nout; j++) {
-		enum opnd_kind k = st->opnd[j].kind;
-		st->dynamic |= k == OPND_VIEW || k == OPND_FOREIGN;
-		if (k != OPND_FOREIGN || st->by_domain)
-			continue;
-		st->bounce_need += (st->opnd[j].len + 4095) & ~(size_t)4095;
-		*(j < st->nin ? &st->foreign_in : &st->foreign_out) = 1;
-	}
+	for (uint32_t j = 0; j < st->nin + st->nout; j++)
+		st->dynamic |= st->opnd[j].kind == OPND_VIEW || st->opnd[j].kind == OPND_FOREIGN;
 	return session_for(q, u->func, u->engine, &st->ss);
 }
 

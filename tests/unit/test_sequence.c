@@ -4,6 +4,8 @@
  * its safety (spdk#3382's shape), abort, dependencies, an engine failing
  * mid-sequence, bad input, reuse, and threads running sequences at once. */
 #include <pthread.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <spdk/dma.h>
 #include "funcs_util.h"
 
@@ -958,6 +960,67 @@ static void test_process_domain(void **state)
 	assert_int_equal(udma_domain_destroy(pd), 0);
 }
 
+/* "Buffers: ... or storage": a file's regions as operands. Written from a
+ * temporary (the domain's push) and from unaligned client memory (a copy
+ * into the bounce area, then the push: O_DIRECT wants aligned memory), then
+ * read by functions that need them in memory (bounced: pulled
+ * page-aligned), a CRC and a compare. */
+static void test_storage_operands(void **state)
+{
+	(void)state;
+	struct statfs fs;
+	char path[64] = "seq-storage-XXXXXX";
+	if (!statfs(".", &fs) && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC))
+		skip_because("the current directory is on tmpfs: storage domains need a disk file system");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 2 * LEN), 0);
+	close(fd);
+	struct udma_domain *file = udma_storage_domain_create(path, NULL);
+	if (!file) {
+		unlink(path);
+		skip_because("no storage domain on %s: %s", path, strerror(errno));
+	}
+	static uint8_t abuf[LEN + 8192];
+	/* 8 bytes off a page: O_DIRECT cannot take it, so its copy is bounced */
+	uint8_t *a = abuf + 4096 - (uintptr_t)abuf % 4096 + 8;
+	struct iovec at0 = { (void *)0, LEN }, at1 = { (void *)(uintptr_t)LEN, LEN };
+	struct udma_buf src = lin(a, LEN), t0 = UDMA_SEQ_TMP(0, LEN);
+	struct udma_buf f0 = { .type = UDMA_BUF_DOMAIN, .dom = { .domain = file, .iov = &at0, .cnt = 1 } };
+	struct udma_buf f1 = { .type = UDMA_BUF_DOMAIN, .dom = { .domain = file, .iov = &at1, .cnt = 1 } };
+	struct udma_buf cmp[2] = { f0, src };
+	struct udma_seq *q = udma_seq_create(NULL);
+	struct udma_step s;
+
+	rnd(a, LEN);
+	s = step1(UDMA_FUNC_FILL8, t0, NULL, 0); /* T0 = 0x33.. */
+	s.imm[0] = 0x33;
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	s = step1(UDMA_FUNC_COPY, f1, &t0, 1); /* file[1] = T0 */
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	s = step1(UDMA_FUNC_COPY, f0, &src, 1); /* file[0] = a */
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	s = step1(UDMA_FUNC_CRC32C, (struct udma_buf){ 0 }, &f0, 1);
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	s = step1(UDMA_FUNC_COMPARE, (struct udma_buf){ 0 }, cmp, 2);
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	s = step1(UDMA_FUNC_CRC32C, (struct udma_buf){ 0 }, &f1, 1);
+	assert_int_equal(udma_seq_append(q, &s), 0);
+	assert_int_equal(udma_seq_submit(q, NULL, NULL), 0);
+	assert_int_equal(udma_seq_wait(q), 0);
+	assert_int_equal(udma_seq_status(q), 0);
+	assert_string_equal(result_of(q, 1).engine, "domain"); /* from a temporary: page-aligned */
+	assert_string_not_equal(result_of(q, 2).engine, "domain");
+	assert_int_equal(imm_crc(result_of(q, 3).imm), ref_crc(0, a, LEN));
+	assert_true(result_of(q, 4).result == UDMA_CMP_EQUAL);
+	static uint8_t fill33[LEN];
+	memset(fill33, 0x33, LEN);
+	assert_int_equal(imm_crc(result_of(q, 5).imm), ref_crc(0, fill33, LEN));
+	assert_int_equal(udma_seq_destroy(q), 0);
+	assert_int_equal(udma_domain_destroy(file), 0);
+	unlink(path);
+}
+
 /* A later function on shm operands, which its own requests refuse
  * ("domain buffers of the later functions must be local"): the sequence
  * passes their local views. dif-verify, then P+Q of the verified blocks
@@ -1105,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_resubmit_in_callback),
 		cmocka_unit_test(test_spdk_domain),
 		cmocka_unit_test(test_process_domain),
+		cmocka_unit_test(test_storage_operands),
 		cmocka_unit_test(test_shm_pq),
 		cmocka_unit_test(test_threads),
 	};
