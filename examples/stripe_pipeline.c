@@ -3,11 +3,14 @@
  * (each 512 T10-DIF blocks of 512 + 8 bytes) are pulled from an ingest shm
  * segment into temporaries of the sequence, their protection information
  * verified, P and Q computed, and data and parity pushed to a replica shm
- * segment and to a file (a storage domain). One submission and one
- * completion per stripe; no buffer of the client's holds an intermediate
- * result. The far end checks: a child process imports the replica segment
- * (read-only) and verifies data, PI and parity there; the file is read back
- * and checked the same way.
+ * segment, to a file (a storage domain) and to a remote domain (a region
+ * exported over libfabric's tcp provider, here by a second fabric of this
+ * same process on 127.0.0.1). One submission and one completion per stripe;
+ * no buffer of the client's holds an intermediate result. The far ends
+ * check: a child process imports the replica segment (read-only) and
+ * verifies data, PI and parity there; the file is read back and the
+ * exported region read where it lies, and checked the same way. Storage and
+ * remote are skipped, with the reason, where they cannot run.
  *
  *   stripe_pipeline [FILE]     (default stripe_pipeline.dat in the current
  *                               directory; a disk file system, not tmpfs:
@@ -52,13 +55,18 @@ static int append(struct udma_seq *q, enum udma_func f, struct udma_buf out, con
 
 /* The steps of one stripe. Its iovecs live in iov[] until the completion. */
 struct stripe {
-	struct iovec src[K], rep[K + 2], file[K + 2];
+	struct iovec src[K], rep[K + 2], file[K + 2], far[K + 2];
 	struct udma_buf t[K + 2], srcb[K];
 	struct udma_seq *q;
 };
 
+/* Where the stripes go besides the replica: a file and a remote region (NULL: skipped). */
+struct sinks {
+	struct udma_domain *file, *remote;
+};
+
 static int stripe_build(struct stripe *s, unsigned n, struct udma_domain *ingest, struct udma_domain *replica,
-			struct udma_domain *file)
+			const struct sinks *to)
 {
 	int err = 0;
 
@@ -68,6 +76,7 @@ static int stripe_build(struct stripe *s, unsigned n, struct udma_domain *ingest
 		s->t[i] = UDMA_SEQ_TMP(i, CHUNK);
 		s->rep[i] = at(n, i, K + 2);
 		s->file[i] = at(n, i, K + 2);
+		s->far[i] = at(n, i, K + 2);
 	}
 	for (unsigned i = 0; i < K && !err; i++) { /* pull */
 		s->src[i] = at(n, i, K);
@@ -83,8 +92,10 @@ static int stripe_build(struct stripe *s, unsigned n, struct udma_domain *ingest
 	}
 	for (unsigned i = 0; i < K + 2 && !err; i++) { /* push: data and parity out */
 		err = append(s->q, UDMA_FUNC_COPY, in_domain(replica, &s->rep[i]), &s->t[i], 1, NULL);
-		if (!err && file)
-			err = append(s->q, UDMA_FUNC_COPY, in_domain(file, &s->file[i]), &s->t[i], 1, NULL);
+		if (!err && to->file)
+			err = append(s->q, UDMA_FUNC_COPY, in_domain(to->file, &s->file[i]), &s->t[i], 1, NULL);
+		if (!err && to->remote)
+			err = append(s->q, UDMA_FUNC_COPY, in_domain(to->remote, &s->far[i]), &s->t[i], 1, NULL);
 	}
 	return err;
 }
@@ -148,6 +159,7 @@ static int check_replica(struct udma_domain *replica, const unsigned char *inges
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return -1;
+	fflush(stdout); /* or the child may print what the parent had buffered */
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
@@ -177,6 +189,52 @@ static int check_file(const char *path, const unsigned char *ingest)
 		close(fd);
 	udma_session_destroy(verify);
 	free(buf);
+	return bad;
+}
+
+/* The remote end: fabric a exports a region, fabric b imports it as a
+ * domain. Both here, over tcp on 127.0.0.1; elsewhere a runs on another host
+ * and the descriptor travels as a string (udma fabric serve does this). */
+struct remote {
+	struct udma_fabric *a, *b;
+	unsigned char *mem;
+	struct udma_domain *d;
+};
+
+static struct udma_domain *open_remote(struct remote *r, size_t len, const char **why)
+{
+	struct udma_fabric_desc desc;
+
+	*why = "libfabric's tcp provider";
+	if (!(r->a = udma_fabric_open(NULL)) || !(r->b = udma_fabric_open(NULL)))
+		return NULL;
+	*why = "exporting the region";
+	if (!(r->mem = aligned_alloc(4096, len)) ||
+	    udma_fabric_export(r->a, r->mem, len, UDMA_FABRIC_READ | UDMA_FABRIC_WRITE, &desc))
+		return NULL;
+	*why = "importing the region";
+	return r->d = udma_fabric_import(r->b, &desc, "stripe-remote");
+}
+
+static void close_remote(struct remote *r)
+{
+	if (r->d)
+		udma_domain_destroy(r->d);
+	if (r->b)
+		udma_fabric_close(r->b);
+	if (r->a)
+		udma_fabric_close(r->a);
+	free(r->mem);
+}
+
+static int check_remote(const unsigned char *mem, const unsigned char *ingest)
+{
+	struct udma_session *verify = udma_session_create(UDMA_FUNC_DIF_VERIFY, NULL);
+	int bad = !verify;
+
+	for (unsigned n = 0; verify && n < STRIPES; n++)
+		bad += stripe_check(verify, mem + (size_t)n * (K + 2) * CHUNK, ingest + (size_t)n * K * CHUNK) != 0;
+	udma_session_destroy(verify);
 	return bad;
 }
 
@@ -237,12 +295,17 @@ int main(int argc, char **argv)
 	unsigned char *data = udma_shm_base(ingest, NULL);
 	if (produce(data))
 		return fprintf(stderr, "producing the ingest blocks failed\n"), 1;
-	struct udma_domain *file = open_file(path, &created);
+	struct sinks to = { .file = open_file(path, &created) };
+	struct udma_domain *file = to.file;
 	if (!file)
 		printf("storage: skipped (%s: %s; a disk file system is needed)\n", path, strerror(errno));
+	struct remote far = { 0 };
+	const char *why;
+	if (!(to.remote = open_remote(&far, (size_t)STRIPES * (K + 2) * CHUNK, &why)))
+		printf("remote: skipped (%s: %s)\n", why, strerror(errno));
 
 	for (unsigned n = 0; n < STRIPES; n++)
-		if (stripe_build(&s[n], n, ingest, replica, file))
+		if (stripe_build(&s[n], n, ingest, replica, &to))
 			return fprintf(stderr, "building stripe %u failed\n", n), 1;
 	double t0 = now();
 	for (unsigned n = 0; n < STRIPES; n++) /* all stripes at once, each one submission */
@@ -257,21 +320,27 @@ int main(int argc, char **argv)
 		}
 	}
 	double secs = now() - t0;
-	printf("%u stripes of %u+2 blocks of %u bytes: pulled, PI verified, P+Q, pushed to shm%s in %.1f ms "
-	       "(%u steps each)\n", STRIPES, K, CHUNK, file ? " and a file" : "", secs * 1e3, udma_seq_nsteps(s[0].q));
+	printf("%u stripes of %u+2 blocks of %u bytes: pulled, PI verified, P+Q, pushed to shm%s%s in %.1f ms "
+	       "(%u steps each)\n", STRIPES, K, CHUNK, file ? ", a file" : "", to.remote ? ", a remote region" : "",
+	       secs * 1e3, udma_seq_nsteps(s[0].q));
 	int rep = check_replica(replica, data);
 	printf("replica, checked by another process: %s\n", rep ? "BAD" : "data, PI, P and Q good");
 	int fil = file ? check_file(path, data) : 0;
 	if (file)
 		printf("file, read back: %s\n", fil ? "BAD" : "data, PI, P and Q good");
+	int rem = to.remote ? check_remote(far.mem, data) : 0;
+	if (to.remote)
+		printf("remote region (%s), where it was exported: %s\n", udma_fabric_provider(far.a),
+		       rem ? "BAD" : "data, PI, P and Q good");
 	for (unsigned n = 0; n < STRIPES; n++)
 		udma_seq_destroy(s[n].q);
 	free(s);
+	close_remote(&far);
 	if (file)
 		udma_domain_destroy(file);
 	if (created)
 		unlink(path);
 	udma_domain_destroy(replica);
 	udma_domain_destroy(ingest);
-	return bad || rep || fil ? 1 : 0;
+	return bad || rep || fil || rem ? 1 : 0;
 }
