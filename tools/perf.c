@@ -29,6 +29,9 @@ static const char perf_usage_text[] =
 	"                   --rw read|write|randread|randwrite (default randread),\n"
 	"                   --storage-size SIZE creates PATH with data when missing;\n"
 	"                   -s, -q, -d, -r, --peers apply (writes overwrite PATH)\n"
+	"  --seq            a sequence copy -> crc32c -> xor8 (default 64K); --peers: the\n"
+	"                   same steps as separate requests, and memcpy + ISA-L called\n"
+	"                   directly; -s, -e, -d, -r, -y apply\n"
 	"\n"
 	"Movers:\n"
 	"  -f, --func NAME      zero, fill8 (fill), fill64, copy (default), xor2..xor16,\n"
@@ -268,12 +271,13 @@ static const unsigned allowed[] = {
 	[W_TRANSLATE] = O_PEERS | O_CPU | O_REPS | O_REPMS | O_NOHUGE,
 	[W_DOMAIN] = O_DUR,
 	[W_STORAGE] = O_SIZE | O_DEPTH | O_DUR | O_PEERS | O_REPS | O_STORAGE,
+	[W_SEQ] = O_SIZE | O_ENGINE | O_DUR | O_VERIFY | O_PEERS | O_REPS,
 };
 
-static const char *const workload_opt[] = { "movers", "--pool", "--translate", "--domain", "--storage" };
+static const char *const workload_opt[] = { "movers", "--pool", "--translate", "--domain", "--storage", "--seq" };
 
 enum { L_MARKDOWN = 256, L_LAT, L_PROGRESS, L_NOPROGRESS, L_POOL, L_TRANSLATE, L_DOMAIN, L_CPU, L_REPMS, L_NOHUGE,
-       L_STORAGE, L_STORAGE_SIZE, L_RW };
+       L_STORAGE, L_STORAGE_SIZE, L_RW, L_SEQ };
 
 static const struct option longs[] = {
 	{ "func", required_argument, NULL, 'f' },
@@ -295,6 +299,7 @@ static const struct option longs[] = {
 	{ "pool", no_argument, NULL, L_POOL },
 	{ "translate", no_argument, NULL, L_TRANSLATE },
 	{ "domain", no_argument, NULL, L_DOMAIN },
+	{ "seq", no_argument, NULL, L_SEQ },
 	{ "cpu", required_argument, NULL, L_CPU },
 	{ "reps", required_argument, NULL, 'r' },
 	{ "rep-ms", required_argument, NULL, L_REPMS },
@@ -325,6 +330,7 @@ static int flag_option(int c, struct perf_opts *o, struct given *g)
 	case L_POOL: o->workload = W_POOL; g->workloads++; return 1;
 	case L_TRANSLATE: o->workload = W_TRANSLATE; g->workloads++; return 1;
 	case L_DOMAIN: o->workload = W_DOMAIN; g->workloads++; return 1;
+	case L_SEQ: o->workload = W_SEQ; g->workloads++; return 1;
 	case L_NOHUGE: o->no_huge = 1; g->opts |= O_NOHUGE; return 1;
 	default: return 0;
 	}
@@ -449,9 +455,11 @@ static int check(struct perf_opts *o, const struct given *g)
 	cpu_set_t mine;
 
 	if (g->workloads > 1)
-		return bad("give one of --pool, --translate, --domain, --storage");
+		return bad("give one of --pool, --translate, --domain, --storage, --seq");
 	if (o->json && o->markdown)
 		return bad("--json and --markdown exclude each other");
+	if (o->workload == W_SEQ && (o->json || o->markdown))
+		return bad("--seq prints its table as text only");
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
@@ -480,6 +488,8 @@ static void workload_defaults(struct perf_opts *o, const struct given *g)
 		o->depth = o->workload == W_POOL ? 1 : 32;
 	if (!(g->opts & O_SIZE) && o->workload == W_POOL)
 		o->sizes[0] = 256;
+	if (!(g->opts & O_SIZE) && o->workload == W_SEQ)
+		o->sizes[0] = 64 << 10;
 	if (!(g->opts & O_DUR))
 		o->duration = o->workload == W_DOMAIN ? 0.3 : 1.0;
 	if (!(g->opts & O_REPS) && o->workload != W_TRANSLATE)
@@ -535,6 +545,8 @@ static int run(struct perf_ctx *px)
 		return perf_domain_run(px);
 	case W_STORAGE:
 		return perf_storage_run(px);
+	case W_SEQ:
+		return perf_seq_run(px);
 	}
 	return -1;
 }

@@ -23,7 +23,7 @@
 #define PERF_MAX_THREADS 256
 #define PERF_MAX_SIZE (256ul << 20)
 
-enum perf_workload { W_MOVER, W_POOL, W_TRANSLATE, W_DOMAIN, W_STORAGE };
+enum perf_workload { W_MOVER, W_POOL, W_TRANSLATE, W_DOMAIN, W_STORAGE, W_SEQ };
 enum perf_mode { MODE_CALLBACK, MODE_POLL, MODE_WAIT };
 
 /* Peers: the same workload through what people use instead. */
@@ -109,6 +109,10 @@ int perf_pool_run(struct perf_ctx *px);      /* perf_pool.c */
 int perf_translate_run(struct perf_ctx *px); /* perf_translate.c */
 int perf_domain_run(struct perf_ctx *px);    /* perf_domain.c */
 int perf_storage_run(struct perf_ctx *px);   /* perf_storage.c */
+int perf_seq_run(struct perf_ctx *px);       /* perf_seq.c */
+/* perf_mover.c: register the engines of -e that udma does not have (threads:N, error), and take them out. */
+int perf_engines_start(struct perf_ctx *px);
+void perf_engines_stop(struct perf_opts *o);
 
 /* ---- perf_run.c: results, failures, the measured window, the progress line ---- */
 

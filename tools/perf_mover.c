@@ -286,7 +286,7 @@ static int run_size(struct perf_ctx *px, size_t size)
 
 /* ---- the workload --------------------------------------------------------------------- */
 
-static int engines_start(struct perf_ctx *px)
+int perf_engines_start(struct perf_ctx *px)
 {
 	struct perf_opts *o = px->o;
 
@@ -309,7 +309,7 @@ static int engines_start(struct perf_ctx *px)
 	return 0;
 }
 
-static void engines_stop(struct perf_opts *o)
+void perf_engines_stop(struct perf_opts *o)
 {
 	for (unsigned i = 0; i < o->nengines; i++)
 		if (o->engines[i].e) {
@@ -326,7 +326,7 @@ int perf_mover_run(struct perf_ctx *px)
 	if (o->peers)
 		perf_dpdk_init(-1, o->no_huge, 32, NULL); /* dmadev rings: a few MiB */
 	px->points = o->nsizes * (o->nengines + (o->peers ? PEER_DMADEV + 1 : 0)) * (unsigned)o->reps;
-	if (!engines_start(px))
+	if (!perf_engines_start(px))
 		for (unsigned i = 0; i < o->nsizes && !rc && !perf_interrupted; i++)
 			rc = run_size(px, o->sizes[i]);
 	perf_progress_clear(px);
@@ -336,6 +336,6 @@ int perf_mover_run(struct perf_ctx *px)
 	else
 		mover_print(px);
 	mover_dmadev_fini();
-	engines_stop(o);
+	perf_engines_stop(o);
 	return 0; /* a failed point is reported through px->failed */
 }

@@ -157,6 +157,7 @@ enum udma_buf_type {
 	UDMA_BUF_LINEAR = 1, /* addr, len in this process */
 	UDMA_BUF_IOV = 2,    /* scatter-gather in this process */
 	UDMA_BUF_DOMAIN = 3, /* iovecs in a domain's address space */
+	UDMA_BUF_SEQ_TMP = 4, /* a sequence's temporary (<udma/sequence.h>); requests refuse it */
 };
 
 struct udma_buf {
@@ -176,6 +177,10 @@ struct udma_buf {
 			struct iovec *iov; /* in the domain's address space */
 			uint32_t cnt;
 		} dom;
+		struct {
+			uint32_t slot; /* 0..UDMA_SEQ_MAX_TMP - 1 */
+			size_t len;
+		} tmp;
 	};
 };
 

@@ -8,5 +8,6 @@
 #include <udma/memory.h>
 #include <udma/mover.h>
 #include <udma/pool.h>
+#include <udma/sequence.h>
 #include <udma/storage.h>
 #endif

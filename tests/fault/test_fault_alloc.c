@@ -662,6 +662,50 @@ out:
 	return rc;
 }
 
+/* A sequence over the same domains: a custom domain pulled straight into a
+ * temporary, its CRC, an XOR into 20 device pieces (views grown at run
+ * time) with a shm input, shm pushed to the custom domain, a dualcast of the
+ * custom domain (bounced) into temporaries. Every allocation that fails
+ * comes back as -ENOMEM, from append, submit or the completion. */
+static int run_sequence(struct ctx *c)
+{
+	struct iovec dv[20], rv = { (void *)0, 20480 }, sv = { (void *)4096, 20480 }, ro = { (void *)65536, 20480 };
+	struct udma_buf t0 = UDMA_SEQ_TMP(0, 20480), outs[2] = { UDMA_SEQ_TMP(1, 20480), UDMA_SEQ_TMP(2, 20480) };
+	struct udma_buf far = { .type = UDMA_BUF_DOMAIN, .dom = { c->custom, NULL, &rv, 1 } };
+	struct udma_buf farout = { .type = UDMA_BUF_DOMAIN, .dom = { c->custom, NULL, &ro, 1 } };
+	struct udma_buf shm = { .type = UDMA_BUF_DOMAIN, .dom = { c->shm, NULL, &sv, 1 } };
+	struct udma_buf x[2] = { t0, shm };
+	struct udma_seq *q = udma_seq_create(NULL);
+	int rc = 0;
+
+	if (!q)
+		return -errno;
+	for (size_t i = 0; i < sizeof(remote); i++)
+		remote[i] = (char)(i * 7);
+	memset(udma_shm_base(c->shm, NULL), 0x11, 1 << 20);
+	dev_pieces(c, dv, 0);
+	struct udma_step st[5] = {
+		{ .func = UDMA_FUNC_COPY, .out = t0, .in = &far, .nin = 1 },
+		{ .func = UDMA_FUNC_CRC32C, .in = &t0, .nin = 1 },
+		{ .func = UDMA_FUNC_XOR2, .out = { .type = UDMA_BUF_DOMAIN, .dom = { c->d, NULL, dv, 20 } }, .in = x, .nin = 2 },
+		{ .func = UDMA_FUNC_COPY, .out = farout, .in = &shm, .nin = 1 },
+		{ .func = UDMA_FUNC_DUALCAST, .in = &far, .nin = 1, .outs = outs, .nouts = 2 },
+	};
+	for (int i = 0; i < 5 && !rc; i++) {
+		st[i].size = sizeof(st[i]);
+		rc = udma_seq_append(q, &st[i]);
+	}
+	if (!rc && !(rc = udma_seq_submit(q, NULL, NULL)) && !(rc = udma_seq_wait(q)))
+		rc = udma_seq_status(q);
+	if (!rc && ((char *)c->m.va)[19 * 2048 + 5] != (char)(((19 * 1024 + 5) * 7) ^ 0x11))
+		rc = broken(c, "sequence: wrong XOR in the device pieces");
+	if (!rc && remote[65536 + 100] != 0x11)
+		rc = broken(c, "sequence: shm -> custom copy missing");
+	if (udma_seq_destroy(q))
+		rc = broken(c, "sequence destroy failed");
+	return rc;
+}
+
 static void test_movers(void **state)
 {
 	struct ctx c = { 0 };
@@ -670,6 +714,7 @@ static void test_movers(void **state)
 	sweep("threads engine create + copy + unregister", FAULT_ALL, 1, &c, NULL, run_threads_engine, NULL);
 	sweep("error engine (delay) create + copy + unregister", FAULT_ALL, 1, &c, NULL, run_error_engine, NULL);
 	sweep("submit with domain buffers (bounce, views)", FAULT_ALL, 0, &c, setup_bounce, run_bounce, teardown_bounce);
+	sweep("sequence over custom, device, shm domains", FAULT_ALL, 0, &c, setup_bounce, run_sequence, teardown_bounce);
 }
 
 /* ---- domain operations ---------------------------------------------------------------- */

@@ -223,6 +223,11 @@ if [ -n "$py" ]; then
 	"$udma" perf --domain -d 0.01 -j >"$tmp/domain.json"
 	expect 0 "JSON: domain" "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["workload"]=="domain" and len(d["results"])==20 and all(r["udma_gb_per_s"]>0 for r in d["results"]), d' "$tmp/domain.json"
 fi
+expect 0 "perf --seq --peers -y" "$udma" perf --seq --peers -e cpu,auto -s 4K,64K -d 0.05 -r 3 -y
+has out "separate requests" "sequence table: the hand-written client's row"
+has out "memcpy+isa-l" "sequence table: the direct calls' row"
+expect 2 "perf --seq -j: exit 2 (a table only)" "$udma" perf --seq -j
+expect 2 "perf --seq -q 4: exit 2" "$udma" perf --seq -q 4
 # storage: a file on a disk file system (the build tree, not $tmp, which may be tmpfs)
 sfile=./udma-cli-storage.$$
 expect 0 "perf --storage with fio" "$udma" perf --storage "$sfile" --storage-size 4M -s 4K -q 4 -d 0.02 --peers
