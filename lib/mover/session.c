@@ -24,6 +24,9 @@
 #include "../domain/domain_internal.h"
 #include "mover_internal.h"
 
+/* The request path's small steps, inlined where they are called. */
+#define HOT static inline __attribute__((always_inline))
+
 /* ---- completion queues --------------------------------------------------------- */
 
 /* The completers' queue (POLL mode): lib/core/mpsc.h, head on the driver's line. */
@@ -37,15 +40,21 @@ static struct mpsc_node *cq_pop(struct udma_session *s)
 	return mpsc_pop(&s->cq_head, &s->cq_tail, &s->cq_stub);
 }
 
-/* The driver's own completion queue: plain pointers, its thread only. */
+/* The driver's own completion queue: plain pointers, its thread only. A
+ * chain first..last (linked through next) goes on in one step. */
+static void lq_append(struct udma_session *s, struct mpsc_node *first, struct mpsc_node *last)
+{
+	last->next = NULL;
+	if (s->lq_tail)
+		s->lq_tail->next = first;
+	else
+		s->lq_head = first;
+	s->lq_tail = last;
+}
+
 static void lq_push(struct udma_session *s, struct mpsc_node *n)
 {
-	n->next = NULL;
-	if (s->lq_tail)
-		s->lq_tail->next = n;
-	else
-		s->lq_head = n;
-	s->lq_tail = n;
+	lq_append(s, n, n);
 }
 
 static struct mpsc_node *lq_pop(struct udma_session *s)
@@ -334,7 +343,7 @@ struct udma_req *udma_req_alloc(struct udma_session *s)
 /* Move a slot from state *from to `to`: the driver's own check and store, or
  * a CAS where another thread may race (a callback elsewhere). On failure
  * *from holds the state found. */
-static int claim(struct slot *sl, int *from, int to, int driver)
+HOT int claim(struct slot *sl, int *from, int to, int driver)
 {
 	if (!driver)
 		return __atomic_compare_exchange_n(&sl->state, from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -378,7 +387,7 @@ static struct iovbuf *ext_buf(struct slot *sl, int which)
 }
 
 /* Local pieces: no NULL address, and none that runs past the end of the address space. */
-static int piece_bad(const struct iovec *v)
+HOT int piece_bad(const struct iovec *v)
 {
 	uintptr_t a = (uintptr_t)v->iov_base;
 	return v->iov_len && (!a || a + v->iov_len < a);
@@ -451,20 +460,24 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 	}
 }
 
-static int has_output(enum udma_func f)
+HOT int has_output(enum udma_func f)
 {
 	return f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
 }
 
-/* All buffers linear (the common case): checked and resolved in one pass.
- * 1: done; 0: not all linear, or something to refuse: prepare() goes on. */
-static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
+/* All buffers linear (the common case): checked and resolved into sl->work
+ * in one pass, inlined into the submit paths. 1: done; 0: a later
+ * function, not all linear, or something to refuse: prepare() goes on,
+ * checks again and says what. */
+HOT int prepare_linear(struct slot *sl)
 {
-	const struct udma_req *r = &sl->req;
-	int n = (int)w->ninputs, out = has_output(w->func);
+	struct udma_session *s = sl->req.session;
+	struct udma_req *r = &sl->req;
+	struct udma_work *w = &sl->work;
+	int n = s->ninputs, out = has_output(s->func);
 	size_t len;
 
-	if (out ? r->out.type != UDMA_BUF_LINEAR : r->out.type != UDMA_BUF_NONE)
+	if (sl->mx || (out ? r->out.type != UDMA_BUF_LINEAR : r->out.type != UDMA_BUF_NONE))
 		return 0;
 	if (n && !r->in)
 		return 0;
@@ -473,9 +486,9 @@ static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 	len = out ? r->out.linear.len : r->in[0].linear.len;
 	for (int j = 0; j < n; j++)
 		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
-			return 0; /* the general path says what is wrong */
-	/* resolved as resolve() would; anything wrong goes to the general path,
-	 * which checks again and says what */
+			return 0;
+	w->out = NULL;
+	w->out_cnt = 0;
 	if (out) {
 		sl->lin_out = (struct iovec){ r->out.linear.addr, len };
 		if (piece_bad(&sl->lin_out))
@@ -491,7 +504,14 @@ static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 		w->in_cnt[j] = 1;
 		w->in_dom[j] = NULL;
 	}
-	*lenp = len;
+	sl->foreign = 0;
+	w->req = r;
+	w->func = s->func;
+	w->ninputs = (uint32_t)n;
+	w->exec_ns = 0;
+	w->out_dom = NULL;
+	w->len = len;
+	sl->touched = len ? (uint64_t)len * (uint64_t)(n + out) : 1;
 	return 1;
 }
 
@@ -506,6 +526,8 @@ static int prepare(struct slot *sl)
 
 	if (sl->mx)
 		return _udma_prepare_multi(sl);
+	if (prepare_linear(sl))
+		return 0;
 	sl->foreign = 0;
 	w->req = r;
 	w->func = s->func;
@@ -514,8 +536,6 @@ static int prepare(struct slot *sl)
 	w->out = NULL;
 	w->out_cnt = 0;
 	w->out_dom = NULL;
-	if (prepare_linear(sl, w, &len) == 1)
-		goto resolved;
 	if (has_output(s->func)) {
 		if ((err = resolve(sl, &r->out, -1, &w->out, &w->out_cnt, &w->out_dom, &len)))
 			return err;
@@ -535,7 +555,6 @@ static int prepare(struct slot *sl)
 		if (w->out && !w->out_dom && !w->in_dom[j] && iov_overlap(w->out, w->out_cnt, w->in[j], w->in_cnt[j]))
 			return udma_fail(EINVAL, "input %d overlaps the output", j);
 	}
-resolved:
 	w->len = len;
 	sl->touched = (uint64_t)len * (uint64_t)(s->ninputs + (w->out ? 1 : 0));
 	if (!sl->touched)
@@ -645,13 +664,16 @@ static int runs_here(const struct udma_engine *e)
 	return e->ops.run && (e->desc.flags & UDMA_ENGINE_PERMANENT);
 }
 
-/* After n works ran here on e: learn from those it timed, and count them
- * finished (in this thread's batch of 64). */
-static void ran_here(struct udma_engine *e, struct udma_work *const *w, unsigned n)
+/* A work ran here on e: learn from it if e timed it. */
+HOT void learn_here(struct udma_engine *e, const struct udma_work *w)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (w[i]->exec_ns)
-			_udma_engine_learn(e, w[i]->func, ((struct slot *)w[i]->req)->touched, w[i]->exec_ns, 0);
+	if (w->exec_ns)
+		_udma_engine_learn(e, w->func, ((const struct slot *)w->req)->touched, w->exec_ns, 0);
+}
+
+/* Count n works that ran here on e finished (in this thread's batch of 64). */
+static void ran_here(struct udma_engine *e, unsigned n)
+{
 	if (tl_ran_on != e) {
 		if (tl_ran_on)
 			__atomic_add_fetch(&tl_ran_on->finished.n, tl_ran, __ATOMIC_RELAXED);
@@ -671,7 +693,8 @@ static int run_here(struct udma_engine *e, struct slot *sl)
 	struct udma_work *w = &sl->work;
 	sl->req.engine = e->name;
 	int status = e->ops.run(e, w);
-	ran_here(e, &w, 1);
+	learn_here(e, w);
+	ran_here(e, 1);
 	return status;
 }
 
@@ -873,7 +896,7 @@ static int refuse(struct slot *sl, int err)
 /* Claim a request for submission and check what needs no buffers (a
  * burst's requests may not wait). 0, or the -errno of a refusal, in the
  * status too unless the request was not the caller's (free, in flight). */
-static int take(struct slot *sl, int driver, int burst)
+HOT int take(struct slot *sl, int driver, int burst)
 {
 	struct udma_req *req = &sl->req;
 	int st = SLOT_OWNED;
@@ -1046,21 +1069,26 @@ static void batch_run(struct udma_session *s, struct batch *b)
 	else
 		for (unsigned i = 0; i < n; i++)
 			status[i] = e->ops.run(e, b->w[i]);
-	ran_here(e, b->w, n);
+	ran_here(e, n);
 	if (s->mode != UDMA_COMPL_POLL) { /* a callback may free or resubmit its request: nothing of it after */
 		for (unsigned i = 0; i < n; i++) {
 			struct slot *sl = (struct slot *)b->w[i]->req;
+			learn_here(e, b->w[i]);
 			sl->req.status = status[i];
 			deliver_own(sl, 1);
 		}
 		return;
 	}
+	struct mpsc_node *head = NULL, **link = &head, *last = NULL;
 	for (unsigned i = 0; i < n; i++) {
 		struct slot *sl = (struct slot *)b->w[i]->req;
+		learn_here(e, b->w[i]);
 		sl->req.status = status[i];
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
-		lq_push(s, &sl->cq);
+		*link = last = &sl->cq;
+		link = &sl->cq.next;
 	}
+	lq_append(s, head, last);
 	notify_fd(s);
 }
 
@@ -1099,7 +1127,7 @@ static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, s
 		return udma_fail(EINVAL, "burst entry %u is not a request of the first's session", i);
 	if ((err = take(sl, 1, 1)))
 		return err;
-	if ((err = prepare(sl)))
+	if (!prepare_linear(sl) && (err = prepare(sl)))
 		return refuse(sl, err);
 	struct udma_engine *e = burst_engine(s, sl, p);
 	if (e && runs_here(e)) {
