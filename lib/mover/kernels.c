@@ -75,13 +75,13 @@ KERNEL static int do_xor(struct udma_work *w)
 	struct cursor out, in[UDMA_MAX_INPUTS];
 	unsigned n = w->ninputs;
 	int single = w->out_cnt == 1 && w->len <= CHUNK;
+	void *v1[UDMA_MAX_INPUTS + 1];
 
 	for (unsigned j = 0; single && j < n; j++)
-		single = w->in_cnt[j] == 1;
+		if ((single = w->in_cnt[j] == 1))
+			v1[j] = w->in[j][0].iov_base;
 	if (single) { /* one piece each (the common case): no cursors to walk */
-		void *v[UDMA_MAX_INPUTS + 1];
-		for (unsigned j = 0; j < n; j++)
-			v[j] = w->in[j][0].iov_base;
+		void **v = v1;
 		v[n] = w->out[0].iov_base;
 		if (w->len)
 			xor_chunk(v, n, w->len);

@@ -484,9 +484,6 @@ HOT int prepare_linear(struct slot *sl)
 	if (!out && (!n || r->in[0].type != UDMA_BUF_LINEAR))
 		return 0;
 	len = out ? r->out.linear.len : r->in[0].linear.len;
-	for (int j = 0; j < n; j++)
-		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
-			return 0;
 	w->out = NULL;
 	w->out_cnt = 0;
 	if (out) {
@@ -497,6 +494,8 @@ HOT int prepare_linear(struct slot *sl)
 		w->out_cnt = 1;
 	}
 	for (int j = 0; j < n; j++) {
+		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
+			return 0;
 		sl->lin_in[j] = (struct iovec){ r->in[j].linear.addr, len };
 		if (piece_bad(&sl->lin_in[j]) || (out && iov_overlap(&sl->lin_out, 1, &sl->lin_in[j], 1)))
 			return 0;

@@ -128,6 +128,12 @@ static void test_burst_refusals(void **state)
 	log_capture_stop();
 	assert_logged("differ");
 	assert_int_equal(udma_session_reap(s, got, NULL, 3), 1);
+	/* udma_submit says why in the status too */
+	r[1]->status = 0;
+	log_capture_start();
+	assert_int_equal(udma_submit(r[1]), -EINVAL);
+	log_capture_stop();
+	assert_int_equal(r[1]->status, -EINVAL);
 	r[1]->out.linear.len = 64;
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(r, 3), 2); /* r[2] is another session's */
