@@ -1,8 +1,13 @@
 /* Bursts: udma_submit_burst, udma_session_reap (no callbacks, a status per
  * request), udma_session_capacity, on the cpu and threads engines and an
  * engine that fails every other work; refusals; sizes that go to different
- * engines in one burst; callback-mode bursts. */
+ * engines in one burst; bounced buffers among local ones; callback-mode
+ * bursts. */
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "funcs_util.h"
 
@@ -217,6 +222,79 @@ static void test_burst_mixed_sizes(void **state)
 	assert_int_equal(udma_engine_unregister(far), 0);
 }
 
+/* Requests whose buffers are bounced (a child's memory, through a process
+ * domain) among linear ones in one burst: they go through the dispatch, the
+ * others run in batches around them; every one back once, with its data.
+ * The child's bytes differ from ours at the same addresses, so a bounced
+ * request run as a local one would show. */
+static char child_in[64], child_out[64];
+
+static void test_burst_bounced(void **state)
+{
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test does not leave it behind */
+		memset(child_in, 'c', sizeof(child_in));
+		char go = 1;
+		if (write(pfd[1], &go, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char go;
+	assert_int_equal(read(pfd[0], &go, 1), 1);
+	struct udma_domain *child = udma_process_domain_create(pid, "burst-child");
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = 8 };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r[6], *got[6];
+	char a[6][64], b[6][64];
+	struct iovec rin = { child_in, 64 }, rout = { child_out, 64 };
+	int status[6], seen[6] = { 0 }, n = 0;
+
+	assert_non_null(child);
+	memset(child_in, 'p', sizeof(child_in)); /* ours: not what the child has */
+	for (int i = 0; i < 6; i++) {
+		r[i] = udma_req_alloc(s);
+		memset(a[i], 'A' + i, 64);
+		memset(b[i], 0, 64);
+		r[i]->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a[i], 64 } };
+		r[i]->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b[i], 64 } };
+		r[i]->cookie = (void *)(intptr_t)i;
+	}
+	r[1]->in[0] = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { child, NULL, &rin, 1 } };
+	r[4]->out = (struct udma_buf){ .type = UDMA_BUF_DOMAIN, .dom = { child, NULL, &rout, 1 } };
+	assert_int_equal(udma_submit_burst(r, 6), 6);
+	while (n < 6) {
+		int k = udma_session_reap(s, got + n, status + n, 6 - (unsigned)n);
+		assert_true(k >= 0);
+		n += k;
+	}
+	for (int j = 0; j < 6; j++) {
+		assert_int_equal(status[j], 0);
+		seen[(intptr_t)got[j]->cookie]++;
+	}
+	memset(a[1], 'c', 64); /* what the child had */
+	/* what the push left in the child, pulled back */
+	r[4]->in[0] = r[4]->out;
+	r[4]->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b[4], 64 } };
+	assert_int_equal(udma_submit_burst(&r[4], 1), 1);
+	assert_int_equal(udma_session_reap(s, got, status, 1), 1);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(seen[i], 1);
+		if (memcmp(a[i], b[i], 64))
+			fail_msg("copy %d is wrong", i);
+		assert_int_equal(udma_req_free(r[i]), 0);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	assert_int_equal(udma_session_destroy(s), 0);
+	assert_int_equal(udma_domain_destroy(child), 0);
+}
+
 /* A refused request in the middle: those before it are accepted and
  * complete, in order; it gets its reason in its status and is the caller's
  * to fix and submit again; those after it are untouched. A request already
@@ -339,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_burst_status),
 		cmocka_unit_test(test_burst_refusals),
 		cmocka_unit_test(test_burst_mixed_sizes),
+		cmocka_unit_test(test_burst_bounced),
 		cmocka_unit_test(test_burst_refused_middle),
 		cmocka_unit_test(test_burst_callbacks),
 	};
