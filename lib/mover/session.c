@@ -466,9 +466,8 @@ HOT int has_output(enum udma_func f)
 }
 
 /* All buffers linear (the common case): checked and resolved into sl->work
- * in one pass, inlined into the submit paths. 1: done; 0: a later
- * function, not all linear, or something to refuse: prepare() goes on,
- * checks again and says what. */
+ * in one pass. 1: done; 0: not all linear, or something to refuse:
+ * prepare_any() checks again and says what. */
 HOT int prepare_linear(struct slot *sl)
 {
 	struct udma_session *s = sl->req.session;
@@ -477,7 +476,7 @@ HOT int prepare_linear(struct slot *sl)
 	int n = s->ninputs, out = has_output(s->func);
 	size_t len;
 
-	if (sl->mx || (out ? r->out.type != UDMA_BUF_LINEAR : r->out.type != UDMA_BUF_NONE))
+	if (out ? r->out.type != UDMA_BUF_LINEAR : r->out.type != UDMA_BUF_NONE)
 		return 0;
 	if (n && !r->in)
 		return 0;
@@ -514,8 +513,8 @@ HOT int prepare_linear(struct slot *sl)
 	return 1;
 }
 
-/* Check and resolve the request's buffers into sl->work. */
-static int prepare(struct slot *sl)
+/* Check and resolve the buffers of any type into sl->work, saying what is wrong. */
+static int prepare_any(struct slot *sl)
 {
 	struct udma_session *s = sl->req.session;
 	struct udma_work *w = &sl->work;
@@ -523,10 +522,6 @@ static int prepare(struct slot *sl)
 	size_t len = 0, l;
 	int err;
 
-	if (sl->mx)
-		return _udma_prepare_multi(sl);
-	if (prepare_linear(sl))
-		return 0;
 	sl->foreign = 0;
 	w->req = r;
 	w->func = s->func;
@@ -559,6 +554,15 @@ static int prepare(struct slot *sl)
 	if (!sl->touched)
 		sl->touched = 1;
 	return 0;
+}
+
+/* Check and resolve the request's buffers into sl->work: the common case
+ * inline, the rest out of line. */
+HOT int prepare(struct slot *sl)
+{
+	if (sl->mx)
+		return _udma_prepare_multi(sl);
+	return prepare_linear(sl) ? 0 : prepare_any(sl);
 }
 
 /* Bounce buffers for domains the engine does not take as they are. */
@@ -1126,7 +1130,7 @@ static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, s
 		return udma_fail(EINVAL, "burst entry %u is not a request of the first's session", i);
 	if ((err = take(sl, 1, 1)))
 		return err;
-	if (!prepare_linear(sl) && (err = prepare(sl)))
+	if ((err = prepare(sl)))
 		return refuse(sl, err);
 	struct udma_engine *e = burst_engine(s, sl, p);
 	if (e && runs_here(e)) {
