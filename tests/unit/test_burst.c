@@ -3,6 +3,7 @@
  * engine that fails every other work; refusals; sizes that go to different
  * engines in one burst; bounced buffers among local ones; callback-mode
  * bursts. */
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -410,6 +411,69 @@ static void test_burst_callbacks(void **state)
 	fu_on_engines(burst_callbacks);
 }
 
+/* A permanent inline engine with run() and no run_burst(): a burst calls
+ * run() once per work. run_burst() without run() is refused at
+ * registration. The engine stays registered (permanent): slow, and for
+ * fill8 only, so the scheduler never picks it for others. */
+static int runs;
+
+static int loop_run(struct udma_engine *e, struct udma_work *w)
+{
+	runs++;
+	return udma_cpu_execute(w);
+}
+
+static int loop_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		udma_engine_done(w[i], loop_run(e, w[i]));
+	return (int)n;
+}
+
+static void only_burst(struct udma_engine *e, struct udma_work *const *w, unsigned n, int *status)
+{
+}
+
+static void test_burst_engine_ops(void **state)
+{
+	static const struct udma_engine_ops bad = { .size = sizeof(bad), .submit = loop_submit, .run_burst = only_burst };
+	static const struct udma_engine_ops ops = { .size = sizeof(ops), .submit = loop_submit, .run = loop_run };
+	struct udma_engine_desc d = { .size = sizeof(d), .name = "burst-no-run", .speed = 1, .funcs = 1u << UDMA_FUNC_FILL8,
+				      .flags = UDMA_ENGINE_INLINE, .ops = &bad };
+	log_capture_start();
+	assert_null(udma_engine_register(&d));
+	log_capture_stop();
+	assert_int_equal(errno, EINVAL);
+	assert_logged("run_burst");
+	d.name = "burst-loop";
+	d.ops = &ops;
+	d.flags = UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT;
+	assert_non_null(udma_engine_register(&d));
+
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = 5, .engine = "burst-loop" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_FILL8, &o);
+	struct udma_req *r[5], *got[5];
+	char buf[5][32];
+
+	runs = 0;
+	for (int i = 0; i < 5; i++) {
+		r[i] = udma_req_alloc(s);
+		r[i]->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { buf[i], sizeof(buf[i]) } };
+		r[i]->imm[0] = (uint8_t)(0x40 + i);
+	}
+	assert_int_equal(udma_submit_burst(r, 5), 5);
+	assert_int_equal(runs, 5);
+	assert_int_equal(udma_session_reap(s, got, NULL, 5), 5);
+	for (int i = 0; i < 5; i++) {
+		assert_ptr_equal(got[i], r[i]);
+		assert_string_equal(r[i]->engine, "burst-loop");
+		for (size_t k = 0; k < sizeof(buf[i]); k++)
+			assert_int_equal(buf[i][k], 0x40 + i);
+		udma_req_free(r[i]);
+	}
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_burst_bounced),
 		cmocka_unit_test(test_burst_refused_middle),
 		cmocka_unit_test(test_burst_callbacks),
+		cmocka_unit_test(test_burst_engine_ops), /* last: leaves a permanent engine */
 	};
 	return tests_run(tests, NULL, NULL);
 }
