@@ -84,7 +84,7 @@ done
 # the RAID and storage functions, checked against references of the tool's own
 for f in dualcast compare-pattern pq-gen pq-validate raid6-recover ec-encode ec-update ec-decode \
 	dif-generate dif-verify dif-strip dif-insert; do
-	expect 0 "perf -f $f -y on cpu and threads, one by one and in bursts" \
+	expect 0 "perf -f $f -y on cpu and threads" \
 		"$udma" perf -d 0.02 -s 1K -e cpu,threads:2 -f $f -y
 	expect 0 "perf -f $f -y --burst 4" "$udma" perf -d 0.02 -s 1K -e cpu,auto -f $f -y --burst 4
 done
