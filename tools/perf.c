@@ -463,9 +463,6 @@ static int check(struct perf_opts *o, const struct given *g)
 	if (extra)
 		return bad("%s does not apply to the %s workload", opt_names[__builtin_ctz(extra)],
 			   workload_opt[o->workload]);
-	if (o->verify && o->func >= UDMA_FUNC_COUNT)
-		return bad("-y does not check %s (tests/unit/test_raid.c, test_ec.c, test_dif.c, test_dualcast.c do)",
-			   udma_func_name(o->func));
 	if (o->burst && o->mode != MODE_POLL)
 		return bad("--burst reaps completions: it needs --mode poll");
 	if (o->plot && perf_plot_check(o->plot, why, sizeof(why)))

@@ -31,6 +31,8 @@ struct sizebuf {
 struct ref {
 	unsigned char *out; /* expected output; NULL if the function has none */
 	uint32_t crc;       /* expected CRC-32C (crc functions) */
+	unsigned char *outs; /* the later functions: nouts expected outputs of out_len bytes */
+	uint64_t result;     /* the later functions: expected req->result */
 };
 
 /* A request in flight (udma) or an operation (peers); its index is its output's. */
@@ -141,6 +143,15 @@ static inline unsigned client_fifo_pop(struct client *c)
 	return c->fifo[c->fifo_head++ % c->pt->depth];
 }
 
+/* ---- mover_later_ref.c: -y for the later functions ---- */
+
+/* Their expected outputs and result, from one client's buffers. */
+int mover_later_ref(struct ref *r, const struct point *pt, const struct sizebuf *b);
+/* Outputs of request idx before a submit: poisoned, or a known start. */
+void mover_later_poison(struct client *c, unsigned idx);
+/* Check request idx's outputs and result; 0, or -1 after client_fail(). */
+int mover_later_verify(struct client *c, unsigned idx, uint64_t result, const char *who);
+
 /* Poison the output (with -y) so an engine that writes nothing is caught. */
 static inline void client_poison(struct client *c, unsigned idx)
 {
@@ -148,6 +159,8 @@ static inline void client_poison(struct client *c, unsigned idx)
 
 	if (c->verify && pt->has_out && pt->size)
 		memset(client_out(c, idx), pt->ref->out[0] ^ 0xff, pt->size);
+	else if (c->verify && pt->nouts)
+		mover_later_poison(c, idx);
 }
 
 /* Check one result (with -y); 0, or -1 after client_fail(). */

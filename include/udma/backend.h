@@ -17,7 +17,8 @@
  * engines without threads of their own make progress. run(), for inline
  * engines, performs one work in the caller's thread and returns its status:
  * the session calls it where it may run the work itself, without a round
- * trip through udma_engine_done() (the built-in cpu engine is one such).
+ * trip through udma_engine_done() (the built-in cpu engine is one such);
+ * run_burst(), if present, does the same for a burst's works in one call.
  *
  * This header and the public client headers are all an engine sees of udma:
  * the built-in engines are compiled against nothing else (docs/design.md,
@@ -86,6 +87,12 @@ struct udma_engine_ops {
 	 * engine may set w->exec_ns (time one work in a few: the scheduler
 	 * learns its speed from them). */
 	int (*run)(struct udma_engine *e, struct udma_work *w);
+	/* Optional, with run() only (appended: read when size covers it):
+	 * perform w[0..n-1] here, in order, status[i] getting what run(w[i])
+	 * would return, and exec_ns set as run() sets it. A burst of a
+	 * session's requests (udma_submit_burst) comes here in one call where
+	 * the engine has it, else through run() one work at a time. */
+	void (*run_burst)(struct udma_engine *e, struct udma_work *const *w, unsigned n, int *status);
 };
 
 #define UDMA_ENGINE_INLINE 0x1u    /* completes inside submit(), in the caller's thread */

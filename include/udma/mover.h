@@ -264,7 +264,8 @@ UDMA_API int udma_req_free(struct udma_req *req);
  * Submit. 0: accepted, completion will follow (status is in the request).
  * Negative errno: rejected at once, no completion: EINVAL (bad buffers,
  * lengths that differ, overlap, WAIT with a callback, wrong buffer type for
- * the function), EBUSY (already in flight), ENODEV (no engine).
+ * the function), EBUSY (already in flight), ENODEV (no engine); the status
+ * says it too, unless req is no request, or a free or in-flight one.
  * With UDMA_REQ_WAIT, returns after completion.
  */
 UDMA_API int udma_submit(struct udma_req *req);
@@ -279,9 +280,14 @@ static inline int udma_req_is_done(const struct udma_req *req)
 /*
  * Bursts (as DPDK dmadev's enqueue/submit/completed). Submit n requests of
  * one session in one call: returns how many were accepted, in order (the
- * first refused stops the burst, its reason in its status), or the first
- * request's negative errno if none was. Requests with UDMA_REQ_WAIT are
- * refused.
+ * first refused stops the burst, its reason in its status unless it was not
+ * the caller's to write: not the session's, free, or in flight; those after
+ * it are untouched), or the first request's negative errno if none was.
+ * Requests with UDMA_REQ_WAIT are refused. From the session's driving
+ * thread a burst is checked and run as a whole: one engine decision for
+ * requests of the same size in a row, works for the inline engine run
+ * together (backend.h, run_burst), completions queued together
+ * (docs/movers.md, "Bursts").
  */
 UDMA_API int udma_submit_burst(struct udma_req *const *reqs, unsigned n);
 /* POLL-mode sessions: take up to max completed requests, in completion
@@ -299,7 +305,8 @@ UDMA_API unsigned udma_session_capacity(const struct udma_session *s);
  * closed by udma_session_destroy() (do not close it yourself). Read its 8
  * bytes to re-arm it, then call udma_session_poll() until it returns 0.
  * Completions made inside the caller's own submit count too. Costs one
- * eventfd write per completion from the first call on. -EINVAL for a
+ * eventfd write per completion (per batch of a burst run inline) from the
+ * first call on. -EINVAL for a
  * session in another mode, or a negative errno from eventfd().
  */
 UDMA_API int udma_session_fd(struct udma_session *s);

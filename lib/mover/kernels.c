@@ -15,6 +15,10 @@
 #include "cursor.h"
 #include "kernels.h"
 
+/* The kernels stay out of udma_cpu_execute(): it is then a small dispatcher
+ * that needs no stack frame of its own, which a burst of small copies feels. */
+#define KERNEL __attribute__((noinline))
+
 /* Portable XOR of n sources into dst (any alignment). */
 static void xor_portable(char *dst, char *const *src, unsigned n, size_t len)
 {
@@ -66,18 +70,18 @@ static void xor_chunk(void **v, unsigned n, size_t len)
 /* The chunk size bounds int-length ISA-L calls and keeps data cache-hot between passes. */
 #define CHUNK (1u << 20)
 
-static int do_xor(struct udma_work *w)
+KERNEL static int do_xor(struct udma_work *w)
 {
 	struct cursor out, in[UDMA_MAX_INPUTS];
 	unsigned n = w->ninputs;
 	int single = w->out_cnt == 1 && w->len <= CHUNK;
+	void *v1[UDMA_MAX_INPUTS + 1];
 
 	for (unsigned j = 0; single && j < n; j++)
-		single = w->in_cnt[j] == 1;
+		if ((single = w->in_cnt[j] == 1))
+			v1[j] = w->in[j][0].iov_base;
 	if (single) { /* one piece each (the common case): no cursors to walk */
-		void *v[UDMA_MAX_INPUTS + 1];
-		for (unsigned j = 0; j < n; j++)
-			v[j] = w->in[j][0].iov_base;
+		void **v = v1;
 		v[n] = w->out[0].iov_base;
 		if (w->len)
 			xor_chunk(v, n, w->len);
@@ -108,7 +112,7 @@ static int do_xor(struct udma_work *w)
 	return 0;
 }
 
-static void fill(struct udma_work *w, const uint8_t pat[8], unsigned period)
+KERNEL static void fill(struct udma_work *w, const uint8_t pat[8], unsigned period)
 {
 	size_t pos = 0;
 	for (uint32_t i = 0; i < w->out_cnt; i++) {
@@ -145,7 +149,7 @@ static void seed_set(struct udma_req *r, uint32_t crc)
 /* Copy (if dst) and checksum in one pass over chunks. ISA-L's crc32_iscsi
  * keeps the register un-inverted: ~crc32_iscsi(buf, len, ~seed) is the
  * dmover contract (seed 0 = standard CRC-32C; results chain). */
-static uint32_t copy_crc(struct udma_work *w, int copy, uint32_t seed)
+KERNEL static uint32_t copy_crc(struct udma_work *w, int copy, uint32_t seed)
 {
 	struct cursor in, out = { 0 };
 	uint32_t crc = ~seed;
@@ -170,7 +174,7 @@ static uint32_t copy_crc(struct udma_work *w, int copy, uint32_t seed)
 	return ~crc;
 }
 
-static uint64_t compare(struct udma_work *w)
+KERNEL static uint64_t compare(struct udma_work *w)
 {
 	struct cursor a, b;
 	size_t done = 0;
@@ -191,12 +195,8 @@ static uint64_t compare(struct udma_work *w)
 	return UDMA_CMP_EQUAL;
 }
 
-static void copy_iov(struct udma_work *w)
+KERNEL static void copy_pieces(struct udma_work *w)
 {
-	if (w->len && w->out_cnt == 1 && w->in_cnt[0] == 1) { /* the common case (not 0 bytes: maybe NULL), straight to memcpy */
-		memcpy(w->out[0].iov_base, w->in[0][0].iov_base, w->len);
-		return;
-	}
 	struct cursor in, out;
 	cur_init(&in, w->in[0], w->in_cnt[0]);
 	cur_init(&out, w->out, w->out_cnt);
@@ -209,8 +209,16 @@ static void copy_iov(struct udma_work *w)
 	}
 }
 
+static void copy_iov(struct udma_work *w)
+{
+	if (w->len && w->out_cnt == 1 && w->in_cnt[0] == 1) /* the common case (not 0 bytes: maybe NULL), straight to memcpy */
+		memcpy(w->out[0].iov_base, w->in[0][0].iov_base, w->len);
+	else
+		copy_pieces(w);
+}
+
 /* Both outputs from one read of each piece of the input. */
-static int dualcast(struct udma_work *w)
+KERNEL static int dualcast(struct udma_work *w)
 {
 	struct cursor in, a, b;
 
@@ -234,7 +242,7 @@ static int dualcast(struct udma_work *w)
 }
 
 /* The first byte that differs from the 8-byte pattern (phase from offset 0). */
-static uint64_t compare_pattern(struct udma_work *w, const uint8_t pat[8])
+KERNEL static uint64_t compare_pattern(struct udma_work *w, const uint8_t pat[8])
 {
 	struct cursor in;
 	uint8_t line[256];

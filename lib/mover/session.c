@@ -24,6 +24,9 @@
 #include "../domain/domain_internal.h"
 #include "mover_internal.h"
 
+/* The request path's small steps, inlined where they are called. */
+#define HOT static inline __attribute__((always_inline))
+
 /* ---- completion queues --------------------------------------------------------- */
 
 /* The completers' queue (POLL mode): lib/core/mpsc.h, head on the driver's line. */
@@ -37,15 +40,21 @@ static struct mpsc_node *cq_pop(struct udma_session *s)
 	return mpsc_pop(&s->cq_head, &s->cq_tail, &s->cq_stub);
 }
 
-/* The driver's own completion queue: plain pointers, its thread only. */
+/* The driver's own completion queue: plain pointers, its thread only. A
+ * chain first..last (linked through next) goes on in one step. */
+static void lq_append(struct udma_session *s, struct mpsc_node *first, struct mpsc_node *last)
+{
+	last->next = NULL;
+	if (s->lq_tail)
+		s->lq_tail->next = first;
+	else
+		s->lq_head = first;
+	s->lq_tail = last;
+}
+
 static void lq_push(struct udma_session *s, struct mpsc_node *n)
 {
-	n->next = NULL;
-	if (s->lq_tail)
-		s->lq_tail->next = n;
-	else
-		s->lq_head = n;
-	s->lq_tail = n;
+	lq_append(s, n, n);
 }
 
 static struct mpsc_node *lq_pop(struct udma_session *s)
@@ -114,16 +123,19 @@ static void pool_push(struct udma_session *s, struct slot *sl)
 		tstack_push(&s->free_head, SLOTS(s), sl->index);
 }
 
-static struct slot *slot_of(struct udma_req *req)
+/* req as a slot of s, or NULL if it is not one (NULL and addresses below
+ * the slots wrap around to large offsets). */
+static struct slot *slot_in(const struct udma_session *s, const struct udma_req *req)
 {
-	if (!req || !req->session)
-		return NULL;
-	struct udma_session *s = req->session;
 	uintptr_t off = (uintptr_t)req - (uintptr_t)s->slots;
-	if ((uintptr_t)req < (uintptr_t)s->slots || off >= (uintptr_t)s->depth * sizeof(struct slot) ||
-	    off % sizeof(struct slot))
+	if (off >= (uintptr_t)s->depth * sizeof(struct slot) || off % sizeof(struct slot))
 		return NULL;
 	return (struct slot *)req;
+}
+
+static struct slot *slot_of(struct udma_req *req)
+{
+	return req && req->session ? slot_in(req->session, req) : NULL;
 }
 
 /* ---- sessions ------------------------------------------------------------------- */
@@ -331,7 +343,7 @@ struct udma_req *udma_req_alloc(struct udma_session *s)
 /* Move a slot from state *from to `to`: the driver's own check and store, or
  * a CAS where another thread may race (a callback elsewhere). On failure
  * *from holds the state found. */
-static int claim(struct slot *sl, int *from, int to, int driver)
+HOT int claim(struct slot *sl, int *from, int to, int driver)
 {
 	if (!driver)
 		return __atomic_compare_exchange_n(&sl->state, from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -375,7 +387,7 @@ static struct iovbuf *ext_buf(struct slot *sl, int which)
 }
 
 /* Local pieces: no NULL address, and none that runs past the end of the address space. */
-static int piece_bad(const struct iovec *v)
+HOT int piece_bad(const struct iovec *v)
 {
 	uintptr_t a = (uintptr_t)v->iov_base;
 	return v->iov_len && (!a || a + v->iov_len < a);
@@ -448,17 +460,20 @@ static int resolve(struct slot *sl, const struct udma_buf *b, int which, struct 
 	}
 }
 
-static int has_output(enum udma_func f)
+HOT int has_output(enum udma_func f)
 {
 	return f != UDMA_FUNC_CRC32C && f != UDMA_FUNC_COMPARE;
 }
 
-/* All buffers linear (the common case): checked and resolved in one pass.
- * 1: done; 0: not all linear, or something to refuse: prepare() goes on. */
-static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
+/* All buffers linear (the common case): checked and resolved into sl->work
+ * in one pass. 1: done; 0: not all linear, or something to refuse:
+ * prepare_any() checks again and says what. */
+HOT int prepare_linear(struct slot *sl)
 {
-	const struct udma_req *r = &sl->req;
-	int n = (int)w->ninputs, out = has_output(w->func);
+	struct udma_session *s = sl->req.session;
+	struct udma_req *r = &sl->req;
+	struct udma_work *w = &sl->work;
+	int n = s->ninputs, out = has_output(s->func);
 	size_t len;
 
 	if (out ? r->out.type != UDMA_BUF_LINEAR : r->out.type != UDMA_BUF_NONE)
@@ -468,11 +483,8 @@ static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 	if (!out && (!n || r->in[0].type != UDMA_BUF_LINEAR))
 		return 0;
 	len = out ? r->out.linear.len : r->in[0].linear.len;
-	for (int j = 0; j < n; j++)
-		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
-			return 0; /* the general path says what is wrong */
-	/* resolved as resolve() would; anything wrong goes to the general path,
-	 * which checks again and says what */
+	w->out = NULL;
+	w->out_cnt = 0;
 	if (out) {
 		sl->lin_out = (struct iovec){ r->out.linear.addr, len };
 		if (piece_bad(&sl->lin_out))
@@ -481,6 +493,8 @@ static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 		w->out_cnt = 1;
 	}
 	for (int j = 0; j < n; j++) {
+		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
+			return 0;
 		sl->lin_in[j] = (struct iovec){ r->in[j].linear.addr, len };
 		if (piece_bad(&sl->lin_in[j]) || (out && iov_overlap(&sl->lin_out, 1, &sl->lin_in[j], 1)))
 			return 0;
@@ -488,12 +502,19 @@ static int prepare_linear(struct slot *sl, struct udma_work *w, size_t *lenp)
 		w->in_cnt[j] = 1;
 		w->in_dom[j] = NULL;
 	}
-	*lenp = len;
+	sl->foreign = 0;
+	w->req = r;
+	w->func = s->func;
+	w->ninputs = (uint32_t)n;
+	w->exec_ns = 0;
+	w->out_dom = NULL;
+	w->len = len;
+	sl->touched = len ? (uint64_t)len * (uint64_t)(n + out) : 1;
 	return 1;
 }
 
-/* Check and resolve the request's buffers into sl->work. */
-static int prepare(struct slot *sl)
+/* Check and resolve the buffers of any type into sl->work, saying what is wrong. */
+static int prepare_any(struct slot *sl)
 {
 	struct udma_session *s = sl->req.session;
 	struct udma_work *w = &sl->work;
@@ -501,8 +522,6 @@ static int prepare(struct slot *sl)
 	size_t len = 0, l;
 	int err;
 
-	if (sl->mx)
-		return _udma_prepare_multi(sl);
 	sl->foreign = 0;
 	w->req = r;
 	w->func = s->func;
@@ -511,8 +530,6 @@ static int prepare(struct slot *sl)
 	w->out = NULL;
 	w->out_cnt = 0;
 	w->out_dom = NULL;
-	if (prepare_linear(sl, w, &len) == 1)
-		goto resolved;
 	if (has_output(s->func)) {
 		if ((err = resolve(sl, &r->out, -1, &w->out, &w->out_cnt, &w->out_dom, &len)))
 			return err;
@@ -532,12 +549,20 @@ static int prepare(struct slot *sl)
 		if (w->out && !w->out_dom && !w->in_dom[j] && iov_overlap(w->out, w->out_cnt, w->in[j], w->in_cnt[j]))
 			return udma_fail(EINVAL, "input %d overlaps the output", j);
 	}
-resolved:
 	w->len = len;
 	sl->touched = (uint64_t)len * (uint64_t)(s->ninputs + (w->out ? 1 : 0));
 	if (!sl->touched)
 		sl->touched = 1;
 	return 0;
+}
+
+/* Check and resolve the request's buffers into sl->work: the common case
+ * inline, the rest out of line. */
+HOT int prepare(struct slot *sl)
+{
+	if (sl->mx)
+		return _udma_prepare_multi(sl);
+	return prepare_linear(sl) ? 0 : prepare_any(sl);
 }
 
 /* Bounce buffers for domains the engine does not take as they are. */
@@ -642,24 +667,37 @@ static int runs_here(const struct udma_engine *e)
 	return e->ops.run && (e->desc.flags & UDMA_ENGINE_PERMANENT);
 }
 
-/* Perform the work on such an engine, here and now; its status. */
-static int run_here(struct udma_engine *e, struct slot *sl)
+/* A work ran here on e: learn from it if e timed it. */
+HOT void learn_here(struct udma_engine *e, const struct udma_work *w)
 {
-	UDMA_ASSERT(runs_here(e));
-	sl->req.engine = e->name;
-	int status = e->ops.run(e, &sl->work);
-	if (sl->work.exec_ns)
-		_udma_engine_learn(e, sl->work.func, sl->touched, sl->work.exec_ns, 0);
+	if (w->exec_ns)
+		_udma_engine_learn(e, w->func, ((const struct slot *)w->req)->touched, w->exec_ns, 0);
+}
+
+/* Count n works that ran here on e finished (in this thread's batch of 64). */
+static void ran_here(struct udma_engine *e, unsigned n)
+{
 	if (tl_ran_on != e) {
 		if (tl_ran_on)
 			__atomic_add_fetch(&tl_ran_on->finished.n, tl_ran, __ATOMIC_RELAXED);
 		tl_ran_on = e;
 		tl_ran = 0;
 	}
-	if (++tl_ran == 64) {
+	if ((tl_ran += n) >= 64) {
 		__atomic_add_fetch(&e->finished.n, tl_ran, __ATOMIC_RELAXED);
 		tl_ran = 0;
 	}
+}
+
+/* Perform the work on such an engine, here and now; its status. */
+static int run_here(struct udma_engine *e, struct slot *sl)
+{
+	UDMA_ASSERT(runs_here(e));
+	struct udma_work *w = &sl->work;
+	sl->req.engine = e->name;
+	int status = e->ops.run(e, w);
+	learn_here(e, w);
+	ran_here(e, 1);
 	return status;
 }
 
@@ -850,58 +888,112 @@ static uint64_t result_start(enum udma_func f)
 	return f == UDMA_FUNC_PQ_VALIDATE ? 0 : UDMA_CMP_EQUAL;
 }
 
-int udma_submit(struct udma_req *req)
+/* A claimed request refused: the caller's again, the reason in its status. */
+static int refuse(struct slot *sl, int err)
 {
-	struct slot *sl = slot_of(req);
-	int err;
+	sl->req.status = err;
+	__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
+	return err;
+}
 
-	if (!sl)
-		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
-	if (req->flags & ~UDMA_REQ_WAIT)
-		return udma_fail(EINVAL, "unknown request flags 0x%x", req->flags);
-	if ((req->flags & UDMA_REQ_WAIT) && req->cb)
-		return udma_fail(EINVAL, "a request waits or calls back, not both");
-	struct udma_session *s = req->session;
-	int driver = is_driver(s), st = SLOT_OWNED;
+/* Claim a request for submission and check what needs no buffers (a
+ * burst's requests may not wait). 0, or the -errno of a refusal, in the
+ * status too unless the request was not the caller's (free, in flight). */
+HOT int take(struct slot *sl, int driver, int burst)
+{
+	struct udma_req *req = &sl->req;
+	int st = SLOT_OWNED;
+
 	if (!claim(sl, &st, SLOT_INFLIGHT, driver))
 		return st == SLOT_FREE ? udma_fail(EINVAL, "request %p is free", (void *)req)
 				       : udma_fail(EBUSY, "request %p is already in flight", (void *)req);
+	if (req->flags & ~UDMA_REQ_WAIT)
+		return refuse(sl, udma_fail(EINVAL, "unknown request flags 0x%x", req->flags));
+	if ((req->flags & UDMA_REQ_WAIT) && burst)
+		return refuse(sl, udma_fail(EINVAL, "request %p of a burst waits", (void *)req));
+	if ((req->flags & UDMA_REQ_WAIT) && req->cb)
+		return refuse(sl, udma_fail(EINVAL, "a request waits or calls back, not both"));
 	req->status = 0;
 	req->done = 0;
 	req->engine = NULL;
 	sl->submitted = 1;
 	if (req->session->func == UDMA_FUNC_COMPARE || sl->mx)
 		req->result = result_start(req->session->func);
-	if ((err = prepare(sl))) {
-		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
-		return err;
+	return 0;
+}
+
+/* Count a prepared request in flight and hand it to an engine (e first,
+ * if given): 0, or the -errno of a refusal. */
+static int dispatch(struct udma_session *s, struct slot *sl, struct udma_engine *e, int driver)
+{
+	struct udma_session *outer = tl_driving;
+
+	count_submit(s, driver, 1);
+	if (driver)
+		tl_driving = s;
+	int err = _udma_slot_dispatch(sl, e, NULL);
+	tl_driving = outer;
+	if (err) {
+		count_submit(s, driver, (unsigned)-1);
+		return refuse(sl, err);
 	}
+	return 0;
+}
+
+static int submit_one(struct udma_req *req, int burst)
+{
+	struct slot *sl = slot_of(req);
+	int err;
+
+	if (!sl)
+		return udma_fail(EINVAL, "%p is not a request of a session", (void *)req);
+	struct udma_session *s = req->session;
+	int driver = is_driver(s);
+	if ((err = take(sl, driver, burst)))
+		return err;
+	if ((err = prepare(sl)))
+		return refuse(sl, err);
 	uint32_t wait = req->flags & UDMA_REQ_WAIT;
 	/* the engine, chosen here when the driver may run the work itself */
 	struct udma_engine *e = NULL;
 	if (driver && !sl->foreign)
 		e = s->pinned ? s->pinned : _udma_engine_choose(s->func, sl->touched, sl, NULL);
-	count_submit(s, driver, 1);
 	if (e && runs_here(e)) {
 		/* A permanent inline engine, driven from the session's own
 		 * thread: nothing to hand over, bounce or guard */
+		count_submit(s, driver, 1);
 		req->status = run_here(e, sl);
 		complete_own(sl);
-	} else {
-		struct udma_session *outer = tl_driving;
-		if (driver)
-			tl_driving = s;
-		err = _udma_slot_dispatch(sl, e, NULL);
-		tl_driving = outer;
-		if (err) {
-			count_submit(s, driver, (unsigned)-1);
-			__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELEASE);
-			return err;
-		}
+	} else if ((err = dispatch(s, sl, e, driver))) {
+		return err;
 	}
 	if (wait)
 		udma_req_wait(req);
 	return 0;
+}
+
+int udma_submit(struct udma_req *req)
+{
+	return submit_one(req, 0);
+}
+
+/* The driver reaps its own completions: handed back in one pass, counted
+ * delivered once. */
+static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
+{
+	struct mpsc_node *n;
+	unsigned done = 0;
+
+	for (; done < max && (n = lq_pop(s)); done++) {
+		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
+		reqs[done] = &sl->req;
+		if (status)
+			status[done] = sl->req.status;
+		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
+		__atomic_store_n(&sl->req.done, 1, __ATOMIC_RELEASE);
+	}
+	own_add(&s->ndone, done);
+	return done;
 }
 
 /* Deliver up to max queued completions; with reqs, hand them back there
@@ -916,6 +1008,8 @@ static int drain(struct udma_session *s, unsigned max, struct udma_req **reqs, i
 	if (driver)
 		tl_driving = s;
 	_udma_engines_poll();
+	if (driver && reqs)
+		done = (int)reap_own(s, reqs, status, max);
 	while ((unsigned)done < max && ((driver && (n = lq_pop(s))) || (n = cq_pop(s)))) {
 		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
 		if (reqs) {
@@ -949,22 +1043,146 @@ int udma_session_reap(struct udma_session *s, struct udma_req **reqs, int *statu
 	return drain(s, max, reqs, status);
 }
 
-int udma_submit_burst(struct udma_req *const *reqs, unsigned n)
-{
-	unsigned i = 0;
+/* ---- bursts ---------------------------------------------------------------------- */
 
-	if (!reqs && n)
-		return udma_fail(EINVAL, "NULL request array");
-	for (; i < n; i++) {
-		struct udma_req *r = reqs[i];
-		int err = !r || r->session != reqs[0]->session
-				  ? udma_fail(EINVAL, "burst entry %u is not a request of the first's session", i)
-			  : r->flags & UDMA_REQ_WAIT ? udma_fail(EINVAL, "burst entry %u waits", i)
-						     : udma_submit(r);
+#define BATCH 32
+
+/* A burst's works that run here on one engine, in order, not run yet. */
+struct batch {
+	struct udma_engine *e;
+	unsigned n;
+	struct udma_work *w[BATCH];
+};
+
+/* Run the batch and complete its works: queued for the poll or the reap in
+ * one go, or delivered one by one to their callbacks. Counts, statistics
+ * and the fd's wake-up once per batch. */
+static void batch_run(struct udma_session *s, struct batch *b)
+{
+	struct udma_engine *e = b->e;
+	unsigned n = b->n;
+	int status[BATCH];
+
+	if (!n)
+		return;
+	b->n = 0;
+	count_submit(s, 1, n);
+	if (e->ops.run_burst)
+		e->ops.run_burst(e, b->w, n, status);
+	else
+		for (unsigned i = 0; i < n; i++)
+			status[i] = e->ops.run(e, b->w[i]);
+	ran_here(e, n);
+	if (s->mode != UDMA_COMPL_POLL) { /* a callback may free or resubmit its request: nothing of it after */
+		for (unsigned i = 0; i < n; i++) {
+			struct slot *sl = (struct slot *)b->w[i]->req;
+			learn_here(e, b->w[i]);
+			sl->req.status = status[i];
+			deliver_own(sl, 1);
+		}
+		return;
+	}
+	struct mpsc_node *head = NULL, **link = &head, *last = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *sl = (struct slot *)b->w[i]->req;
+		learn_here(e, b->w[i]);
+		sl->req.status = status[i];
+		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
+		*link = last = &sl->cq;
+		link = &sl->cq.next;
+	}
+	lq_append(s, head, last);
+	notify_fd(s);
+}
+
+/* The last engine the burst chose to run here, for requests of the same
+ * size: the scheduler would choose it again (the session has one function,
+ * and works run here change no engine's queue). */
+struct pick {
+	struct udma_engine *e;
+	uint64_t touched;
+};
+
+/* The engine for a prepared request of a burst; NULL: the dispatch decides
+ * (bounce buffers, or no engine). */
+static struct udma_engine *burst_engine(struct udma_session *s, const struct slot *sl, struct pick *p)
+{
+	if (sl->foreign)
+		return NULL;
+	if (s->pinned)
+		return s->pinned;
+	if (p->e && sl->touched == p->touched)
+		return p->e;
+	struct udma_engine *e = _udma_engine_choose(s->func, sl->touched, sl, NULL);
+	*p = e && runs_here(e) ? (struct pick){ e, sl->touched } : (struct pick){ NULL, 0 };
+	return e;
+}
+
+/* Entry i of a burst, by the session's driver: checked and prepared, then
+ * batched to run here, or (after the batch, to keep the order) handed to
+ * its engine. 0, or the -errno of a refusal. */
+static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, struct batch *b, struct pick *p)
+{
+	struct slot *sl = slot_in(s, req);
+	int err;
+
+	if (!sl)
+		return udma_fail(EINVAL, "burst entry %u is not a request of the first's session", i);
+	if ((err = take(sl, 1, 1)))
+		return err;
+	if ((err = prepare(sl)))
+		return refuse(sl, err);
+	struct udma_engine *e = burst_engine(s, sl, p);
+	if (e && runs_here(e)) {
+		if (b->n == BATCH || (b->n && b->e != e))
+			batch_run(s, b);
+		b->e = e;
+		sl->req.engine = e->name;
+		b->w[b->n++] = &sl->work;
+		return 0;
+	}
+	batch_run(s, b);
+	return dispatch(s, sl, e, 1);
+}
+
+/* A burst where the caller is not the session's driver (a SHARED session,
+ * a callback on another thread): request by request. */
+static int burst_each(struct udma_session *s, struct udma_req *const *reqs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int err = slot_in(s, reqs[i]) ? submit_one(reqs[i], 1)
+					       : udma_fail(EINVAL, "burst entry %u is not a request of the first's session", i);
 		if (err)
 			return i ? (int)i : err;
 	}
-	return (int)i;
+	return (int)n;
+}
+
+int udma_submit_burst(struct udma_req *const *reqs, unsigned n)
+{
+	struct batch b;
+	struct pick p = { NULL, 0 };
+	unsigned i = 0;
+	int err = 0;
+
+	if (!reqs && n)
+		return udma_fail(EINVAL, "NULL request array");
+	if (!n)
+		return 0;
+	if (!slot_of(reqs[0]))
+		return udma_fail(EINVAL, "burst entry 0 is not a request of a session");
+	struct udma_session *s = reqs[0]->session;
+	if (!is_driver(s))
+		return burst_each(s, reqs, n);
+	struct udma_session *outer = tl_driving;
+	tl_driving = s;
+	b.e = NULL;
+	b.n = 0;
+	for (; i < n && !(err = burst_one(s, reqs[i], i, &b, &p)); i++)
+		;
+	batch_run(s, &b);
+	tl_driving = outer;
+	return i ? (int)i : err;
 }
 
 unsigned udma_session_capacity(const struct udma_session *s)

@@ -15,6 +15,8 @@
  * of its region and inputs in the upper half (no overlap). The rest are
  * free-form, mostly refused; the corpus's regress-* inputs are among them.
  * The replay prints how many were accepted and fails under one in two.
+ * The same input, read again from its start, then drives one request of a
+ * later function and one burst (fuzz_mover_later.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -458,6 +460,8 @@ static void one_request(struct fin *in)
 	nwithdata += common != 0;
 }
 
+#include "fuzz_mover_later.h"
+
 /* Called by replay.c at the end: how many requests reached the data checks. */
 int fuzz_replay_report(void)
 {
@@ -488,5 +492,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			region[k][i] = (unsigned char)(i >> 6 ^ k);
 	for (int n = 0; n < 4 && in.n; n++)
 		one_request(&in);
+	/* the same bytes, read again, drive a later function and a burst */
+	struct fin again = { data, size };
+	one_later(&again);
+	one_burst(&again);
 	return 0;
 }

@@ -2,8 +2,11 @@
  * Several client threads, each with sessions in every completion mode,
  * sharing a threads engine (2 workers) and an error engine that delays;
  * the error engine is unregistered while requests are in flight. Every
- * request must complete exactly once with correct data. Run under TSan
- * by `make tsan`.
+ * request must complete exactly once with correct data. Then the same with
+ * bursts: submitted in bursts of random sizes, reaped (or called back) in
+ * random amounts, on the scheduler's choice (small ones inline, large ones
+ * on the workers), a pinned threads engine, and a SHARED session. Run
+ * under TSan by `make tsan`.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -114,10 +117,133 @@ static void test_stress(void **state)
 	assert_int_equal(total, CLIENTS * (ROUNDS / DEPTH) * DEPTH);
 }
 
+/* ---- bursts ---- */
+
+#define BURST_CLIENTS 4
+
+/* Fill request i with a copy of random length (mostly small: the inline
+ * batches; now and then large: handed to the workers). */
+static void burst_fill(struct udma_req *r, struct req_state *st, uint64_t *x)
+{
+	xorshift64(x);
+	st->len = *x % 8 ? *x % 256 : *x % 65536;
+	st->completions = 0;
+	random_bytes(st->src, st->len, x);
+	random_bytes(st->dst, st->len + 1, x);
+	st->guard = st->dst[st->len];
+	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st->src, st->len } };
+	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st->dst, st->len } };
+}
+
+/* Reap up to max: each reaped request once, checked, and ready again. */
+static unsigned burst_reap(struct udma_session *s, struct udma_req **ready, unsigned *nready, unsigned max)
+{
+	struct udma_req *got[DEPTH];
+	int status[DEPTH];
+	int k = udma_session_reap(s, got, status, max);
+
+	if (k < 0) {
+		__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	for (int j = 0; j < k; j++) {
+		if (status[j] != got[j]->status || !udma_req_is_done(got[j]))
+			__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
+		check(got[j]);
+		ready[(*nready)++] = got[j];
+	}
+	return (unsigned)k;
+}
+
+static void *burst_client(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+	uint64_t x = 0x51ed2701f3a5c9b7ull * (id + 1);
+	/* the scheduler's choice, polled; a pinned threads engine; callbacks; a SHARED session */
+	static const char *const pin[BURST_CLIENTS] = { NULL, "stress-threads", NULL, NULL };
+	int cb_mode = id == 2;
+	struct udma_session_opts o = { .size = sizeof(o), .mode = cb_mode ? UDMA_COMPL_CALLBACK : UDMA_COMPL_POLL,
+				       .depth = DEPTH, .engine = pin[id], .flags = id == 3 ? UDMA_SESSION_SHARED : 0 };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct req_state st[DEPTH];
+	struct udma_req *ready[DEPTH];
+	unsigned nready = 0;
+	unsigned long done = 0;
+
+	for (int i = 0; i < DEPTH; i++) {
+		st[i].src = malloc(65536);
+		st[i].dst = malloc(65536 + 1);
+		ready[nready] = udma_req_alloc(s);
+		ready[nready]->cookie = &st[i];
+		ready[nready++]->cb = cb_mode ? check : NULL;
+	}
+	while (done < ROUNDS) {
+		xorshift64(&x);
+		unsigned n = 1 + (unsigned)(x % nready);
+		struct udma_req **first = &ready[nready - n];
+		for (unsigned i = 0; i < n; i++)
+			burst_fill(first[i], first[i]->cookie, &x);
+		int got = udma_submit_burst(first, n);
+		if (got != (int)n)
+			__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
+		nready -= n;
+		if (cb_mode) { /* all back before the next burst */
+			while (udma_session_inflight(s))
+				usleep(10);
+			for (unsigned i = 0; i < n; i++)
+				if (__atomic_load_n(&((struct req_state *)first[i]->cookie)->completions, __ATOMIC_RELAXED) != 1)
+					__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
+			nready += n;
+			done += n;
+			continue;
+		}
+		/* reap a random part, or everything when nothing is ready */
+		done += burst_reap(s, ready, &nready, 1 + (unsigned)(x >> 32) % DEPTH);
+		while (!nready)
+			done += burst_reap(s, ready, &nready, DEPTH);
+	}
+	while (!cb_mode && nready < DEPTH)
+		done += burst_reap(s, ready, &nready, DEPTH);
+	for (unsigned i = 0; i < nready; i++) {
+		struct req_state *rs = ready[i]->cookie;
+		if (rs->completions != 1)
+			__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
+		udma_req_free(ready[i]);
+	}
+	for (int i = 0; i < DEPTH; i++) {
+		free(st[i].src);
+		free(st[i].dst);
+	}
+	__atomic_add_fetch(&total, done, __ATOMIC_RELAXED);
+	return (void *)(uintptr_t)udma_session_destroy(s);
+}
+
+static void test_stress_bursts(void **state)
+{
+	struct udma_threads_opts to = { .size = sizeof(to), .workers = 2, .name = "stress-threads" };
+	struct udma_engine *te = udma_threads_engine_create(&to);
+	pthread_t t[BURST_CLIENTS];
+
+	assert_non_null(te);
+	bad = total = 0;
+	for (unsigned i = 0; i < BURST_CLIENTS; i++)
+		pthread_create(&t[i], NULL, burst_client, (void *)(uintptr_t)i);
+	for (unsigned i = 0; i < BURST_CLIENTS; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		assert_null(rc);
+	}
+	assert_int_equal(udma_engine_unregister(te), 0);
+	printf("%lu requests in bursts, %lu bad\n", total, bad);
+	assert_int_equal(bad, 0);
+	assert_true(total >= BURST_CLIENTS * ROUNDS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stress),
+		cmocka_unit_test(test_stress_bursts),
 	};
 	return tests_run(tests, NULL, NULL);
 }

@@ -86,6 +86,13 @@ has out "|---:|" "markdown table"
 for f in zero fill8 fill64 copy xor2 xor8 xor16 crc32c copy-crc32c compare; do
 	expect 0 "perf -f $f -y on cpu and threads" "$udma" perf -d 0.02 -s 100,4K -e cpu,threads:2 -f $f -y
 done
+# the RAID and storage functions, checked against references of the tool's own
+for f in dualcast compare-pattern pq-gen pq-validate raid6-recover ec-encode ec-update ec-decode \
+	dif-generate dif-verify dif-strip dif-insert; do
+	expect 0 "perf -f $f -y on cpu and threads" \
+		"$udma" perf -d 0.02 -s 1K -e cpu,threads:2 -f $f -y
+	expect 0 "perf -f $f -y --burst 4" "$udma" perf -d 0.02 -s 1K -e cpu,auto -f $f -y --burst 4
+done
 for m in poll callback wait; do
 	expect 0 "perf -m $m -y, 2 threads" "$udma" perf -d 0.03 -s 1K -e cpu,threads,auto -m $m -t 2 -q 8 -y
 done
