@@ -679,6 +679,8 @@ int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct
 	const struct udma_engine *skip = NULL;
 	struct udma_work *w = &sl->work;
 
+	if (!exclude && split_candidate(sl) && _udma_split_submit(sl, first))
+		return 0; /* cut across lanes (split.c): it completes once, perhaps already */
 	for (unsigned tries = 0;; tries++) {
 		struct udma_engine *e = first ? first : s->pinned;
 		first = NULL;
@@ -831,6 +833,10 @@ int udma_work_polled(const struct udma_work *w)
 
 void udma_engine_done(struct udma_work *w, int status)
 {
+	if (w->req->flags & REQ_CHUNK) {
+		_udma_split_chunk_done(w, status);
+		return;
+	}
 	struct slot *sl = (struct slot *)w->req;
 	struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_RELAXED);
 
@@ -882,7 +888,7 @@ int udma_submit(struct udma_req *req)
 	if (driver && !sl->foreign)
 		e = s->pinned ? s->pinned : _udma_engine_choose(s->func, sl->touched, sl, NULL);
 	count_submit(s, driver, 1);
-	if (e && runs_here(e)) {
+	if (e && runs_here(e) && !split_candidate(sl)) {
 		/* A permanent inline engine, driven from the session's own
 		 * thread: nothing to hand over, bounce or guard */
 		req->status = run_here(e, sl);
