@@ -242,6 +242,8 @@ void _udma_split_chunk_done(struct udma_work *w, int status)
 void _udma_split_chunk_rescue(struct udma_work *w)
 {
 	struct chunk *c = (struct chunk *)((char *)w - offsetof(struct chunk, work));
+	UDMA_ASSERT(c->e);
+	engine_count(&c->e->finished, c->touched); /* handed back: no longer the engine's */
 	c->e = NULL;
 	chunk_finish(c, udma_cpu_execute(w));
 }
