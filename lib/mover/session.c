@@ -679,8 +679,12 @@ int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct
 	const struct udma_engine *skip = NULL;
 	struct udma_work *w = &sl->work;
 
-	if (!exclude && split_candidate(sl) && _udma_split_submit(sl, first))
-		return 0; /* cut across lanes (split.c): it completes once, perhaps already */
+	/* Cut across lanes (split.c): it completes once, perhaps already. Not a
+	 * request that waits inside a callback: that callback may hold the
+	 * only worker its chunks would need. */
+	if (!exclude && split_candidate(sl) && !(tl_elsewhere && (sl->req.flags & UDMA_REQ_WAIT)) &&
+	    _udma_split_submit(sl, first))
+		return 0;
 	for (unsigned tries = 0;; tries++) {
 		struct udma_engine *e = first ? first : s->pinned;
 		first = NULL;

@@ -14,6 +14,7 @@ static struct lanes {
 	struct udma_work *held[64];
 	unsigned nheld, got;
 	int hold, fail_all;
+	size_t shortest;      /* the shortest work taken */
 } L;
 
 static int ln_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
@@ -21,6 +22,8 @@ static int ln_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 	(void)e;
 	for (unsigned i = 0; i < n; i++) {
 		L.got++;
+		if (!L.shortest || w[i]->len < L.shortest)
+			L.shortest = w[i]->len;
 		if (L.hold) {
 			assert_true(L.nheld < 64);
 			L.held[L.nheld++] = w[i];
@@ -223,6 +226,60 @@ static void test_unregister_runs_held_chunks(void **state)
 
 /* ---- what is not split ---- */
 
+/* A callback, off the driver's thread, that submits a large copy and waits. */
+static struct udma_session *inner;
+static char *in_a, *in_b;
+
+static void wait_inside_cb(struct udma_req *r)
+{
+	(void)r;
+	struct udma_req *q = copy_req(inner, in_a, in_b, 1 << 20);
+	q->flags = UDMA_REQ_WAIT;
+	assert_int_equal(udma_submit(q), 0);
+	assert_int_equal(q->status, 0);
+	udma_req_free(q);
+	calls++;
+}
+
+/* A callback may run on the only worker the chunks would need: a request
+ * that waits there is not split (it would wait for itself). */
+static void test_waiting_in_callback_not_split(void **state)
+{
+	(void)state;
+	struct udma_engine *e = lanes_engine(3);
+	struct udma_session_opts so = { .size = sizeof(so), .mode = UDMA_COMPL_CALLBACK };
+	struct udma_session *outer = udma_session_create(UDMA_FUNC_COPY, &so);
+	size_t len = 1 << 20;
+	char *a = malloc(len), *b = malloc(len);
+
+	inner = udma_session_create(UDMA_FUNC_COPY, &so);
+	in_a = malloc(len);
+	in_b = malloc(len);
+	_udma_split_cpus = 4;
+	L.hold = 1;
+	calls = 0;
+	struct udma_req *r = copy_req(outer, a, b, len);
+	r->cb = wait_inside_cb;
+	assert_int_equal(udma_submit(r), 0);
+	assert_int_equal(L.nheld, 3);
+	L.hold = 0;
+	L.shortest = 0;
+	/* finished here, off the driver's path: the callback runs here */
+	for (unsigned i = 0; i < 3; i++)
+		udma_engine_done(L.held[i], udma_cpu_execute(L.held[i]));
+	L.nheld = 0;
+	assert_int_equal(calls, 1);
+	assert_true(!L.shortest || L.shortest == len); /* whole, if the engine got it at all */
+	assert_memory_equal(in_a, in_b, len);
+	assert_int_equal(udma_session_destroy(inner), 0);
+	assert_int_equal(udma_session_destroy(outer), 0);
+	assert_int_equal(udma_engine_unregister(e), 0);
+	free(a);
+	free(b);
+	free(in_a);
+	free(in_b);
+}
+
 static void test_not_split(void **state)
 {
 	(void)state;
@@ -275,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_held_chunks_complete_once),
 		cmocka_unit_test(test_unregister_runs_held_chunks),
 		cmocka_unit_test(test_not_split),
+		cmocka_unit_test(test_waiting_in_callback_not_split),
 		cmocka_unit_test(test_split_flag_rules),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
