@@ -214,12 +214,14 @@ static void split_finish(struct split *sp)
 static void chunk_finish(struct chunk *c, int status)
 {
 	struct split *sp = c->sp;
+	unsigned n = sp->n; /* read before the count drops: the last chunk's thread frees sp */
 	int none = 0;
 
 	if (status)
 		__atomic_compare_exchange_n(&sp->status, &none, status, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	unsigned left = __atomic_sub_fetch(&sp->left, 1, __ATOMIC_ACQ_REL);
-	UDMA_ASSERT(left < sp->n);
+	UDMA_ASSERT(left < n);
+	(void)n;
 	if (!left)
 		split_finish(sp);
 }
