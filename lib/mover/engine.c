@@ -328,6 +328,11 @@ struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, cons
 	return best;
 }
 
+uint64_t _udma_engine_queued(const struct udma_engine *e)
+{
+	return engine_queued(e);
+}
+
 unsigned _udma_size_class(uint64_t bytes)
 {
 	return size_class(bytes);
@@ -347,7 +352,8 @@ struct udma_engine *_udma_engine_splitter(enum udma_func f)
 
 	for (unsigned i = 0; s && i < s->n; i++) {
 		struct udma_engine *e = s->e[i];
-		if (!(e->desc.flags & UDMA_ENGINE_SPLIT) || !(e->funcs >> f & 1) ||
+		/* chunks carry the request's VAs: engines of the system domain only */
+		if (!(e->desc.flags & UDMA_ENGINE_SPLIT) || e->desc.domain || !(e->funcs >> f & 1) ||
 		    __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
 			continue;
 		uint64_t ns = estimate(e, f, SPLIT_FLOOR);

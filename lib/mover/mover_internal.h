@@ -153,6 +153,8 @@ UDMA_HIDDEN void _udma_builtin_cpu_register(void);
 
 /* engine.c, for split.c */
 UDMA_HIDDEN unsigned _udma_size_class(uint64_t bytes);
+/* Bytes touched handed to e and not finished. */
+UDMA_HIDDEN uint64_t _udma_engine_queued(const struct udma_engine *e);
 /* The fastest permanent inline engine with run() for f at this size, or NULL. */
 UDMA_HIDDEN struct udma_engine *_udma_engine_inline_runner(enum udma_func f, uint64_t touched);
 /* The UDMA_ENGINE_SPLIT engine to cut f's requests for, or NULL. */

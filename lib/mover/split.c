@@ -12,6 +12,8 @@
  * request completes once, when its last chunk finishes, with the first
  * error any chunk reported; it is counted in flight once.
  *
+ * Chunk 0's share is what lets it end when the lanes' chunks do, given the
+ * bytes already queued on the lanes and their hand-over latency (here_len).
  * Whether to split is learned per function and size class: the time from
  * the cut to the last chunk, against the time the whole request takes
  * here (both timed by this file). A class splits while splitting is
@@ -166,8 +168,9 @@ static struct iovec *chunk_set(struct split *sp, struct chunk *c, size_t a, size
 	return store;
 }
 
-/* The split of sl into n chunks, or NULL (no memory: the caller does not split). */
-static struct split *split_new(struct slot *sl, unsigned n)
+/* The split of sl into n chunks, chunk 0 here_len bytes long and the others
+ * sharing the rest, or NULL (no memory: the caller does not split). */
+static struct split *split_new(struct slot *sl, unsigned n, size_t here_len)
 {
 	const struct udma_work *w = &sl->work;
 	struct iovec *v[UDMA_MAX_INPUTS + 2];
@@ -182,9 +185,10 @@ static struct split *split_new(struct slot *sl, unsigned n)
 		return NULL;
 	*sp = (struct split){ .sl = sl, .left = n, .n = n };
 	struct iovec *store = (struct iovec *)&sp->ch[n];
-	size_t step = (w->len / n) & ~(size_t)(CHUNK_ALIGN - 1);
-	for (unsigned i = 0; i < n; i++) {
-		size_t a = i * step, b = i + 1 < n ? a + step : w->len;
+	store = chunk_set(sp, &sp->ch[0], 0, here_len, store);
+	size_t step = n > 1 ? ((w->len - here_len) / (n - 1)) & ~(size_t)(CHUNK_ALIGN - 1) : 0;
+	for (unsigned i = 1; i < n; i++) {
+		size_t a = here_len + (i - 1) * step, b = i + 1 < n ? a + step : w->len;
 		store = chunk_set(sp, &sp->ch[i], a, b, store);
 	}
 	return sp;
@@ -281,6 +285,30 @@ static int want_split(enum udma_func f, unsigned cls)
 	return ++probe_tick % PROBE_EVERY ? faster : !faster;
 }
 
+/*
+ * How many bytes chunk 0 (here) takes so that it ends when the lanes' chunks
+ * do: each lane starts behind the hand-over (the engine's learned overhead)
+ * and its share of what is queued on the engine already. With x here, L in
+ * all, S here's learned speed, O the overhead, q the queue over the
+ * engine's lanes and m = n - 1 lanes used, x / S = O + (q + (L - x) / m) / S
+ * for each lane gives x = (L + m (O S + q)) / n. All of it (whole) when the
+ * lanes would end later anyway. UDMA_SPLIT=on: equal shares.
+ */
+static size_t here_len(const struct slot *sl, const struct udma_engine *here, const struct udma_engine *lanes,
+		       unsigned n, unsigned cls)
+{
+	const struct udma_work *w = &sl->work;
+	size_t len = w->len;
+	if (mode == SPLIT_ON)
+		return (len / n) & ~(size_t)(CHUNK_ALIGN - 1);
+	double per_byte = (double)sl->touched / (double)len; /* regions touched per byte of the request */
+	double speed = (double)__atomic_load_n(&here->speed[w->func][cls], __ATOMIC_RELAXED) / per_byte;
+	double over = (double)__atomic_load_n(&lanes->overhead_ns, __ATOMIC_RELAXED) * speed / 1e9;
+	double queued = (double)_udma_engine_queued(lanes) / per_byte / (double)lanes->lanes;
+	double x = ((double)len + (double)(n - 1) * (over + queued)) / (double)n;
+	return x >= (double)len ? len : (size_t)x & ~(size_t)(CHUNK_ALIGN - 1);
+}
+
 int _udma_split_submit(struct slot *sl, struct udma_engine *chosen)
 {
 	struct udma_work *w = &sl->work;
@@ -305,7 +333,12 @@ int _udma_split_submit(struct slot *sl, struct udma_engine *chosen)
 			n = (unsigned)(w->len / CHUNK_ALIGN);
 		n = n > MAX_CHUNKS ? MAX_CHUNKS : n < 2 ? 2 : n;
 	}
-	struct split *sp = split_new(sl, n);
+	size_t mine = n > 1 ? here_len(sl, here, lanes, n, cls) : w->len;
+	if (mine + (size_t)(n - 1) * CHUNK_ALIGN > w->len) /* too little left for the lanes */
+		n = 1 + (unsigned)((w->len - mine) / CHUNK_ALIGN);
+	if (n == 1)
+		mine = w->len;
+	struct split *sp = split_new(sl, n, mine);
 	if (!sp)
 		return 0;
 	sp->whole = n == 1;
