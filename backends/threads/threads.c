@@ -162,6 +162,7 @@ struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *u
 		.speed = 8ull << 30,
 		.funcs = (1u << UDMA_FUNC_COUNT) - 1,
 		.funcs64 = (1ull << UDMA_FUNC_END) - 1,
+		.flags = UDMA_ENGINE_SPLIT,
 		.lanes = o.workers,
 		.ops = &threads_ops,
 		.priv = t,

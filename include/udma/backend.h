@@ -97,6 +97,14 @@ struct udma_engine_ops {
 
 #define UDMA_ENGINE_INLINE 0x1u    /* completes inside submit(), in the caller's thread */
 #define UDMA_ENGINE_PERMANENT 0x2u /* never unregistered (EPERM): its run() works are not counted in flight */
+/* Takes chunks of a large request split across its lanes (not with
+ * UDMA_ENGINE_INLINE; used for engines of the system domain, whose works
+ * carry VAs): the scheduler may cut a copy, fill, zero, xorN or
+ * dualcast into pieces, one per lane, and run one in the submitting thread
+ * (docs/movers.md, "Splitting large requests"). Such a work is whole to
+ * the engine, but its w->req is a stand-in: the client's imm, flags and
+ * session, with results (imm, result) not read back. */
+#define UDMA_ENGINE_SPLIT 0x4u
 
 struct udma_engine_desc {
 	size_t size;                   /* sizeof(struct udma_engine_desc) */

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Seed 000: WarpDrive block pools, mapped onto udma's native pool. */
+/*
+ * Seed 000: WarpDrive block pools, mapped onto udma's native pool. The
+ * handle wd_blkpool_create() returns is the udma pool itself, so that
+ * wd_alloc_blk/wd_free_blk go straight to its inline get/put without a
+ * load of the pool from a wrapper first; a pool of user memory keeps the
+ * caller's bridge in a struct wd_blkpool, its bridge's usr.
+ */
 #include <stdlib.h>
 #include <udma/pool.h>
 #include <wd_bmm.h>
 
 #include "../core/log.h"
+#include "../pool/pool_internal.h"
 
 struct wd_blkpool {
-	struct udma_pool *p;
 	struct wd_mm_br br; /* user memory: the caller's bridge, called through the trampolines */
 };
 
@@ -68,8 +74,8 @@ void *wd_blkpool_create(struct wd_queue *q, struct wd_blkpool_setup *setup)
 		if (!d)
 			return udma_fail_null(WD_EINVAL, "q is NULL or not requested (WD memory needs a queue)");
 	}
-	w = calloc(1, sizeof(*w));
-	if (!w)
+	w = user ? calloc(1, sizeof(*w)) : NULL;
+	if (user && !w)
 		return udma_fail_null(WD_ENOMEM, "out of memory");
 	o.block_size = setup->block_size;
 	o.block_count = setup->block_num;
@@ -81,8 +87,8 @@ void *wd_blkpool_create(struct wd_queue *q, struct wd_blkpool_setup *setup)
 	} else {
 		o.min_blocks = wd_bmm_min_blocks(setup->block_num);
 	}
-	w->p = udma_pool_create(d, &o);
-	if (!w->p) {
+	struct udma_pool *p = udma_pool_create(d, &o);
+	if (!p) {
 		int err = errno;
 		free(w);
 		return udma_fail_null(err, "cannot create a pool of %u blocks of %u bytes", setup->block_num,
@@ -90,21 +96,22 @@ void *wd_blkpool_create(struct wd_queue *q, struct wd_blkpool_setup *setup)
 	}
 	if (!user) { /* in/out: the number of blocks created */
 		struct udma_pool_stats s = { .size = sizeof(s) };
-		udma_pool_stats(w->p, &s);
+		udma_pool_stats(p, &s);
 		setup->block_num = (__u32)s.blocks;
 	}
-	return w;
+	return p;
 }
 
 void wd_blkpool_destroy(void *pool)
 {
-	struct wd_blkpool *w = pool;
+	struct udma_pool *p = pool;
 
-	if (!w) {
+	if (!p) {
 		udma_dbg("pool is NULL");
 		return;
 	}
-	if (udma_pool_destroy(w->p, 0)) {
+	struct wd_blkpool *w = p->has_bridge ? p->bridge.usr : NULL; /* read before the pool goes */
+	if (udma_pool_destroy(p, 0)) {
 		udma_err("Can not destroy blk pool, as it's in use.");
 		return;
 	}
@@ -113,32 +120,27 @@ void wd_blkpool_destroy(void *pool)
 
 void *wd_alloc_blk(void *pool)
 {
-	struct wd_blkpool *w = pool;
-
-	if (!w)
+	if (!pool)
 		return udma_fail_null(WD_EINVAL, "pool is NULL");
-	return udma_pool_get(w->p);
+	return udma_pool_get(pool);
 }
 
 void wd_free_blk(void *pool, void *blk)
 {
-	struct wd_blkpool *w = pool;
-
-	if (!w || !blk) {
+	if (!pool || !blk) {
 		udma_dbg("pool or blk is NULL");
 		return;
 	}
-	udma_pool_put(w->p, blk); /* rejections are counted and logged there */
+	udma_pool_put(pool, blk); /* rejections are counted and logged there */
 }
 
 void *wd_blk_iova_map(void *pool, void *blk)
 {
-	struct wd_blkpool *w = pool;
 	uint64_t iova;
 
-	if (!w || !blk)
+	if (!pool || !blk)
 		return udma_fail_null(WD_EINVAL, "blk map err, pool or blk is NULL");
-	iova = udma_pool_iova(w->p, blk);
+	iova = udma_pool_iova(pool, blk);
 	return iova == UDMA_BAD_IOVA ? NULL : (void *)(uintptr_t)iova;
 }
 
@@ -150,31 +152,27 @@ void wd_blk_iova_unmap(void *pool, void *blk_iova, void *blk)
 
 int wd_get_free_blk_num(void *pool, __u32 *free_num)
 {
-	struct wd_blkpool *w = pool;
 	struct udma_pool_stats s = { .size = sizeof(s) };
 
-	if (!w || !free_num)
+	if (!pool || !free_num)
 		return udma_fail(WD_EINVAL, "pool or free_num is NULL");
-	udma_pool_stats(w->p, &s);
+	udma_pool_stats(pool, &s);
 	*free_num = (__u32)s.free;
 	return WD_SUCCESS;
 }
 
 unsigned int wd_blk_alloc_failures(void *pool, __u32 *fail_num)
 {
-	struct wd_blkpool *w = pool;
 	struct udma_pool_stats s = { .size = sizeof(s) };
 
-	if (!w || !fail_num)
+	if (!pool || !fail_num)
 		return (unsigned int)udma_fail(WD_EINVAL, "pool or fail_num is NULL");
-	udma_pool_stats(w->p, &s);
+	udma_pool_stats(pool, &s);
 	*fail_num = (__u32)s.alloc_failures;
 	return WD_SUCCESS;
 }
 
 __u32 wd_blksize(void *pool)
 {
-	struct wd_blkpool *w = pool;
-
-	return w ? (__u32)udma_pool_block_size(w->p) : 0;
+	return pool ? (__u32)udma_pool_block_size(pool) : 0;
 }

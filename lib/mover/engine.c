@@ -150,8 +150,10 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 		return udma_fail_null(EINVAL, "engine %s: no functions", d.name);
 	if (!d.speed)
 		return udma_fail_null(EINVAL, "engine %s: declared speed 0", d.name);
-	if (d.flags & ~(UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT))
+	if (d.flags & ~(UDMA_ENGINE_INLINE | UDMA_ENGINE_PERMANENT | UDMA_ENGINE_SPLIT))
 		return udma_fail_null(EINVAL, "engine %s: unknown flags 0x%x", d.name, d.flags);
+	if ((d.flags & UDMA_ENGINE_SPLIT) && (d.flags & UDMA_ENGINE_INLINE))
+		return udma_fail_null(EINVAL, "engine %s: an inline engine takes no chunks (UDMA_ENGINE_SPLIT)", d.name);
 	if (d.ops->size >= offsetof(struct udma_engine_ops, run) + sizeof(void *) && d.ops->run &&
 	    !(d.flags & UDMA_ENGINE_INLINE))
 		return udma_fail_null(EINVAL, "engine %s: run() without UDMA_ENGINE_INLINE", d.name);
@@ -329,6 +331,43 @@ struct udma_engine *_udma_engine_choose(enum udma_func f, uint64_t touched, cons
 	return best;
 }
 
+uint64_t _udma_engine_queued(const struct udma_engine *e)
+{
+	return engine_queued(e);
+}
+
+unsigned _udma_size_class(uint64_t bytes)
+{
+	return size_class(bytes);
+}
+
+struct udma_engine *_udma_engine_inline_runner(enum udma_func f, uint64_t touched)
+{
+	struct udma_engine *e = __atomic_load_n(&inline_eng[f][size_class(touched)], __ATOMIC_RELAXED);
+	return e && e->ops.run && (e->desc.flags & UDMA_ENGINE_PERMANENT) ? e : NULL;
+}
+
+struct udma_engine *_udma_engine_splitter(enum udma_func f)
+{
+	const struct engine_set *s = __atomic_load_n(&cur_set, __ATOMIC_ACQUIRE);
+	struct udma_engine *best = NULL;
+	uint64_t best_ns = UINT64_MAX;
+
+	for (unsigned i = 0; s && i < s->n; i++) {
+		struct udma_engine *e = s->e[i];
+		/* chunks carry the request's VAs: engines of the system domain only */
+		if (!(e->desc.flags & UDMA_ENGINE_SPLIT) || e->desc.domain || !(e->funcs >> f & 1) ||
+		    __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
+			continue;
+		uint64_t ns = estimate(e, f, SPLIT_FLOOR);
+		if (ns < best_ns) {
+			best_ns = ns;
+			best = e;
+		}
+	}
+	return best;
+}
+
 void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns, uint64_t latency_ns)
 {
 	if (exec_ns && touched >= 64) { /* tiny works time the clock, not the engine */
@@ -382,6 +421,10 @@ int udma_engine_unregister(struct udma_engine *e)
 	/* Works not started go elsewhere, or fail with -ENODEV. */
 	while (e->ops.reclaim && (n = e->ops.reclaim(e, back, 64)) > 0)
 		for (int i = 0; i < n; i++) {
+			if (back[i]->req->flags & REQ_CHUNK) { /* a chunk of a split request */
+				_udma_split_chunk_rescue(back[i]);
+				continue;
+			}
 			struct slot *sl = (struct slot *)back[i]->req;
 			engine_count(&e->finished, sl->touched);
 			int err = _udma_slot_dispatch(sl, NULL, e);

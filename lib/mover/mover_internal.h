@@ -152,6 +152,33 @@ UDMA_HIDDEN void _udma_engines_poll(void);
 /* backends/cpu */
 UDMA_HIDDEN void _udma_builtin_cpu_register(void);
 
+/* engine.c, for split.c */
+UDMA_HIDDEN unsigned _udma_size_class(uint64_t bytes);
+/* Bytes touched handed to e and not finished. */
+UDMA_HIDDEN uint64_t _udma_engine_queued(const struct udma_engine *e);
+/* The fastest permanent inline engine with run() for f at this size, or NULL. */
+UDMA_HIDDEN struct udma_engine *_udma_engine_inline_runner(enum udma_func f, uint64_t touched);
+/* The UDMA_ENGINE_SPLIT engine to cut f's requests for, or NULL. */
+UDMA_HIDDEN struct udma_engine *_udma_engine_splitter(enum udma_func f);
+
+/* split.c: large requests of auto sessions cut across engine lanes. */
+#define SPLIT_FLOOR (64u << 10) /* bytes touched below which no request is cut: docs/movers.md */
+#define REQ_CHUNK 0x80000000u   /* flags of a chunk's stand-in request (refused from clients) */
+UDMA_HIDDEN extern uint64_t _udma_split_floor;
+UDMA_HIDDEN extern unsigned _udma_split_cpus; /* CPUs chunks spread over (0: the machine's) */
+/* Cut sl across lanes (or run it whole, timed): 1 if taken (it completes
+ * once, perhaps already), 0 if the caller goes on as usual. chosen: the
+ * scheduler's engine for it, or NULL (chosen here). */
+UDMA_HIDDEN int _udma_split_submit(struct slot *sl, struct udma_engine *chosen);
+/* udma_engine_done() of a chunk; a chunk handed back at unregister. */
+UDMA_HIDDEN void _udma_split_chunk_done(struct udma_work *w, int status);
+UDMA_HIDDEN void _udma_split_chunk_rescue(struct udma_work *w);
+
+static inline int split_candidate(const struct slot *sl)
+{
+	return sl->touched >= __atomic_load_n(&_udma_split_floor, __ATOMIC_RELAXED) && !sl->req.session->pinned;
+}
+
 /* session.c */
 /* Hand the work to an engine: first (if given and not leaving), the
  * session's own, or the scheduler's choice other than exclude. */

@@ -717,6 +717,12 @@ int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct
 	const struct udma_engine *skip = NULL;
 	struct udma_work *w = &sl->work;
 
+	/* Cut across lanes (split.c): it completes once, perhaps already. Not a
+	 * request that waits inside a callback: that callback may hold the
+	 * only worker its chunks would need. */
+	if (!exclude && split_candidate(sl) && !(tl_elsewhere && (sl->req.flags & UDMA_REQ_WAIT)) &&
+	    _udma_split_submit(sl, first))
+		return 0;
 	for (unsigned tries = 0;; tries++) {
 		struct udma_engine *e = first ? first : s->pinned;
 		first = NULL;
@@ -869,6 +875,10 @@ int udma_work_polled(const struct udma_work *w)
 
 void udma_engine_done(struct udma_work *w, int status)
 {
+	if (w->req->flags & REQ_CHUNK) {
+		_udma_split_chunk_done(w, status);
+		return;
+	}
 	struct slot *sl = (struct slot *)w->req;
 	struct udma_engine *e = __atomic_load_n(&sl->engine, __ATOMIC_RELAXED);
 
@@ -958,7 +968,7 @@ static int submit_one(struct udma_req *req, int burst)
 	struct udma_engine *e = NULL;
 	if (driver && !sl->foreign)
 		e = s->pinned ? s->pinned : _udma_engine_choose(s->func, sl->touched, sl, NULL);
-	if (e && runs_here(e)) {
+	if (e && runs_here(e) && !split_candidate(sl)) {
 		/* A permanent inline engine, driven from the session's own
 		 * thread: nothing to hand over, bounce or guard */
 		count_submit(s, driver, 1);
