@@ -1220,76 +1220,106 @@ static struct udma_engine *copies_engine(struct udma_session *s, uint64_t touche
 	return e && runs_here(e) && e->ops.run_copies ? e : NULL;
 }
 
-/* req (a request of s, or not) as a plain copy into *c: its slot if it is
- * one (flags 0, owned, one linear output and input of one length, neither
- * NULL nor wrapping, not overlapping), else NULL with nothing touched but
- * *c (burst_one() then takes it and says what is wrong, if anything). */
-HOT struct slot *copy_check(struct udma_req *req, uintptr_t slots, uintptr_t span, struct udma_copy *c)
+/* How many of reqs[0..n-1], from the first, are plain copies of the
+ * first one's length, each into c[]: requests of the session (the slots
+ * from slots, span bytes), flags 0, owned, one linear output and input of
+ * one length, neither NULL nor wrapping, not overlapping. Nothing else is
+ * touched: the first that is not one is burst_one()'s, which says what is
+ * wrong with it, if anything. */
+static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t span,
+			     struct udma_copy *c)
 {
-	uintptr_t off = (uintptr_t)req - slots;
+	size_t first = 0;
+	unsigned j = 0;
 
-	if (off >= span || off % sizeof(struct slot) || req->flags || !req->in ||
-	    __atomic_load_n(&((struct slot *)req)->state, __ATOMIC_ACQUIRE) != SLOT_OWNED)
-		return NULL;
-	const struct udma_buf *in = req->in;
-	size_t len = req->out.linear.len;
-	uintptr_t d = (uintptr_t)req->out.linear.addr, src = (uintptr_t)in->linear.addr;
-	if (req->out.type != UDMA_BUF_LINEAR || in->type != UDMA_BUF_LINEAR || in->linear.len != len)
-		return NULL;
-	/* d - 1 >= ~len: NULL, or d + len wraps; d - src < len: d in [src, src + len) */
-	if (len && (d - 1 >= ~len || src - 1 >= ~len || d - src < len || src - d < len))
-		return NULL;
-	*c = (struct udma_copy){ (void *)d, (const void *)src, len };
-	return (struct slot *)req;
+	for (; j < n; j++) {
+		const struct udma_req *req = reqs[j];
+		uintptr_t off = (uintptr_t)req - slots;
+		if (off >= span || off % sizeof(struct slot) || req->flags || !req->in ||
+		    __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) != SLOT_OWNED)
+			break;
+		const struct udma_buf *in = req->in;
+		size_t len = req->out.linear.len;
+		uintptr_t d = (uintptr_t)req->out.linear.addr, src = (uintptr_t)in->linear.addr;
+		if (req->out.type != UDMA_BUF_LINEAR || in->type != UDMA_BUF_LINEAR || in->linear.len != len)
+			break;
+		/* x - 1 >= ~len: x NULL, or x + len wraps (or-ed, both are checked: the
+		 * or may also refuse a fine pair with every high bit set between them,
+		 * which burst_one() then takes); d - src < len: d in [src, src + len) */
+		if (len && (((d - 1) | (src - 1)) >= ~len || d - src < len || src - d < len))
+			break;
+		if (!j)
+			first = len;
+		else if (len != first)
+			break;
+		c[j] = (struct udma_copy){ (void *)d, (const void *)src, len };
+	}
+	return j;
 }
 
-/* The burst of a COPY session from entry *i on: plain copies claimed and
- * run in batches by their engine's run_copies(), the rest as burst_one()
- * takes them (b), in order: one of the two batches is empty at any time.
- * The engine is decided once per size in a row. 0, or the -errno of the
- * refusal that stopped it at *i. */
-static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, unsigned n, unsigned *i,
-			struct batch *b, struct pick *p)
+/* Claim the checked copies reqs[0..n-1] for e, their slots into sl[]; how
+ * many: a request twice in the burst is found owned no more and stops it. */
+static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
+			     struct slot **sl)
 {
-	struct udma_copy c[BATCH];
-	struct slot *sl[BATCH + 1];
-	struct udma_engine *e = NULL, *for_e = NULL;
-	uint64_t for_touched = 0; /* for_e is decided for copies touching this many bytes */
-	uintptr_t slots = (uintptr_t)s->slots, span = (uintptr_t)s->depth * sizeof(struct slot);
-	unsigned k = *i, m = 0;
-	int err = 0;
+	unsigned j = 0;
 
-	for (; k < n; k++) {
-		struct udma_copy one;
-		struct slot *q = copy_check(reqs[k], slots, span, &one);
-		uint64_t touched = q && one.len ? 2 * (uint64_t)one.len : 1;
-		if (q && touched != for_touched) {
-			for_e = copies_engine(s, touched, p);
-			for_touched = touched;
-		}
-		if (!q || !for_e) {
-			if (m)
-				copies_run(s, e, c, sl, m);
-			m = 0;
-			if ((err = burst_one(s, reqs[k], k, b, p)))
-				break;
-			continue;
-		}
-		if (b->n)
-			batch_run(s, b);
-		if (m && for_e != e) {
-			copies_run(s, e, c, sl, m);
-			m = 0;
-		}
-		e = for_e;
+	for (; j < n; j++) {
+		struct slot *q = (struct slot *)reqs[j];
+		if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != SLOT_OWNED)
+			break;
 		__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
 		q->req.status = 0;
 		q->req.done = 0;
 		q->req.engine = e->name;
 		q->submitted = 1;
-		c[m] = one;
-		sl[m] = q;
-		if (++m == BATCH) {
+		sl[j] = q;
+	}
+	return j;
+}
+
+/* The burst of a COPY session from entry *i on: runs of plain copies of
+ * one length checked, claimed and run in batches by their engine's
+ * run_copies(), the rest as burst_one() takes them (b), in order: one of
+ * the two batches is empty at any time. The engine is decided once per
+ * length in a row. 0, or the -errno of the refusal that stopped it at *i. */
+static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, unsigned n, unsigned *i,
+			struct batch *b, struct pick *p)
+{
+	struct udma_copy c[BATCH];
+	struct slot *sl[BATCH + 1];
+	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for copies of for_len */
+	size_t for_len = SIZE_MAX;
+	uintptr_t slots = (uintptr_t)s->slots, span = (uintptr_t)s->depth * sizeof(struct slot);
+	unsigned k = *i, m = 0;
+	int err = 0;
+
+	while (k < n) {
+		unsigned got = copies_check(reqs + k, n - k < BATCH - m ? n - k : BATCH - m, slots, span, c + m);
+		if (got && c[m].len != for_len) {
+			for_e = copies_engine(s, c[m].len ? 2 * (uint64_t)c[m].len : 1, p);
+			for_len = c[m].len;
+		}
+		if (!got || !for_e) { /* not a plain copy, or no engine for one */
+			if (m)
+				copies_run(s, e, c, sl, m);
+			m = 0;
+			if ((err = burst_one(s, reqs[k], k, b, p)))
+				break;
+			k++;
+			continue;
+		}
+		if (b->n)
+			batch_run(s, b);
+		if (m && for_e != e) { /* another engine: the batch so far first */
+			copies_run(s, e, c, sl, m);
+			memmove(c, c + m, got * sizeof(*c));
+			m = 0;
+		}
+		e = for_e;
+		got = copies_claim(reqs + k, got, e, sl + m);
+		k += got;
+		if ((m += got) == BATCH) {
 			copies_run(s, e, c, sl, m);
 			m = 0;
 		}
