@@ -1282,7 +1282,8 @@ static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const str
  * one length checked, claimed and run in batches by their engine's
  * run_copies(), the rest as burst_one() takes them (b), in order: one of
  * the two batches is empty at any time. The engine is decided once per
- * length in a row. 0, or the -errno of the refusal that stopped it at *i. */
+ * length in a row. Nothing runs (no callback) between a check and its
+ * claim. 0, or the -errno of the refusal that stopped it at *i. */
 static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, unsigned n, unsigned *i,
 			struct batch *b, struct pick *p)
 {
@@ -1295,7 +1296,12 @@ static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, un
 	int err = 0;
 
 	while (k < n) {
-		unsigned got = copies_check(reqs + k, n - k < BATCH - m ? n - k : BATCH - m, slots, span, c + m);
+		unsigned room = n - k < BATCH - m ? n - k : BATCH - m;
+		unsigned got = copies_check(reqs + k, room, slots, span, c + m);
+		if (got && b->n) { /* the general batch first; its callbacks may change what was checked */
+			batch_run(s, b);
+			got = copies_check(reqs + k, room, slots, span, c + m);
+		}
 		if (got && c[m].len != for_len) {
 			for_e = copies_engine(s, c[m].len ? 2 * (uint64_t)c[m].len : 1, p);
 			for_len = c[m].len;
@@ -1309,12 +1315,10 @@ static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, un
 			k++;
 			continue;
 		}
-		if (b->n)
-			batch_run(s, b);
-		if (m && for_e != e) { /* another engine: the batch so far first */
+		if (m && for_e != e) { /* another engine: the batch so far first, then look again */
 			copies_run(s, e, c, sl, m);
-			memmove(c, c + m, got * sizeof(*c));
 			m = 0;
+			continue;
 		}
 		e = for_e;
 		got = copies_claim(reqs + k, got, e, sl + m);

@@ -2,7 +2,8 @@
  * run_copies() path, docs/movers.md "Bursts"): every small length and
  * alignment, refusals found by the plain copies' own checks, mixed with
  * requests that take the general path, the same request twice, callback
- * mode, SHARED sessions, the session fd, learning, and an engine's
+ * mode (and a callback that changes a request checked already), SHARED
+ * sessions, the session fd, learning, and an engine's
  * run_copies() with failures. */
 #include <errno.h>
 #include <poll.h>
@@ -226,6 +227,45 @@ static void test_copies_callbacks(void **state)
 	assert_int_equal(udma_session_destroy(s), 0);
 }
 
+/* A callback of a request ahead in the burst (on the general path: an
+ * iovec output) changes the next one, a plain copy, to overlap: it is
+ * judged as it is when claimed, and refused. */
+static struct udma_req *victim;
+static char vbuf[64];
+
+static void spoil_cb(struct udma_req *r)
+{
+	victim->out = lin(vbuf + 8, 16); /* overlaps its input, vbuf[0..16) */
+}
+
+static void test_copies_changed_by_callback(void **state)
+{
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_CALLBACK, .depth = 4, .engine = "cpu" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *x = udma_req_alloc(s), *r[2];
+	char in[16] = "abcdefghijklmno", out[16];
+	struct iovec iv = { out, 16 };
+
+	assert_non_null(s);
+	victim = udma_req_alloc(s);
+	x->in[0] = lin(in, 16);
+	x->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { &iv, 1 } };
+	x->cb = spoil_cb;
+	victim->in[0] = lin(vbuf, 16);
+	victim->out = lin(vbuf + 32, 16);
+	r[0] = x;
+	r[1] = victim;
+	log_capture_start();
+	assert_int_equal(udma_submit_burst(r, 2), 1);
+	log_capture_stop();
+	assert_logged("overlaps");
+	assert_int_equal(victim->status, -EINVAL);
+	assert_int_equal(memcmp(in, out, 16), 0);
+	assert_int_equal(udma_req_free(x), 0);
+	assert_int_equal(udma_req_free(victim), 0);
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
 /* A SHARED session's burst goes request by request; the fd of a POLL
  * session is readable after a burst of plain copies. */
 static void test_copies_shared_and_fd(void **state)
@@ -380,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_copies_mixed_and_refused),
 		cmocka_unit_test(test_copies_twice),
 		cmocka_unit_test(test_copies_callbacks),
+		cmocka_unit_test(test_copies_changed_by_callback),
 		cmocka_unit_test(test_copies_shared_and_fd),
 		cmocka_unit_test(test_copies_engine_op), /* last: leaves a permanent engine */
 	};
