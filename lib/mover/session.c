@@ -1229,7 +1229,6 @@ static struct udma_engine *copies_engine(struct udma_session *s, uint64_t touche
 static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t span,
 			     struct udma_copy *c)
 {
-	size_t first = 0;
 	unsigned j = 0;
 
 	for (; j < n; j++) {
@@ -1248,11 +1247,11 @@ static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t
 		 * which burst_one() then takes); d - src < len: d in [src, src + len) */
 		if (len && (((d - 1) | (src - 1)) >= ~len || d - src < len || src - d < len))
 			break;
-		if (!j)
-			first = len;
-		else if (len != first)
+		if (j && len != c[0].len)
 			break;
-		c[j] = (struct udma_copy){ (void *)d, (const void *)src, len };
+		c[j].dst = (void *)d;
+		c[j].src = (const void *)src;
+		c[j].len = len;
 	}
 	return j;
 }
