@@ -18,7 +18,9 @@
  * engines, performs one work in the caller's thread and returns its status:
  * the session calls it where it may run the work itself, without a round
  * trip through udma_engine_done() (the built-in cpu engine is one such);
- * run_burst(), if present, does the same for a burst's works in one call.
+ * run_burst(), if present, does the same for a burst's works in one call;
+ * run_copies(), if present, for a burst's plain linear copies, as
+ * {dst, src, len} descriptors rather than works.
  *
  * This header and the public client headers are all an engine sees of udma:
  * the built-in engines are compiled against nothing else (docs/design.md,
@@ -68,6 +70,13 @@ struct udma_work {
 	size_t out_len;                     /* bytes per output (DIF: differs from len) */
 };
 
+/* One plain copy of a burst, for run_copies(): len bytes from src to dst. */
+struct udma_copy {
+	void *dst;
+	const void *src;
+	size_t len;
+};
+
 struct udma_engine_ops {
 	size_t size; /* sizeof(struct udma_engine_ops) */
 	/* Take up to n; return how many were accepted (0..n) or a negative errno. */
@@ -93,6 +102,15 @@ struct udma_engine_ops {
 	 * session's requests (udma_submit_burst) comes here in one call where
 	 * the engine has it, else through run() one work at a time. */
 	void (*run_burst)(struct udma_engine *e, struct udma_work *const *w, unsigned n, int *status);
+	/* Optional, with run() only (appended: read when size covers it):
+	 * perform the plain copies c[0..n-1] here, in order; return 0 when
+	 * all succeeded (status[] untouched), else nonzero with status[i] 0
+	 * or a negative errno for each. A burst's UDMA_FUNC_COPY requests with
+	 * one linear output and one linear input come here instead of
+	 * run_burst(), with no work structure: addresses in the system domain,
+	 * checked (not NULL, no wrap, no overlap; len may be 0, addresses then
+	 * maybe NULL). The session times one call in a few itself. */
+	int (*run_copies)(struct udma_engine *e, const struct udma_copy *c, unsigned n, int *status);
 };
 
 #define UDMA_ENGINE_INLINE 0x1u    /* completes inside submit(), in the caller's thread */

@@ -991,17 +991,20 @@ int udma_submit(struct udma_req *req)
  * delivered once. */
 static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
 {
-	struct mpsc_node *n;
+	struct mpsc_node *n = s->lq_head;
 	unsigned done = 0;
 
-	for (; done < max && (n = lq_pop(s)); done++) {
+	for (; done < max && n; done++) {
 		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
+		n = n->next;
 		reqs[done] = &sl->req;
 		if (status)
 			status[done] = sl->req.status;
 		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 		__atomic_store_n(&sl->req.done, 1, __ATOMIC_RELEASE);
 	}
+	if (!(s->lq_head = n))
+		s->lq_tail = NULL;
 	own_add(&s->ndone, done);
 	return done;
 }
@@ -1155,6 +1158,191 @@ static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, s
 	return dispatch(s, sl, e, 1);
 }
 
+/* ---- plain copies of a burst ------------------------------------------------------- */
+
+static MOVER_TLS unsigned copies_tick;
+
+/* Complete a batch's requests: queued for the reap as one chain with one
+ * wake-up, or delivered to their callbacks. Their status is 0 from the
+ * claim; status, if not NULL, holds each one's. sl[n] may be written. */
+static void copies_complete(struct udma_session *s, struct slot **sl, const int *status, unsigned n)
+{
+	if (status)
+		for (unsigned i = 0; i < n; i++)
+			sl[i]->req.status = status[i];
+	if (s->mode != UDMA_COMPL_POLL) { /* a callback may free or resubmit its request: nothing of it after */
+		for (unsigned i = 0; i < n; i++)
+			deliver_own(sl[i], 1);
+		return;
+	}
+	sl[n] = sl[n - 1]; /* the chain's last link, which lq_append ends */
+	for (unsigned i = 0; i < n; i++) {
+		__atomic_store_n(&sl[i]->state, SLOT_QUEUED, __ATOMIC_RELAXED);
+		sl[i]->cq.next = &sl[i + 1]->cq;
+	}
+	lq_append(s, &sl[0]->cq, &sl[n - 1]->cq);
+	notify_fd(s);
+}
+
+/* Bytes the batch's copies touch, on average. */
+static uint64_t copies_touched(const struct udma_copy *c, unsigned n)
+{
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < n; i++)
+		sum += c[i].len;
+	return 2 * sum / n;
+}
+
+/* Run a batch of copies (of requests sl[0..n-1]) on e in one run_copies()
+ * call and complete them. One call in 8 (per thread) is timed, where the
+ * copies are big enough to learn from (_udma_engine_learn ignores works
+ * under 64 bytes touched): the scheduler learns n works of the batch's
+ * average size. */
+static void copies_run(struct udma_session *s, struct udma_engine *e, const struct udma_copy *c, struct slot **sl,
+		       unsigned n)
+{
+	int status[BATCH];
+
+	UDMA_ASSERT(n && n <= BATCH);
+	count_submit(s, 1, n);
+	uint64_t each = copies_tick++ & 7 ? 0 : copies_touched(c, n), t0 = 0;
+	if (each >= 64)
+		t0 = clock_now_ns();
+	int failed = e->ops.run_copies(e, c, n, status);
+	if (each >= 64)
+		_udma_engine_learn(e, UDMA_FUNC_COPY, each, (clock_now_ns() - t0) / n + 1, 0);
+	ran_here(e, n);
+	copies_complete(s, sl, failed ? status : NULL, n);
+}
+
+/* The engine for plain copies touching this many bytes if it takes plain
+ * copies, else NULL: the pinned one, the burst's last choice for that
+ * size, or the scheduler's (NULL slot: linear buffers, nothing foreign). */
+static struct udma_engine *copies_engine(struct udma_session *s, uint64_t touched, struct pick *p)
+{
+	struct udma_engine *e = s->pinned;
+	if (!e && p->e && touched == p->touched) {
+		e = p->e;
+	} else if (!e) {
+		e = _udma_engine_choose(s->func, touched, NULL, NULL);
+		*p = e && runs_here(e) ? (struct pick){ e, touched } : (struct pick){ NULL, 0 };
+	}
+	return e && runs_here(e) && e->ops.run_copies ? e : NULL;
+}
+
+/* How many of reqs[0..n-1], from the first, are plain copies of the
+ * first one's length, each into c[]: requests of the session (the slots
+ * from slots, span bytes), flags 0, owned, one linear output and input of
+ * one length, neither NULL nor wrapping, not overlapping. Nothing else is
+ * touched: the first that is not one is burst_one()'s, which says what is
+ * wrong with it, if anything. */
+static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t span,
+			     struct udma_copy *c)
+{
+	unsigned j = 0;
+
+	for (; j < n; j++) {
+		const struct udma_req *req = reqs[j];
+		uintptr_t off = (uintptr_t)req - slots;
+		if (off >= span || off % sizeof(struct slot) || req->flags || !req->in ||
+		    __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) != SLOT_OWNED)
+			break;
+		const struct udma_buf *in = req->in;
+		size_t len = req->out.linear.len;
+		uintptr_t d = (uintptr_t)req->out.linear.addr, src = (uintptr_t)in->linear.addr;
+		if (req->out.type != UDMA_BUF_LINEAR || in->type != UDMA_BUF_LINEAR || in->linear.len != len)
+			break;
+		/* x - 1 >= ~len: x NULL, or x + len wraps (or-ed, both are checked: the
+		 * or may also refuse a fine pair with every high bit set between them,
+		 * which burst_one() then takes); d - src < len: d in [src, src + len) */
+		if (len && (((d - 1) | (src - 1)) >= ~len || d - src < len || src - d < len))
+			break;
+		if (j && len != c[0].len)
+			break;
+		c[j].dst = (void *)d;
+		c[j].src = (const void *)src;
+		c[j].len = len;
+	}
+	return j;
+}
+
+/* Claim the checked copies reqs[0..n-1] for e, their slots into sl[]; how
+ * many: a request twice in the burst is found owned no more and stops it. */
+static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
+			     struct slot **sl)
+{
+	unsigned j = 0;
+
+	for (; j < n; j++) {
+		struct slot *q = (struct slot *)reqs[j];
+		if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != SLOT_OWNED)
+			break;
+		__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
+		q->req.status = 0;
+		q->req.done = 0;
+		q->req.engine = e->name;
+		q->submitted = 1;
+		sl[j] = q;
+	}
+	return j;
+}
+
+/* The burst of a COPY session from entry *i on: runs of plain copies of
+ * one length checked, claimed and run in batches by their engine's
+ * run_copies(), the rest as burst_one() takes them (b), in order: one of
+ * the two batches is empty at any time. The engine is decided once per
+ * length in a row. Nothing runs (no callback) between a check and its
+ * claim. 0, or the -errno of the refusal that stopped it at *i. */
+static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, unsigned n, unsigned *i,
+			struct batch *b, struct pick *p)
+{
+	struct udma_copy c[BATCH];
+	struct slot *sl[BATCH + 1];
+	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for copies of for_len */
+	size_t for_len = SIZE_MAX;
+	uintptr_t slots = (uintptr_t)s->slots, span = (uintptr_t)s->depth * sizeof(struct slot);
+	unsigned k = *i, m = 0;
+	int err = 0;
+
+	while (k < n) {
+		unsigned room = n - k < BATCH - m ? n - k : BATCH - m;
+		unsigned got = copies_check(reqs + k, room, slots, span, c + m);
+		if (got && b->n) { /* the general batch first; its callbacks may change what was checked */
+			batch_run(s, b);
+			got = copies_check(reqs + k, room, slots, span, c + m);
+		}
+		if (got && c[m].len != for_len) {
+			for_e = copies_engine(s, c[m].len ? 2 * (uint64_t)c[m].len : 1, p);
+			for_len = c[m].len;
+		}
+		if (!got || !for_e) { /* not a plain copy, or no engine for one */
+			if (m)
+				copies_run(s, e, c, sl, m);
+			m = 0;
+			if ((err = burst_one(s, reqs[k], k, b, p)))
+				break;
+			k++;
+			continue;
+		}
+		if (m && for_e != e) { /* another engine: the batch so far first, then look again */
+			copies_run(s, e, c, sl, m);
+			m = 0;
+			continue;
+		}
+		e = for_e;
+		got = copies_claim(reqs + k, got, e, sl + m);
+		k += got;
+		if ((m += got) == BATCH) {
+			copies_run(s, e, c, sl, m);
+			m = 0;
+		}
+	}
+	if (m)
+		copies_run(s, e, c, sl, m);
+	*i = k;
+	return err;
+}
+
 /* A burst where the caller is not the session's driver (a SHARED session,
  * a callback on another thread): request by request. */
 static int burst_each(struct udma_session *s, struct udma_req *const *reqs, unsigned n)
@@ -1188,8 +1376,11 @@ int udma_submit_burst(struct udma_req *const *reqs, unsigned n)
 	tl_driving = s;
 	b.e = NULL;
 	b.n = 0;
-	for (; i < n && !(err = burst_one(s, reqs[i], i, &b, &p)); i++)
-		;
+	if (s->func == UDMA_FUNC_COPY)
+		err = burst_copies(s, reqs, n, &i, &b, &p);
+	else
+		for (; i < n && !(err = burst_one(s, reqs[i], i, &b, &p)); i++)
+			;
 	batch_run(s, &b);
 	tl_driving = outer;
 	return i ? (int)i : err;

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Bursts of small copies: udma_submit_burst + udma_session_reap of SIZE-byte
+ * copies in bursts of BURST on one engine, against glibc's memcpy of
+ * PEER bytes in a loop, in the same run (issue 18's goal: an 8-byte copy in
+ * bursts costs at most 1.5 times a 64-byte memcpy). Repetitions alternate
+ * between the two; the ratio reported is the median of the per-repetition
+ * ratios, so a slow spell on a shared machine hits both sides of one.
+ *
+ * usage: bench_burst [-s SIZE] [-p PEER] [-b BURST] [-e ENGINE] [-r REPS] [-t MS] [-n LOOPS]
+ *   -s SIZE    bytes per udma copy (default 8)
+ *   -p PEER    bytes per memcpy (default 64)
+ *   -b BURST   requests per burst (default 32)
+ *   -e ENGINE  engine name (default cpu)
+ *   -r REPS    repetitions (default 11)
+ *   -t MS      time of one repetition of one side (default 50)
+ *   -n LOOPS   run exactly LOOPS bursts of udma, no timing, no peer (for
+ *              callgrind: instructions per request = total / (LOOPS * BURST))
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <udma/udma.h>
+
+#define MAXB 1024
+#define MAXREPS 101
+
+static size_t size = 8, peer = 64;
+static unsigned burst = 32, reps = 11;
+static const char *engine = "cpu";
+static double target_ns = 50e6;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct udma_session *s;
+static struct udma_req *reqs[MAXB], *got[MAXB];
+static int status[MAXB];
+static char *src, *dst;
+
+/* One burst submitted and reaped; exits on any failure. */
+static void udma_round(void)
+{
+	int n = udma_submit_burst(reqs, burst);
+	if (n != (int)burst) {
+		fprintf(stderr, "udma_submit_burst: %d of %u\n", n, burst);
+		exit(1);
+	}
+	for (unsigned k = 0; k < burst;) {
+		int m = udma_session_reap(s, got + k, status, burst - k);
+		if (m < 0) {
+			fprintf(stderr, "udma_session_reap: %d\n", m);
+			exit(1);
+		}
+		for (int j = 0; j < m; j++)
+			if (status[j] || got[k + (unsigned)j] != reqs[k + (unsigned)j]) {
+				fprintf(stderr, "request %u: status %d or out of order\n", k + (unsigned)j, status[j]);
+				exit(1);
+			}
+		k += (unsigned)m;
+	}
+}
+
+/* memcpy through a volatile pointer: a real call each time, as a client's would be. */
+static void *(*volatile copy_fn)(void *, const void *, size_t) = memcpy;
+
+static void peer_round(void)
+{
+	for (unsigned i = 0; i < burst; i++)
+		copy_fn(dst + i * peer, src + i * peer, peer);
+}
+
+/* ns per copy over about target_ns of rounds. */
+static double timed(void (*round)(void))
+{
+	unsigned long rounds = 0;
+	uint64_t t0 = now_ns(), t;
+
+	do {
+		for (int k = 0; k < 64; k++)
+			round();
+		rounds += 64;
+	} while ((t = now_ns()) - t0 < target_ns);
+	return (double)(t - t0) / ((double)rounds * burst);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void setup(void)
+{
+	size_t span = size > peer ? size : peer;
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = burst, .engine = engine };
+
+	src = aligned_alloc(64, (span * burst + 63) & ~(size_t)63);
+	dst = aligned_alloc(64, (span * burst + 63) & ~(size_t)63);
+	s = udma_session_create(UDMA_FUNC_COPY, &o);
+	if (!src || !dst || !s) {
+		fprintf(stderr, "setup failed (engine %s)\n", engine);
+		exit(1);
+	}
+	memset(src, 0x5a, span * burst);
+	for (unsigned i = 0; i < burst; i++) {
+		struct udma_req *r = udma_req_alloc(s);
+		if (!r)
+			exit(1);
+		r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { dst + i * span, size } };
+		r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { src + i * span, size } };
+		reqs[i] = r;
+	}
+}
+
+static void report(unsigned long loops)
+{
+	double u[MAXREPS], p[MAXREPS], ratio[MAXREPS];
+
+	if (loops) { /* callgrind: the udma side alone, a fixed count */
+		for (unsigned long k = 0; k < loops; k++)
+			udma_round();
+		printf("%lu bursts of %u copies of %zu bytes on %s\n", loops, burst, size, engine);
+		return;
+	}
+	udma_round(); /* warm: the engine decided, the pages touched */
+	peer_round();
+	for (unsigned r = 0; r < reps; r++) {
+		if (r & 1) { /* alternate which goes first */
+			p[r] = timed(peer_round);
+			u[r] = timed(udma_round);
+		} else {
+			u[r] = timed(udma_round);
+			p[r] = timed(peer_round);
+		}
+		ratio[r] = u[r] / p[r];
+	}
+	qsort(u, reps, sizeof(*u), cmp_double);
+	qsort(p, reps, sizeof(*p), cmp_double);
+	qsort(ratio, reps, sizeof(*ratio), cmp_double);
+	printf("udma %zu B copy, bursts of %u on %s: %.2f ns/request (%.2f-%.2f)\n", size, burst, engine, u[reps / 2],
+	       u[0], u[reps - 1]);
+	printf("memcpy %zu B: %.2f ns/copy (%.2f-%.2f)\n", peer, p[reps / 2], p[0], p[reps - 1]);
+	printf("ratio (median of %u per-repetition ratios): %.2fx (%.2f-%.2f)\n", reps, ratio[reps / 2], ratio[0],
+	       ratio[reps - 1]);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long loops = 0;
+	int c;
+
+	while ((c = getopt(argc, argv, "s:p:b:e:r:t:n:")) != -1) {
+		switch (c) {
+		case 's': size = strtoull(optarg, NULL, 0); break;
+		case 'p': peer = strtoull(optarg, NULL, 0); break;
+		case 'b': burst = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'e': engine = optarg; break;
+		case 'r': reps = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 't': target_ns = strtod(optarg, NULL) * 1e6; break;
+		case 'n': loops = strtoul(optarg, NULL, 0); break;
+		default:
+			fprintf(stderr, "usage: %s [-s SIZE] [-p PEER] [-b BURST] [-e ENGINE] [-r REPS] [-t MS] [-n LOOPS]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!burst || burst > MAXB || !reps || reps > MAXREPS || !peer) {
+		fprintf(stderr, "bursts of 1..%d, 1..%d repetitions, PEER > 0\n", MAXB, MAXREPS);
+		return 2;
+	}
+	setup();
+	report(loops);
+	return 0;
+}
