@@ -51,36 +51,32 @@ static int round_end(struct udma_seq *q)
 	return !__atomic_sub_fetch(&q->ops_pending, 1, __ATOMIC_ACQ_REL);
 }
 
-int _udma_seq_pull(struct udma_seq *q, struct seq_step *st)
+/* Pull (inputs) or push (outputs) every foreign operand of steps [from, to) through its bounce piece. */
+static int move_foreign(struct udma_seq *q, struct seq_step *st, uint32_t from, uint32_t to, int push)
 {
 	round_begin(q);
-	for (uint32_t j = 0; j < st->nin; j++) {
+	for (uint32_t j = from; j < to; j++) {
 		struct seq_opnd *o = &st->opnd[j];
 		if (o->kind != OPND_FOREIGN || !o->len)
 			continue;
 		__atomic_add_fetch(&q->ops_pending, 1, __ATOMIC_RELAXED);
-		int rc = udma_domain_pull(o->buf.dom.domain, o->buf.dom.domain_ctx, o->buf.dom.iov, o->buf.dom.cnt,
-					  &o->bounce, 1, op_done, q);
+		int rc = (push ? udma_domain_push : udma_domain_pull)(o->buf.dom.domain, o->buf.dom.domain_ctx,
+								     o->buf.dom.iov, o->buf.dom.cnt, &o->bounce, 1,
+								     op_done, q);
 		if (rc)
-			refused(q, "pulling from", o, rc);
+			refused(q, push ? "pushing to" : "pulling from", o, rc);
 	}
 	return round_end(q);
 }
 
+int _udma_seq_pull(struct udma_seq *q, struct seq_step *st)
+{
+	return move_foreign(q, st, 0, st->nin, 0);
+}
+
 int _udma_seq_push(struct udma_seq *q, struct seq_step *st)
 {
-	round_begin(q);
-	for (uint32_t j = st->nin; j < st->nin + st->nout; j++) {
-		struct seq_opnd *o = &st->opnd[j];
-		if (o->kind != OPND_FOREIGN || !o->len)
-			continue;
-		__atomic_add_fetch(&q->ops_pending, 1, __ATOMIC_RELAXED);
-		int rc = udma_domain_push(o->buf.dom.domain, o->buf.dom.domain_ctx, o->buf.dom.iov, o->buf.dom.cnt,
-					  &o->bounce, 1, op_done, q);
-		if (rc)
-			refused(q, "pushing to", o, rc);
-	}
-	return round_end(q);
+	return move_foreign(q, st, st->nin, st->nin + st->nout, 1);
 }
 
 /* May the near side of a copy with a foreign far side go to the far

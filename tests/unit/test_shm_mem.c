@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <udma/pool.h>
 #include "common.h"
+#include "fd_pass.h"
 
 #define SEG (64 * 4096ul)
 
@@ -161,31 +162,6 @@ static void test_two_processes(void **state)
 	assert_int_equal(udma_pool_put(p, blk), 0);
 	assert_int_equal(udma_pool_destroy(p, 0), 0);
 	assert_int_equal(udma_domain_destroy(d), 0);
-}
-
-static int send_fd(int sock, int fd)
-{
-	char byte = 0, ctl[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char byte, ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-	int fd = -1;
-	if (recvmsg(sock, &msg, 0) != 1 || !CMSG_FIRSTHDR(&msg))
-		return -1;
-	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
-	return fd;
 }
 
 /* The other way to share: one UDMA_MEM_SHARED allocation of a device domain,
