@@ -391,36 +391,57 @@ static const char *size_name(size_t n, char *sz, size_t cap)
 	return sz;
 }
 
-/* One at a time: plain (1 in flight) against synchronous domain operations. */
+static double cpu_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* This process's CPU time (all its threads: udma's progress thread too) per operation, µs. */
+static double cpu_per_op(double cpu0, double wall0, double rate)
+{
+	return 1e6 * (cpu_s() - cpu0) / (rate * (now_s() - wall0));
+}
+
+/*
+ * One at a time: plain (1 in flight) against synchronous domain operations.
+ * The client's CPU time per operation says what a third thread costs
+ * whatever the machine's load; the rates depend on it.
+ */
 static void sync_table(struct plain *p, struct dom *m, const struct udma_fabric_desc *d, int reps, double secs)
 {
 	static const size_t sizes[] = { 64, 4096, 1 << 20 };
 
-	printf("\n| request | direction | plain fi_write/read, 1 in flight | udma domain op, synchronous | vs plain | ratio per slice, min-max |\n");
-	printf("|---:|---|---:|---:|---:|---:|\n");
+	printf("\n| request | direction | plain fi_write/read, 1 in flight | udma domain op, synchronous | vs plain | ratio per slice, min-max | client CPU per op, plain / udma |\n");
+	printf("|---:|---|---:|---:|---:|---:|---:|\n");
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 		size_t n = sizes[si];
 		for (int w = 1; w >= 0; w--) {
-			double a[99], b[99], q[99];
+			double a[99], b[99], q[99], ca[99], cb[99];
 			plain_run(p, d, w, n, 1, 0.1);
 			dom_sync_run(m, w, n, 0.1);
 			for (int r = 0; r < reps; r++) {
+				double c0 = cpu_s(), w0 = now_s();
 				a[r] = plain_run(p, d, w, n, 1, secs);
+				ca[r] = cpu_per_op(c0, w0, a[r]);
+				c0 = cpu_s(), w0 = now_s();
 				b[r] = dom_sync_run(m, w, n, secs);
+				cb[r] = cpu_per_op(c0, w0, b[r]);
 				q[r] = b[r] / a[r];
 			}
-			double pa = median(a, reps), pb = median(b, reps);
+			double pa = median(a, reps), pb = median(b, reps), pca = median(ca, reps), pcb = median(cb, reps);
 			qsort(q, (size_t)reps, sizeof(*q), cmp_d);
 			char sz[32];
 			size_name(n, sz, sizeof(sz));
 			if (n >= 65536)
-				printf("| %s | %s | %.2f GB/s | %.2f GB/s | %.0f%% | %.0f-%.0f%% |\n", sz,
+				printf("| %s | %s | %.2f GB/s | %.2f GB/s | %.0f%% | %.0f-%.0f%% | %.0f / %.0f µs |\n", sz,
 				       w ? "push (fi_write)" : "pull (fi_read)", pa * (double)n / 1e9, pb * (double)n / 1e9,
-				       100 * pb / pa, 100 * q[0], 100 * q[reps - 1]);
+				       100 * pb / pa, 100 * q[0], 100 * q[reps - 1], pca, pcb);
 			else
-				printf("| %s | %s | %.0f ops/s | %.0f ops/s | %.0f%% | %.0f-%.0f%% |\n", sz,
+				printf("| %s | %s | %.0f ops/s | %.0f ops/s | %.0f%% | %.0f-%.0f%% | %.1f / %.1f µs |\n", sz,
 				       w ? "push (fi_write)" : "pull (fi_read)", pa, pb, 100 * pb / pa, 100 * q[0],
-				       100 * q[reps - 1]);
+				       100 * q[reps - 1], pca, pcb);
 			fflush(stdout);
 		}
 	}
