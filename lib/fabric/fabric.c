@@ -577,8 +577,9 @@ static void cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, unsigned ms)
 
 /*
  * Poll the CQ from the waiting thread, as a plain fi_write/fi_cq_read loop
- * does, while the progress thread stands down: two threads polling one CQ
- * on a small machine mostly take turns. Completions of other requests the
+ * does, while the progress thread stands down (two threads polling one CQ
+ * take completions from each other, and on a small machine a third busy
+ * thread takes CPU from the peer). Completions of other requests the
  * waiter reads are theirs (flags, or callbacks left to the progress
  * thread). 1 if done; 0 after SPIN_NS without any completion.
  */
@@ -604,7 +605,8 @@ static int spin(struct udma_fabric *fab, const int *flag)
 
 void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag)
 {
-	if (!fab->has_thread) {
+	/* no other thread to finish it: a callback's own request included */
+	if (!fab->has_thread || on_progress_thread(fab)) {
 		poll_until(fab, flag);
 		return;
 	}
@@ -668,13 +670,6 @@ int udma_fabric_progress_wait(struct udma_fabric *fab, unsigned max, int timeout
 }
 
 /*
- * The progress thread. With manual-progress providers (tcp) this is also
- * what serves peers' reads and writes of our exports: it sleeps in
- * fi_cq_sread, which waits on the provider's sockets, so an idle exporter
- * costs no CPU and still answers at once. After a completion it polls a
- * little before sleeping again, which keeps streams of requests fast.
- */
-/*
  * While synchronous waiters poll, the progress thread sleeps: they progress
  * everything. It looks again every millisecond rather than on each
  * waiter's leaving, so a stream of synchronous requests does not wake it
@@ -692,6 +687,13 @@ static void stand_down(struct udma_fabric *fab)
 	pthread_mutex_unlock(&fab->wait_lock);
 }
 
+/*
+ * The progress thread. With manual-progress providers (tcp) this is also
+ * what serves peers' reads and writes of our exports: it sleeps in
+ * fi_cq_sread, which waits on the provider's sockets, so an idle exporter
+ * costs no CPU and still answers at once. After a completion it polls a
+ * little before sleeping again, which keeps streams of requests fast.
+ */
 static void *progress_main(void *arg)
 {
 	struct udma_fabric *fab = arg;

@@ -773,6 +773,72 @@ static void test_sync_peer_killed(void **state)
 	munmap(p.arena, ARENA);
 }
 
+struct nested {
+	struct udma_domain *r;
+	struct peer *p;
+	char back[64];
+	int rc;      /* the synchronous pull's result */
+	int ran;     /* atomic: the callback has returned */
+};
+
+static void *resume_later(void *arg)
+{
+	struct peer *p = arg;
+	usleep(100000);
+	kill(p->pid, SIGCONT);
+	return NULL;
+}
+
+/* On the progress thread: stop the peer, then a synchronous pull that must outlast the waiter's spin. */
+static void cb_sync_pull(void *arg, int status)
+{
+	struct nested *n = arg;
+	struct iovec rv = { (void *)4096, sizeof(n->back) }, bv = { n->back, sizeof(n->back) };
+	pthread_t t;
+
+	kill(n->p->pid, SIGSTOP);
+	if (pthread_create(&t, NULL, resume_later, n->p)) {
+		kill(n->p->pid, SIGCONT);
+		n->rc = -EAGAIN;
+	} else {
+		n->rc = status ? status : udma_domain_pull(n->r, NULL, &rv, 1, &bv, 1, NULL, NULL);
+		pthread_join(t, NULL);
+	}
+	__atomic_store_n(&n->ran, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * A callback (on the progress thread) makes a synchronous request while the
+ * peer is stopped for longer than a waiter polls: the waiter may not sleep
+ * waiting for the progress thread, which is itself.
+ */
+static void test_sync_in_callback(void **state)
+{
+	struct peer p;
+	peer_start(&p);
+	struct udma_fabric *f = open_fab(0);
+	struct udma_domain *r = udma_fabric_import(f, &p.rw, NULL);
+	struct nested n = { .r = r, .p = &p };
+	char out[64];
+	memset(out, 'n', sizeof(out));
+	struct iovec rv = { (void *)4096, sizeof(out) }, lv = { out, sizeof(out) };
+
+	assert_int_equal(udma_domain_push(r, NULL, &rv, 1, &lv, 1, cb_sync_pull, &n), 0);
+	double end = now_s() + TIMEOUT_MS / 1000.0 + 20;
+	while (!__atomic_load_n(&n.ran, __ATOMIC_ACQUIRE) && now_s() < end)
+		usleep(1000);
+	if (!__atomic_load_n(&n.ran, __ATOMIC_ACQUIRE)) { /* the progress thread uses n: no way back */
+		kill(p.pid, SIGKILL);
+		fprintf(stderr, "a synchronous request inside a callback never returned\n");
+		abort();
+	}
+	assert_int_equal(n.rc, 0);
+	assert_memory_equal(n.back, out, sizeof(out));
+	assert_int_equal(udma_domain_destroy(r), 0);
+	assert_int_equal(udma_fabric_close(f), 0);
+	peer_stop(&p);
+}
+
 /* No progress thread: operations complete before returning, callbacks included. */
 static void test_manual_progress_and_reg_local(void **state)
 {
@@ -820,6 +886,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_many_concurrent),
 		cmocka_unit_test(test_sync_threads),
 		cmocka_unit_test(test_sync_peer_killed),
+		cmocka_unit_test(test_sync_in_callback),
 		cmocka_unit_test(test_manual_progress_and_reg_local),
 	};
 	if (getenv("TEST_FILTER")) /* run one test: TEST_FILTER=test_peer_gone */
