@@ -13,9 +13,12 @@
  *            progress: the client thread submits and polls, as plain does;
  *   domain   udma_domain_push/pull with callbacks, progress thread.
  * 1 MiB requests for throughput, 64 B and 4 KiB for requests per second.
+ * A second table: one request at a time, plain against synchronous domain
+ * operations (no callback: the caller waits, on the progress thread's fabric).
  * Each figure is the median of the repetitions.
  *
- * usage: bench_fabric [-d SEC] [-r REPS] [-q DEPTH] [-p PROVIDER]
+ * usage: bench_fabric [-d SEC] [-r REPS] [-q DEPTH] [-p PROVIDER] [-s]
+ * (-s: the one-at-a-time table only)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -334,6 +337,25 @@ static double dom_run(struct dom *m, int write, size_t n, unsigned depth, double
 	return (double)sent / (now_s() - t0);
 }
 
+/* One synchronous operation at a time (no callback: the caller waits for each). */
+static double dom_sync_run(struct dom *m, int write, size_t n, double secs)
+{
+	size_t slots = REGION / n;
+	long sent = 0;
+	double t0 = now_s(), end = t0 + secs;
+
+	while (now_s() < end) {
+		size_t k = (size_t)(sent % (long)slots);
+		struct iovec rv = { (void *)(uintptr_t)(k * n), n }, lv = { m->buf + k * n, n };
+		int rc = write ? udma_domain_push(m->r, NULL, &rv, 1, &lv, 1, NULL, NULL)
+			       : udma_domain_pull(m->r, NULL, &rv, 1, &lv, 1, NULL, NULL);
+		if (rc)
+			die("synchronous domain operation", rc);
+		sent++;
+	}
+	return (double)sent / (now_s() - t0);
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 /* Other work on the machine skews every figure: say how much there was. */
@@ -362,23 +384,87 @@ static double median(double *v, int n)
 	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static const char *size_name(size_t n, char *sz, size_t cap)
+{
+	snprintf(sz, cap, n >= 1 << 20 ? "%zu MiB" : n >= 1024 ? "%zu KiB" : "%zu B",
+		 n >= 1 << 20 ? n >> 20 : n >= 1024 ? n >> 10 : n);
+	return sz;
+}
+
+static double cpu_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* This process's CPU time (all its threads: udma's progress thread too) per operation, µs. */
+static double cpu_per_op(double cpu0, double wall0, double rate)
+{
+	return 1e6 * (cpu_s() - cpu0) / (rate * (now_s() - wall0));
+}
+
+/*
+ * One at a time: plain (1 in flight) against synchronous domain operations.
+ * The client's CPU time per operation says what a third thread costs
+ * whatever the machine's load; the rates depend on it.
+ */
+static void sync_table(struct plain *p, struct dom *m, const struct udma_fabric_desc *d, int reps, double secs)
+{
+	static const size_t sizes[] = { 64, 4096, 1 << 20 };
+
+	printf("\n| request | direction | plain fi_write/read, 1 in flight | udma domain op, synchronous | vs plain | ratio per slice, min-max | client CPU per op, plain / udma |\n");
+	printf("|---:|---|---:|---:|---:|---:|---:|\n");
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t n = sizes[si];
+		for (int w = 1; w >= 0; w--) {
+			double a[99], b[99], q[99], ca[99], cb[99];
+			plain_run(p, d, w, n, 1, 0.1);
+			dom_sync_run(m, w, n, 0.1);
+			for (int r = 0; r < reps; r++) {
+				double c0 = cpu_s(), w0 = now_s();
+				a[r] = plain_run(p, d, w, n, 1, secs);
+				ca[r] = cpu_per_op(c0, w0, a[r]);
+				c0 = cpu_s(), w0 = now_s();
+				b[r] = dom_sync_run(m, w, n, secs);
+				cb[r] = cpu_per_op(c0, w0, b[r]);
+				q[r] = b[r] / a[r];
+			}
+			double pa = median(a, reps), pb = median(b, reps), pca = median(ca, reps), pcb = median(cb, reps);
+			qsort(q, (size_t)reps, sizeof(*q), cmp_d);
+			char sz[32];
+			size_name(n, sz, sizeof(sz));
+			if (n >= 65536)
+				printf("| %s | %s | %.2f GB/s | %.2f GB/s | %.0f%% | %.0f-%.0f%% | %.0f / %.0f µs |\n", sz,
+				       w ? "push (fi_write)" : "pull (fi_read)", pa * (double)n / 1e9, pb * (double)n / 1e9,
+				       100 * pb / pa, 100 * q[0], 100 * q[reps - 1], pca, pcb);
+			else
+				printf("| %s | %s | %.0f ops/s | %.0f ops/s | %.0f%% | %.0f-%.0f%% | %.1f / %.1f µs |\n", sz,
+				       w ? "push (fi_write)" : "pull (fi_read)", pa, pb, 100 * pb / pa, 100 * q[0],
+				       100 * q[reps - 1], pca, pcb);
+			fflush(stdout);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *provider = "tcp;ofi_rxm";
 	double secs = 0.5;
-	int reps = 5, c;
+	int reps = 5, c, only_sync = 0;
 	unsigned depth = 16;
 
 	if (argc == 3 && !strcmp(argv[1], "--server"))
 		return server(argv[2]);
-	while ((c = getopt(argc, argv, "d:r:q:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "d:r:q:p:sh")) != -1) {
 		switch (c) {
+		case 's': only_sync = 1; break;
 		case 'd': secs = atof(optarg); break;
 		case 'r': reps = atoi(optarg); break;
 		case 'q': depth = (unsigned)atoi(optarg); break;
 		case 'p': provider = optarg; break;
 		default:
-			fprintf(stderr, "usage: bench_fabric [-d SEC] [-r REPS] [-q DEPTH] [-p PROVIDER]\n");
+			fprintf(stderr, "usage: bench_fabric [-d SEC] [-r REPS] [-q DEPTH] [-p PROVIDER] [-s]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -418,6 +504,8 @@ int main(int argc, char **argv)
 	printf("bench_fabric: provider %s, %u in flight, %d x %.2f s slices per figure (median), loopback\n",
 	       p.info->fabric_attr->prov_name, depth, reps, secs);
 	loadavg("before");
+	if (only_sync)
+		goto sync;
 	printf("\n| request | direction | plain fi_%s loop | udma engine (client polls) | vs plain | udma domain op (progress thread) | vs plain |\n",
 	       "write/read");
 	printf("|---:|---|---:|---:|---:|---:|---:|\n");
@@ -437,8 +525,7 @@ int main(int argc, char **argv)
 			}
 			double pa = median(a, reps), pb = median(b, reps), pc = median(cc, reps);
 			char sz[32];
-			snprintf(sz, sizeof(sz), n >= 1 << 20 ? "%zu MiB" : n >= 1024 ? "%zu KiB" : "%zu B",
-				 n >= 1 << 20 ? n >> 20 : n >= 1024 ? n >> 10 : n);
+			size_name(n, sz, sizeof(sz));
 			if (n >= 65536)
 				printf("| %s | %s | %.2f GB/s | %.2f GB/s | %.0f%% | %.2f GB/s | %.0f%% |\n", sz,
 				       w ? "push (fi_write)" : "pull (fi_read)", pa * (double)n / 1e9, pb * (double)n / 1e9,
@@ -449,6 +536,8 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
+sync:
+	sync_table(&p, &m, &d, reps, secs);
 	printf("\n");
 	loadavg("after");
 	dom_close(&m);

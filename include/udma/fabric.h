@@ -30,7 +30,10 @@
  * a callback complete asynchronously: they return 0 and the callback runs
  * later on the progress thread (with a negative errno on failure). Without
  * a callback, or with UDMA_FABRIC_MANUAL_PROGRESS, they complete before
- * returning, driving the completion queue themselves. Every wait is bounded:
+ * returning, driving the completion queue themselves (polling, then asleep
+ * if the peer is slow; meanwhile the progress thread stands down). The
+ * completions such a caller reads for asynchronous operations still have
+ * their callbacks run on the progress thread. Every wait is bounded:
  * an operation not completed within the fabric's timeout fails with
  * -ETIMEDOUT; a peer that goes away fails operations with -ECONNRESET
  * (after a short grace in which broken connections are re-established).
@@ -94,7 +97,8 @@ UDMA_API int udma_fabric_close(struct udma_fabric *fab);
 UDMA_API const char *udma_fabric_provider(const struct udma_fabric *fab);
 /*
  * Make progress: read completions (running their callbacks in this
- * thread), post queued operations, serve peers, expire timed-out
+ * thread; on a fabric with a progress thread, the callbacks of asynchronous
+ * operations run there), post queued operations, serve peers, expire timed-out
  * operations. Returns completions handled (>= 0) or a negative errno.
  * Never blocks; a loop of it spins a CPU. max 0: no limit.
  */

@@ -59,6 +59,7 @@ static int ework_push_staged(struct ework *ew)
 
 	ew->out_rm = NULL;
 	_udma_fab_req_init(&ew->r, rm->fab, ework_done);
+	ew->r.defer = rm->fab->has_thread && !ew->sync;
 	int err = _udma_fab_req_add_pairs(&ew->r, 1, &l, 1, rm, w->out, w->out_cnt);
 	if (err) {
 		_udma_fab_req_abandon(&ew->r);
@@ -79,7 +80,7 @@ static void ework_done(struct fab_req *r)
 	}
 	if (ew->sync) {
 		r->status = st;
-		__atomic_store_n(&ew->flag, 1, __ATOMIC_RELEASE);
+		_udma_fab_req_signal(r->fab, &ew->flag);
 		return;
 	}
 	ework_finish(ew, st);
@@ -142,6 +143,8 @@ static int start(struct feng *fe, struct udma_work *w)
 	_udma_fab_req_init(&ew->r, fab, ework_done);
 	/* manual progress and nobody polling for this work: finish it here */
 	ew->sync = !fab->has_thread && !udma_work_polled(w);
+	/* with the progress thread, completions are its own (docs/fabric.md) */
+	ew->r.defer = fab->has_thread;
 	if (w->func != UDMA_FUNC_COPY) {
 		err = add_fill(ew, out_rm);
 	} else if (out_rm && in_rm) { /* stage: read all, then write all */

@@ -202,13 +202,69 @@ void _udma_fab_req_abandon(struct fab_req *r)
 	_udma_fab_req_release_mrs(r);
 }
 
-static void req_complete(struct fab_req *r)
+static void req_finish(struct fab_req *r)
 {
 	struct udma_fabric *fab = r->fab;
 
 	_udma_fab_req_release_mrs(r);
 	r->done(r); /* may free r */
 	__atomic_sub_fetch(&fab->users, 1, __ATOMIC_RELEASE);
+}
+
+static int on_progress_thread(const struct udma_fabric *fab)
+{
+	return fab->has_thread && pthread_equal(pthread_self(), fab->thread);
+}
+
+/* Wake the progress thread: standing down, or asleep in the CQ's wait. */
+static void thread_wake(struct udma_fabric *fab)
+{
+	pthread_mutex_lock(&fab->wait_lock);
+	pthread_cond_broadcast(&fab->idle_cond);
+	pthread_mutex_unlock(&fab->wait_lock);
+	if (fab->cq_wait && !__atomic_load_n(&fab->standing_down, __ATOMIC_ACQUIRE))
+		fi_cq_signal(fab->cq);
+}
+
+/*
+ * An asynchronous request's callback runs on the progress thread, as
+ * documented, even when a synchronous waiter read its completion: the
+ * waiter's thread may hold locks the callback takes.
+ */
+static void req_complete(struct fab_req *r)
+{
+	struct udma_fabric *fab = r->fab;
+
+	if (!r->defer || on_progress_thread(fab)) {
+		req_finish(r);
+		return;
+	}
+	r->dnext = NULL;
+	pthread_mutex_lock(&fab->lock);
+	if (fab->deferred_tail)
+		fab->deferred_tail->dnext = r;
+	else
+		__atomic_store_n(&fab->deferred, r, __ATOMIC_RELEASE);
+	fab->deferred_tail = r;
+	pthread_mutex_unlock(&fab->lock);
+	thread_wake(fab);
+}
+
+/* On the progress thread: the callbacks other threads left to it, in order. */
+static void run_deferred(struct udma_fabric *fab)
+{
+	if (!__atomic_load_n(&fab->deferred, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&fab->lock);
+	struct fab_req *r = fab->deferred;
+	__atomic_store_n(&fab->deferred, NULL, __ATOMIC_RELAXED);
+	fab->deferred_tail = NULL;
+	pthread_mutex_unlock(&fab->lock);
+	while (r) {
+		struct fab_req *next = r->dnext; /* done() may free r */
+		req_finish(r);
+		r = next;
+	}
 }
 
 /* One piece (or the builder's hold) is over. */
@@ -362,6 +418,9 @@ void _udma_fab_req_start(struct fab_req *r)
 		r->first = r->last = NULL;
 		kick(fab);
 	}
+	/* nobody may be polling once the synchronous waiters are gone */
+	if (r->defer && __atomic_load_n(&fab->standing_down, __ATOMIC_ACQUIRE))
+		thread_wake(fab);
 	req_put(r, 0); /* the builder's hold */
 }
 
@@ -490,7 +549,8 @@ int _udma_fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms)
 	return total;
 }
 
-void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag)
+/* Without a progress thread the waiter is all there is: poll until done. */
+static void poll_until(struct udma_fabric *fab, const int *flag)
 {
 	for (unsigned idle = 0; !__atomic_load_n(flag, __ATOMIC_ACQUIRE);) {
 		if (_udma_fab_progress(fab, 64, 0) > 0) {
@@ -501,6 +561,75 @@ void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag)
 			sched_yield();
 		else /* the peer is slow or gone: deadlines end this, no need to burn a CPU */
 			nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+	}
+}
+
+/* A thread's waits on the conditions: bounded, so a lost wakeup costs time, not a hang. */
+static void cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, unsigned ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_nsec += (long)ms * 1000000;
+	t.tv_sec += t.tv_nsec / 1000000000;
+	t.tv_nsec %= 1000000000;
+	pthread_cond_timedwait(c, m, &t);
+}
+
+/*
+ * Poll the CQ from the waiting thread, as a plain fi_write/fi_cq_read loop
+ * does, while the progress thread stands down (two threads polling one CQ
+ * take completions from each other, and on a small machine a third busy
+ * thread takes CPU from the peer). Completions of other requests the
+ * waiter reads are theirs (flags, or callbacks left to the progress
+ * thread). 1 if done; 0 after SPIN_NS without any completion.
+ */
+#define SPIN_NS 1000000
+static int spin(struct udma_fabric *fab, const int *flag)
+{
+	uint64_t last = clock_now_ns();
+	int done;
+
+	__atomic_add_fetch(&fab->pollers, 1, __ATOMIC_SEQ_CST);
+	while (!(done = __atomic_load_n(flag, __ATOMIC_ACQUIRE))) {
+		if (_udma_fab_progress(fab, 64, 0) > 0) {
+			last = clock_now_ns();
+			continue;
+		}
+		if (since(clock_now_ns(), last) > SPIN_NS)
+			break;
+		sched_yield();
+	}
+	__atomic_sub_fetch(&fab->pollers, 1, __ATOMIC_SEQ_CST);
+	return done;
+}
+
+void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag)
+{
+	/* no other thread to finish it: a callback's own request included */
+	if (!fab->has_thread || on_progress_thread(fab)) {
+		poll_until(fab, flag);
+		return;
+	}
+	if (spin(fab, flag))
+		return;
+	/* slow or gone peer: the progress thread (and the deadlines) take over */
+	thread_wake(fab);
+	pthread_mutex_lock(&fab->wait_lock);
+	__atomic_add_fetch(&fab->sleepers, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(flag, __ATOMIC_SEQ_CST))
+		cond_wait_ms(&fab->done_cond, &fab->wait_lock, 10);
+	__atomic_sub_fetch(&fab->sleepers, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&fab->wait_lock);
+}
+
+void _udma_fab_req_signal(struct udma_fabric *fab, int *flag)
+{
+	/* seq_cst with the waiter's: it counts itself asleep then looks at the flag */
+	__atomic_store_n(flag, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&fab->sleepers, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&fab->wait_lock);
+		pthread_cond_broadcast(&fab->done_cond);
+		pthread_mutex_unlock(&fab->wait_lock);
 	}
 }
 
@@ -541,6 +670,24 @@ int udma_fabric_progress_wait(struct udma_fabric *fab, unsigned max, int timeout
 }
 
 /*
+ * While synchronous waiters poll, the progress thread sleeps: they progress
+ * everything. It looks again every millisecond rather than on each
+ * waiter's leaving, so a stream of synchronous requests does not wake it
+ * between two of them; new asynchronous work and deferred callbacks wake
+ * it at once.
+ */
+static void stand_down(struct udma_fabric *fab)
+{
+	pthread_mutex_lock(&fab->wait_lock);
+	__atomic_store_n(&fab->standing_down, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&fab->pollers, __ATOMIC_SEQ_CST) && !__atomic_load_n(&fab->deferred, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&fab->stop, __ATOMIC_ACQUIRE))
+		cond_wait_ms(&fab->idle_cond, &fab->wait_lock, 1);
+	__atomic_store_n(&fab->standing_down, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&fab->wait_lock);
+}
+
+/*
  * The progress thread. With manual-progress providers (tcp) this is also
  * what serves peers' reads and writes of our exports: it sleeps in
  * fi_cq_sread, which waits on the provider's sockets, so an idle exporter
@@ -553,6 +700,12 @@ static void *progress_main(void *arg)
 	uint64_t busy = clock_now_ns();
 
 	while (!__atomic_load_n(&fab->stop, __ATOMIC_ACQUIRE)) {
+		run_deferred(fab);
+		if (__atomic_load_n(&fab->pollers, __ATOMIC_ACQUIRE)) {
+			stand_down(fab);
+			busy = clock_now_ns();
+			continue;
+		}
 		if (_udma_fab_progress(fab, 256, 0) > 0) {
 			busy = clock_now_ns();
 			continue;
@@ -610,6 +763,7 @@ static void fab_teardown(struct udma_fabric *fab)
 {
 	if (fab->has_thread) {
 		__atomic_store_n(&fab->stop, 1, __ATOMIC_RELEASE);
+		thread_wake(fab);
 		if (fab->cq_wait)
 			fi_cq_signal(fab->cq);
 		pthread_join(fab->thread, NULL);
@@ -637,6 +791,9 @@ static void fab_teardown(struct udma_fabric *fab)
 		free(fab->chunks[i]);
 	free(fab->chunks);
 	pthread_mutex_destroy(&fab->lock);
+	pthread_cond_destroy(&fab->idle_cond);
+	pthread_cond_destroy(&fab->done_cond);
+	pthread_mutex_destroy(&fab->wait_lock);
 	free(fab);
 }
 
@@ -683,6 +840,13 @@ static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 		return udma_fail_null(ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&fab->lock, NULL);
+	pthread_mutex_init(&fab->wait_lock, NULL);
+	pthread_condattr_t ca_mono;
+	pthread_condattr_init(&ca_mono);
+	pthread_condattr_setclock(&ca_mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&fab->idle_cond, &ca_mono);
+	pthread_cond_init(&fab->done_cond, &ca_mono);
+	pthread_condattr_destroy(&ca_mono);
 	snprintf(fab->prov, sizeof(fab->prov), "%s", prov ? prov : "(FI_PROVIDER)");
 	hints->ep_attr->type = FI_EP_RDM;
 	hints->caps = FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;

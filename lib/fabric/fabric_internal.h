@@ -52,6 +52,8 @@ struct fab_req {
 	struct fab_piece *first, *last; /* built, not yet started */
 	struct fid_mr **lmr;         /* local registrations to close at the end */
 	unsigned nlmr, caplmr;
+	int defer;                   /* asynchronous: done() runs on the progress thread only */
+	struct fab_req *dnext;       /* on the deferred list, under the fabric lock */
 };
 
 struct fab_export {
@@ -111,6 +113,15 @@ struct udma_fabric {
 	pthread_t thread;
 	int has_thread;
 	int stop;                    /* atomic */
+
+	/* Synchronous waiters drive the CQ themselves (docs/fabric.md): */
+	struct fab_req *deferred, *deferred_tail; /* async requests another thread completed, under lock */
+	unsigned pollers;            /* atomic: waiters busy-polling; the progress thread stands down */
+	unsigned sleepers;           /* atomic: waiters asleep on done_cond */
+	int standing_down;           /* atomic: the progress thread waits on idle_cond */
+	pthread_mutex_t wait_lock;   /* for the two conditions */
+	pthread_cond_t idle_cond;    /* wakes the progress thread */
+	pthread_cond_t done_cond;    /* wakes sleeping waiters */
 };
 
 /* fabric.c */
@@ -122,8 +133,11 @@ UDMA_HIDDEN int _udma_fab_req_add(struct fab_req *r, int write, void *local, siz
 UDMA_HIDDEN void _udma_fab_req_abandon(struct fab_req *r);
 /* Queue the pieces and post what fits; done() may run before this returns. */
 UDMA_HIDDEN void _udma_fab_req_start(struct fab_req *r);
-/* Wait until *flag (set by done()) turns nonzero, driving progress. */
+/* Wait until *flag (set by _udma_fab_req_signal from done()) turns nonzero:
+ * the caller polls the CQ for a while, then sleeps if the progress thread runs. */
 UDMA_HIDDEN void _udma_fab_req_wait(struct udma_fabric *fab, const int *flag);
+/* Set a synchronous request's flag and wake its waiter; the request may be gone after. */
+UDMA_HIDDEN void _udma_fab_req_signal(struct udma_fabric *fab, int *flag);
 UDMA_HIDDEN int _udma_fab_progress(struct udma_fabric *fab, unsigned max, int wait_ms);
 
 /* The peer entry for an address, inserted in the AV on first use. */

@@ -120,6 +120,7 @@ static int rop_push_staged(struct rop *o)
 	int err;
 
 	_udma_fab_req_init(&o->r, o->push_rm->fab, rop_done);
+	o->r.defer = !o->sync;
 	err = _udma_fab_req_add_pairs(&o->r, 1, &l, 1, o->push_rm, o->push_iov, o->push_cnt);
 	if (err) {
 		_udma_fab_req_abandon(&o->r);
@@ -142,7 +143,7 @@ static void rop_done(struct fab_req *r)
 		r->status = st;
 	}
 	if (o->sync) { /* the waiter owns o */
-		__atomic_store_n(&o->flag, 1, __ATOMIC_RELEASE);
+		_udma_fab_req_signal(r->fab, &o->flag);
 		return;
 	}
 	if (o->cb)
@@ -177,6 +178,7 @@ static int rop_run(struct rop *o, int err)
 	if (!o->sync) {
 		udma_domain_get(o->d);
 		udma_domain_get(o->src);
+		o->r.defer = 1; /* its callback runs on the progress thread */
 		_udma_fab_req_start(&o->r);
 		return 0;
 	}

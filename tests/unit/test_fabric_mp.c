@@ -12,10 +12,15 @@
  * provider with its memory untouched; a peer killed mid-transfer (every
  * request completes, with an error, in bounded time); thousands of
  * concurrent requests with every byte verified; manual progress and
- * registered local buffers. Every wait has a deadline; the peer has an
+ * registered local buffers; synchronous requests from several threads at
+ * once (each waiter polls the CQ and reads the others' completions) beside
+ * asynchronous ones whose callbacks must stay on the progress thread, and
+ * the peer killed while they poll. Every wait has a deadline; the peer has an
  * alarm of its own.
  */
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -595,6 +600,245 @@ static void test_many_concurrent(void **state)
 	free(dst);
 }
 
+/* ---- synchronous waiters polling one CQ together ------------------------------------- */
+
+enum { SYNC_THREADS = 4, SYNC_SLOT = 4096 };
+
+struct syncer {
+	struct udma_domain *r;
+	struct peer *p;
+	int t;               /* its slots: t * SYNC_SLOT in the arena */
+	int ops;             /* how many round trips; 0: until an error */
+	int stop;            /* atomic: ops 0, main says stop */
+	int done;            /* atomic: rounds done */
+	int err;             /* the error that ended it, or 0 */
+	int bad;             /* rounds whose bytes were wrong */
+	int exited;          /* atomic */
+	pthread_t self;
+};
+
+/* Push random bytes, check them in the arena, pull them back into a cleared buffer, check. */
+static void *syncer_main(void *arg)
+{
+	struct syncer *s = arg;
+	unsigned seed = 1234u + (unsigned)s->t;
+	char out[256], back[256];
+	char *arena = s->p->arena + RW_OFF + (size_t)s->t * SYNC_SLOT;
+
+	for (int i = 0; s->ops ? i < s->ops : !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++) {
+		size_t n = 1 + (size_t)rand_r(&seed) % sizeof(out), off = (size_t)rand_r(&seed) % (SYNC_SLOT - n);
+		for (size_t k = 0; k < n; k++)
+			out[k] = (char)rand_r(&seed);
+		memset(back, 0x5a, sizeof(back));
+		struct iovec rv = { (void *)((size_t)s->t * SYNC_SLOT + off), n }, lv = { out, n }, bv = { back, n };
+		int rc = udma_domain_push(s->r, NULL, &rv, 1, &lv, 1, NULL, NULL);
+		if (!rc && memcmp(arena + off, out, n))
+			s->bad++; /* returned before its own write was in the peer's memory */
+		if (!rc)
+			rc = udma_domain_pull(s->r, NULL, &rv, 1, &bv, 1, NULL, NULL);
+		if (rc) {
+			s->err = rc;
+			break;
+		}
+		if (memcmp(back, out, n))
+			s->bad++; /* returned before its own read had landed */
+		__atomic_add_fetch(&s->done, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&s->exited, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+struct cb_threads {
+	pthread_t sync[SYNC_THREADS], main;
+	int n;          /* atomic: callbacks */
+	int errors;     /* atomic */
+	int misplaced;  /* atomic: callbacks that ran on a synchronous waiter or the submitter */
+};
+
+static void cb_where(void *arg, int status)
+{
+	struct cb_threads *c = arg;
+	pthread_t me = pthread_self();
+	for (int i = 0; i < SYNC_THREADS; i++)
+		if (pthread_equal(me, c->sync[i]))
+			__atomic_add_fetch(&c->misplaced, 1, __ATOMIC_RELAXED);
+	if (pthread_equal(me, c->main))
+		__atomic_add_fetch(&c->misplaced, 1, __ATOMIC_RELAXED);
+	if (status)
+		__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->n, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Several threads make synchronous round trips at once on one fabric: each
+ * waiter polls the shared CQ and reads other threads' completions, which
+ * must reach their owners (every byte is checked as soon as each call
+ * returns). Meanwhile asynchronous requests whose completions those
+ * waiters also read: their callbacks must still run on the progress
+ * thread, never on a waiter's thread.
+ */
+static void test_sync_threads(void **state)
+{
+	enum { ROUNDS = 400, ASYNC = 2000, ASYNC_OFF = 1u << 20, ASYNC_SLOT = 256 };
+	struct peer p;
+	peer_start(&p);
+	struct udma_fabric *f = open_fab(0);
+	struct udma_domain *r = udma_fabric_import(f, &p.rw, NULL);
+	struct syncer s[SYNC_THREADS];
+	struct cb_threads c = { .main = pthread_self() };
+	char *src = malloc((size_t)ASYNC * ASYNC_SLOT);
+	static struct iovec rv[ASYNC], lv[ASYNC];
+	unsigned seed = 99;
+
+	for (size_t i = 0; i < (size_t)ASYNC * ASYNC_SLOT; i++)
+		src[i] = (char)rand_r(&seed);
+	for (int t = 0; t < SYNC_THREADS; t++) {
+		s[t] = (struct syncer){ .r = r, .p = &p, .t = t, .ops = ROUNDS };
+		assert_int_equal(pthread_create(&s[t].self, NULL, syncer_main, &s[t]), 0);
+		c.sync[t] = s[t].self;
+	}
+	/* asynchronous pushes, paced so some are always in flight while the waiters poll */
+	for (int i = 0; i < ASYNC; i++) {
+		rv[i] = (struct iovec){ (void *)(ASYNC_OFF + (size_t)i * ASYNC_SLOT), ASYNC_SLOT };
+		lv[i] = (struct iovec){ src + (size_t)i * ASYNC_SLOT, ASYNC_SLOT };
+		assert_int_equal(udma_domain_push(r, NULL, &rv[i], 1, &lv[i], 1, cb_where, &c), 0);
+		while (i - __atomic_load_n(&c.n, __ATOMIC_ACQUIRE) > 8)
+			sched_yield();
+	}
+	for (int t = 0; t < SYNC_THREADS; t++)
+		assert_int_equal(pthread_join(s[t].self, NULL), 0);
+	double end = now_s() + 60;
+	while (__atomic_load_n(&c.n, __ATOMIC_ACQUIRE) < ASYNC && now_s() < end)
+		usleep(200);
+	printf("synchronous rounds %d x %d; asynchronous %d, %d callbacks on the wrong thread\n", SYNC_THREADS,
+	       ROUNDS, c.n, c.misplaced);
+	for (int t = 0; t < SYNC_THREADS; t++) {
+		if (s[t].err)
+			fail_msg("thread %d: round %d failed: %d (%s)", t, s[t].done, s[t].err, strerror(-s[t].err));
+		assert_int_equal(s[t].bad, 0);
+		assert_int_equal(s[t].done, ROUNDS);
+	}
+	assert_int_equal(c.n, ASYNC);
+	assert_int_equal(c.errors, 0);
+	assert_int_equal(c.misplaced, 0);
+	for (int i = 0; i < ASYNC; i++)
+		assert_memory_equal(p.arena + ASYNC_OFF + (size_t)i * ASYNC_SLOT, src + (size_t)i * ASYNC_SLOT,
+				    ASYNC_SLOT);
+	assert_int_equal(udma_domain_destroy(r), 0);
+	assert_int_equal(udma_fabric_close(f), 0);
+	peer_stop(&p);
+	free(src);
+}
+
+/* The peer dies while several synchronous waiters poll: each gets an error, none hangs. */
+static void test_sync_peer_killed(void **state)
+{
+	struct peer p;
+	peer_start(&p);
+	struct udma_fabric *f = open_fab(0);
+	struct udma_domain *r = udma_fabric_import(f, &p.rw, NULL);
+	struct syncer s[SYNC_THREADS];
+
+	for (int t = 0; t < SYNC_THREADS; t++) {
+		s[t] = (struct syncer){ .r = r, .p = &p, .t = t };
+		assert_int_equal(pthread_create(&s[t].self, NULL, syncer_main, &s[t]), 0);
+	}
+	/* every thread under way, so the kill lands while they wait */
+	double end = now_s() + 30;
+	for (int t = 0; t < SYNC_THREADS && now_s() < end; t++)
+		while (__atomic_load_n(&s[t].done, __ATOMIC_ACQUIRE) < 20 && !__atomic_load_n(&s[t].exited, __ATOMIC_ACQUIRE) &&
+		       now_s() < end)
+			usleep(1000);
+	kill(p.pid, SIGKILL);
+	int st;
+	waitpid(p.pid, &st, 0);
+	/* each ends within the fabric's timeout, plus slack for a loaded machine */
+	end = now_s() + TIMEOUT_MS / 1000.0 + 20;
+	for (int t = 0; t < SYNC_THREADS; t++)
+		while (!__atomic_load_n(&s[t].exited, __ATOMIC_ACQUIRE) && now_s() < end)
+			usleep(1000);
+	for (int t = 0; t < SYNC_THREADS; t++) {
+		if (!__atomic_load_n(&s[t].exited, __ATOMIC_ACQUIRE)) { /* it uses s: no way back from here */
+			fprintf(stderr, "thread %d still waiting long after the peer died\n", t);
+			abort();
+		}
+		assert_int_equal(pthread_join(s[t].self, NULL), 0);
+		printf("thread %d: %d rounds, then %d\n", t, s[t].done, s[t].err);
+		assert_true(s[t].err == -ECONNRESET || s[t].err == -ETIMEDOUT || s[t].err == -EIO);
+		assert_int_equal(s[t].bad, 0);
+	}
+	assert_int_equal(udma_domain_destroy(r), 0);
+	assert_int_equal(udma_fabric_close(f), 0);
+	close(p.to);
+	munmap(p.arena, ARENA);
+}
+
+struct nested {
+	struct udma_domain *r;
+	struct peer *p;
+	char back[64];
+	int rc;      /* the synchronous pull's result */
+	int ran;     /* atomic: the callback has returned */
+};
+
+static void *resume_later(void *arg)
+{
+	struct peer *p = arg;
+	usleep(100000);
+	kill(p->pid, SIGCONT);
+	return NULL;
+}
+
+/* On the progress thread: stop the peer, then a synchronous pull that must outlast the waiter's spin. */
+static void cb_sync_pull(void *arg, int status)
+{
+	struct nested *n = arg;
+	struct iovec rv = { (void *)4096, sizeof(n->back) }, bv = { n->back, sizeof(n->back) };
+	pthread_t t;
+
+	kill(n->p->pid, SIGSTOP);
+	if (pthread_create(&t, NULL, resume_later, n->p)) {
+		kill(n->p->pid, SIGCONT);
+		n->rc = -EAGAIN;
+	} else {
+		n->rc = status ? status : udma_domain_pull(n->r, NULL, &rv, 1, &bv, 1, NULL, NULL);
+		pthread_join(t, NULL);
+	}
+	__atomic_store_n(&n->ran, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * A callback (on the progress thread) makes a synchronous request while the
+ * peer is stopped for longer than a waiter polls: the waiter may not sleep
+ * waiting for the progress thread, which is itself.
+ */
+static void test_sync_in_callback(void **state)
+{
+	struct peer p;
+	peer_start(&p);
+	struct udma_fabric *f = open_fab(0);
+	struct udma_domain *r = udma_fabric_import(f, &p.rw, NULL);
+	struct nested n = { .r = r, .p = &p };
+	char out[64];
+	memset(out, 'n', sizeof(out));
+	struct iovec rv = { (void *)4096, sizeof(out) }, lv = { out, sizeof(out) };
+
+	assert_int_equal(udma_domain_push(r, NULL, &rv, 1, &lv, 1, cb_sync_pull, &n), 0);
+	double end = now_s() + TIMEOUT_MS / 1000.0 + 20;
+	while (!__atomic_load_n(&n.ran, __ATOMIC_ACQUIRE) && now_s() < end)
+		usleep(1000);
+	if (!__atomic_load_n(&n.ran, __ATOMIC_ACQUIRE)) { /* the progress thread uses n: no way back */
+		kill(p.pid, SIGKILL);
+		fprintf(stderr, "a synchronous request inside a callback never returned\n");
+		abort();
+	}
+	assert_int_equal(n.rc, 0);
+	assert_memory_equal(n.back, out, sizeof(out));
+	assert_int_equal(udma_domain_destroy(r), 0);
+	assert_int_equal(udma_fabric_close(f), 0);
+	peer_stop(&p);
+}
+
 /* No progress thread: operations complete before returning, callbacks included. */
 static void test_manual_progress_and_reg_local(void **state)
 {
@@ -640,6 +884,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rights_range_keys),
 		cmocka_unit_test(test_killed_peer),
 		cmocka_unit_test(test_many_concurrent),
+		cmocka_unit_test(test_sync_threads),
+		cmocka_unit_test(test_sync_peer_killed),
+		cmocka_unit_test(test_sync_in_callback),
 		cmocka_unit_test(test_manual_progress_and_reg_local),
 	};
 	if (getenv("TEST_FILTER")) /* run one test: TEST_FILTER=test_peer_gone */
