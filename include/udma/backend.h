@@ -19,6 +19,7 @@
  * the session calls it where it may run the work itself, without a round
  * trip through udma_engine_done() (the built-in cpu engine is one such);
  * run_burst(), if present, does the same for a burst's works in one call.
+ * submit_chain(), if present, takes several steps of a sequence at once.
  *
  * This header and the public client headers are all an engine sees of udma:
  * the built-in engines are compiled against nothing else (docs/design.md,
@@ -93,6 +94,15 @@ struct udma_engine_ops {
 	 * session's requests (udma_submit_burst) comes here in one call where
 	 * the engine has it, else through run() one work at a time. */
 	void (*run_burst)(struct udma_engine *e, struct udma_work *const *w, unsigned n, int *status);
+	/* Optional (appended: read when size covers it): take up to n
+	 * consecutive works of one chain (a sequence's steps, each reading
+	 * what the ones before it wrote), to run in order: a DSA batch with
+	 * fences, io_uring linked SQEs. Each taken work is finished with
+	 * udma_engine_done() in order, from any thread; a failing one finishes
+	 * the rest of the taken works with -ECANCELED. Return how many it took
+	 * from the start (0..n): the rest, and all of them on 0 or a negative
+	 * errno, are submitted one by one later. */
+	int (*submit_chain)(struct udma_engine *e, struct udma_work **w, unsigned n);
 };
 
 #define UDMA_ENGINE_INLINE 0x1u    /* completes inside submit(), in the caller's thread */
