@@ -226,6 +226,10 @@ static void test_chain_taken(void **state)
 			memset(b.m, 0, LEN);
 			memset(b.x, 0, LEN);
 			assert_int_equal(udma_seq_submit(q, count_cb, &d), 0);
+			if (!mode) { /* chainer runs them inside the call: all done on return */
+				assert_true(udma_seq_done(q));
+				assert_int_equal(d.status, 0);
+			}
 			assert_int_equal(udma_seq_wait(q), 0);
 			assert_int_equal(d.calls, 1);
 			assert_int_equal(ch.calls, 1);
@@ -301,6 +305,7 @@ static void test_chain_partial(void **state)
 		assert_int_equal(udma_seq_submit(q, count_cb, &d), 0);
 		while (!udma_seq_done(q))
 			assert_int_not_equal(release(), 0);
+		assert_int_equal(d.status, 0);
 		assert_int_equal(udma_seq_wait(q), 0);
 		assert_int_equal(d.calls, 1);
 		check_data(q, &b, 4);
