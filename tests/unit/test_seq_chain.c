@@ -2,8 +2,10 @@
  * docs/sequences.md, "Engines that take several steps"): "chainer", written
  * only against <udma/udma.h> and <udma/backend.h>, implements
  * submit_chain() and records how many works each call was offered and
- * took. Its works run on the CPU kernels, at once or when the test
- * releases them (so an abort can come while a chain is in flight). */
+ * took. Its works run on the CPU kernels: at once, when the test releases
+ * them (so an abort can come while a chain is in flight), or on a worker
+ * thread of its own (completions racing the runner). */
+#include <pthread.h>
 #include <udma/backend.h>
 #include "common.h"
 
@@ -39,31 +41,71 @@ static void run_chain(struct udma_work **w, unsigned n)
 	}
 }
 
+/* The held works, under lock: a worker may run them (test_chain_async). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int stop;
+
+/* Keep the works, or run them here and now. */
 static void take(struct udma_work **w, unsigned n)
 {
 	if (!ch.hold) {
 		run_chain(w, n);
 		return;
 	}
+	pthread_mutex_lock(&lock);
 	assert_true(ch.nheld + n <= MAX_HELD);
 	for (unsigned i = 0; i < n; i++) {
 		ch.group[ch.nheld] = i ? 0 : n;
 		ch.held[ch.nheld++] = w[i];
 	}
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
 }
 
-/* Run what is held (completions may hold more: those wait for the next call). */
+/* Run what is held, without the lock (completions submit more: those wait
+ * for the next call). */
 static unsigned release(void)
 {
 	struct udma_work *w[MAX_HELD];
-	unsigned group[MAX_HELD], n = ch.nheld;
+	unsigned group[MAX_HELD];
 
+	pthread_mutex_lock(&lock);
+	unsigned n = ch.nheld;
 	memcpy(w, ch.held, n * sizeof(w[0]));
 	memcpy(group, ch.group, n * sizeof(group[0]));
 	ch.nheld = 0;
+	pthread_mutex_unlock(&lock);
 	for (unsigned i = 0; i < n; i += group[i])
 		run_chain(w + i, group[i]);
 	return n;
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!stop || ch.nheld) {
+		if (!ch.nheld) {
+			pthread_cond_wait(&cond, &lock);
+			continue;
+		}
+		pthread_mutex_unlock(&lock);
+		release();
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+static void worker_stop(pthread_t t)
+{
+	pthread_mutex_lock(&lock);
+	stop = 1;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	stop = 0;
 }
 
 static int ch_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
@@ -360,6 +402,41 @@ static void test_chain_abort(void **state)
 	assert_int_equal(udma_seq_destroy(q), 0);
 }
 
+/* Completions on the engine's own thread, racing the runner that is still
+ * handing the chain over (or polling), a step failing in some rounds: each
+ * sequence completes once, with the right outcome and data. */
+static void test_chain_async(void **state)
+{
+	(void)state;
+	static struct bufs b;
+	for (int mode = 0; mode < 2; mode++) {
+		struct udma_seq *q = build(&b, mode ? UDMA_COMPL_POLL : UDMA_COMPL_CALLBACK, 0);
+		for (int round = 0; round < 40; round++) {
+			int fail_at = round % 4 == 3 ? round % 3 : -1;
+			struct done d = { 0 };
+			pthread_t t;
+			reset(round % 5 == 4 ? 2 : UINT32_MAX, 1, fail_at);
+			memset(b.m, 0, LEN);
+			memset(b.x, 0, LEN);
+			assert_int_equal(pthread_create(&t, NULL, worker, NULL), 0);
+			assert_int_equal(udma_seq_submit(q, count_cb, &d), 0);
+			assert_int_equal(udma_seq_wait(q), 0);
+			worker_stop(t);
+			assert_int_equal(d.calls, 1);
+			if (fail_at < 0) {
+				check_data(q, &b, 4);
+				continue;
+			}
+			assert_int_equal(d.status, -EIO);
+			assert_int_equal(udma_seq_failed_step(q), fail_at);
+			assert_int_equal(udma_seq_steps_done(q), (unsigned)fail_at + 1);
+			for (unsigned i = (unsigned)fail_at + 1; i < 4; i++)
+				assert_int_equal(result_of(q, i).ran, 0);
+		}
+		assert_int_equal(udma_seq_destroy(q), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_chain_failing_step),
 		cmocka_unit_test(test_chain_partial),
 		cmocka_unit_test(test_chain_abort),
+		cmocka_unit_test(test_chain_async),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
