@@ -148,8 +148,9 @@ UDMA_HIDDEN int _udma_engine_accepts(struct udma_engine *e, struct udma_domain *
 UDMA_HIDDEN void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
 			      uint64_t latency_ns);
 UDMA_HIDDEN void _udma_engines_poll(void);
-/* 1 while some registered engine has submit_chain (cheap: a load). */
-UDMA_HIDDEN int _udma_engines_chain(void);
+/* Registered engines with submit_chain (relaxed atomic): a sequence's
+ * step looks no further while it is 0. */
+UDMA_HIDDEN extern unsigned _udma_chain_engines;
 
 /* backends/cpu */
 UDMA_HIDDEN void _udma_builtin_cpu_register(void);
@@ -161,8 +162,8 @@ UDMA_HIDDEN int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, 
 UDMA_HIDDEN void _udma_slot_complete(struct slot *sl, int status);
 /* Chains (sequences): at most this many works in one submit_chain(). */
 #define UDMA_CHAIN_MAX 16
-/* Whether req's session could hand it to an engine with submit_chain: one
- * is registered, and the session is not pinned to another. */
+/* Whether req's session could hand it to an engine with submit_chain: it
+ * is not pinned to another. */
 UDMA_HIDDEN int _udma_req_may_chain(const struct udma_req *req);
 /* Hand reqs[0..n-1] (n <= UDMA_CHAIN_MAX; each of another session, the
  * caller's and filled in) to one engine's submit_chain, in order, as far as

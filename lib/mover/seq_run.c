@@ -237,6 +237,8 @@ static int chain_submit(struct udma_seq *q)
 	struct udma_req *reqs[UDMA_CHAIN_MAX];
 	unsigned n = 1;
 
+	if (!__atomic_load_n(&_udma_chain_engines, __ATOMIC_RELAXED))
+		return 0;
 	reqs[0] = q->steps[q->cur].ss->req;
 	if (q->steps[q->cur].foreign_out || !_udma_req_may_chain(reqs[0]))
 		return 0;

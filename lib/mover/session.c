@@ -1247,7 +1247,7 @@ int udma_req_wait(struct udma_req *req)
 int _udma_req_may_chain(const struct udma_req *req)
 {
 	const struct udma_engine *p = req->session->pinned;
-	return _udma_engines_chain() && (!p || p->ops.submit_chain);
+	return !p || p->ops.submit_chain;
 }
 
 /* The engine that would take a prepared request, if it takes chains. */
