@@ -101,7 +101,9 @@ struct udma_engine_ops {
 	 * udma_engine_done() in order, from any thread; a failing one finishes
 	 * the rest of the taken works with -ECANCELED. Return how many it took
 	 * from the start (0..n): the rest, and all of them on 0 or a negative
-	 * errno, are submitted one by one later. */
+	 * errno, are submitted one by one later. reclaim() does not hand back
+	 * works taken here (others would run them out of order): they are
+	 * run, or finished with -ECANCELED. */
 	int (*submit_chain)(struct udma_engine *e, struct udma_work **w, unsigned n);
 };
 
