@@ -20,7 +20,8 @@
  * trip through udma_engine_done() (the built-in cpu engine is one such);
  * run_burst(), if present, does the same for a burst's works in one call;
  * run_copies(), if present, for a burst's plain linear copies, as
- * {dst, src, len} descriptors rather than works.
+ * {dst, src, len} descriptors rather than works;
+ * submit_chain(), if present, takes several steps of a sequence at once.
  *
  * This header and the public client headers are all an engine sees of udma:
  * the built-in engines are compiled against nothing else (docs/design.md,
@@ -111,6 +112,17 @@ struct udma_engine_ops {
 	 * checked (not NULL, no wrap, no overlap; len may be 0, addresses then
 	 * maybe NULL). The session times one call in a few itself. */
 	int (*run_copies)(struct udma_engine *e, const struct udma_copy *c, unsigned n, int *status);
+	/* Optional (appended: read when size covers it): take up to n
+	 * consecutive works of one chain (a sequence's steps, each reading
+	 * what the ones before it wrote), to run in order: a DSA batch with
+	 * fences, io_uring linked SQEs. Each taken work is finished with
+	 * udma_engine_done() in order, from any thread; a failing one finishes
+	 * the rest of the taken works with -ECANCELED. Return how many it took
+	 * from the start (0..n): the rest, and all of them on 0 or a negative
+	 * errno, are submitted one by one later. reclaim() does not hand back
+	 * works taken here (others would run them out of order): they are
+	 * run, or finished with -ECANCELED. */
+	int (*submit_chain)(struct udma_engine *e, struct udma_work **w, unsigned n);
 };
 
 #define UDMA_ENGINE_INLINE 0x1u    /* completes inside submit(), in the caller's thread */

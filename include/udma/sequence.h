@@ -45,6 +45,9 @@
  *   step starts. Steps count as run (udma_seq_steps_done, result.ran) when
  *   their function ran, failed or not: a step whose bounce pull failed, or
  *   that its session refused, did not run.
+ * - Steps an engine took together (submit_chain in backend.h) have all
+ *   started: an abort lets them finish; after one of them fails, the rest
+ *   come back -ECANCELED, not run, before the sequence completes.
  * - Threads: a sequence is driven by one thread at a time, as a session
  *   (create, append, submit, poll, wait, reset, destroy); udma_seq_abort()
  *   may come from any thread. In CALLBACK mode the steps move on from

@@ -40,6 +40,7 @@ struct retired_set {
 	struct retired_set *next;
 };
 static struct retired_set *retired;
+unsigned _udma_chain_engines; /* atomic: registered engines with submit_chain */
 
 static void engines_changed(void);
 
@@ -196,6 +197,8 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	}
 	e->next_all = all_engines;
 	all_engines = e;
+	if (e->ops.submit_chain)
+		__atomic_add_fetch(&_udma_chain_engines, 1, __ATOMIC_RELAXED);
 	engines_changed();
 	pthread_mutex_unlock(&eng_lock);
 	udma_dbg("engine %s registered: %llu B/s, funcs 0x%x, lanes %u", e->name,
@@ -416,6 +419,8 @@ int udma_engine_unregister(struct udma_engine *e)
 	}
 	/* seq_cst pairs with the submit path: it bumps handed, then checks leaving */
 	__atomic_store_n(&e->leaving, 1, __ATOMIC_SEQ_CST);
+	if (e->ops.submit_chain)
+		__atomic_sub_fetch(&_udma_chain_engines, 1, __ATOMIC_RELAXED);
 	if (publish(NULL, e))
 		unpublish_in_place(e);
 	engines_changed();

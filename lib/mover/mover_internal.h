@@ -148,6 +148,9 @@ UDMA_HIDDEN int _udma_engine_accepts(struct udma_engine *e, struct udma_domain *
 UDMA_HIDDEN void _udma_engine_learn(struct udma_engine *e, enum udma_func f, uint64_t touched, uint64_t exec_ns,
 			      uint64_t latency_ns);
 UDMA_HIDDEN void _udma_engines_poll(void);
+/* Registered engines with submit_chain (relaxed atomic): a sequence's
+ * step looks no further while it is 0. */
+UDMA_HIDDEN extern unsigned _udma_chain_engines;
 
 /* backends/cpu */
 UDMA_HIDDEN void _udma_builtin_cpu_register(void);
@@ -184,6 +187,17 @@ static inline int split_candidate(const struct slot *sl)
  * session's own, or the scheduler's choice other than exclude. */
 UDMA_HIDDEN int _udma_slot_dispatch(struct slot *sl, struct udma_engine *first, const struct udma_engine *exclude);
 UDMA_HIDDEN void _udma_slot_complete(struct slot *sl, int status);
+/* Chains (sequences): at most this many works in one submit_chain(). */
+#define UDMA_CHAIN_MAX 16
+/* Whether req's session could hand it to an engine with submit_chain: it
+ * is not pinned to another. */
+UDMA_HIDDEN int _udma_req_may_chain(const struct udma_req *req);
+/* Hand reqs[0..n-1] (n <= UDMA_CHAIN_MAX; each of another session, the
+ * caller's and filled in) to one engine's submit_chain, in order, as far as
+ * each goes to the same such engine with no bounce. Returns how many it
+ * took from the start (those complete as submitted requests do); the rest
+ * are the caller's, unsubmitted. 0 for fewer than two. */
+UDMA_HIDDEN int _udma_submit_chain(struct udma_req *const *reqs, unsigned n);
 
 /* prepare_multi.c: check and resolve a later function's buffers into sl->work. */
 UDMA_HIDDEN int _udma_prepare_multi(struct slot *sl);

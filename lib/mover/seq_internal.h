@@ -42,6 +42,7 @@ struct seq_step {
 	size_t bounce_need;     /* bytes of bounce buffer its foreign operands take */
 	int elided;             /* a copy into a temporary whose readers read the source */
 	int by_domain;          /* a copy with one side foreign: that domain's own pull or push, no engine */
+	int arrived;            /* atomic: its request's completion is in res (this run) */
 	/* outcome of the latest run */
 	struct udma_seq_result res;
 };
@@ -53,7 +54,9 @@ struct seq_sess {
 	enum udma_func func;
 	char *engine;           /* NULL: the sequence's */
 	struct udma_session *s;
-	struct udma_req *req;
+	struct udma_req *req;   /* its cookie: this */
+	struct udma_seq *seq;
+	unsigned step;          /* the step its request runs, set before each submission */
 	struct seq_sess *next;
 };
 
@@ -65,7 +68,7 @@ enum seq_phase {
 	PH_START,     /* step cur next: abort check, operands, pulls */
 	PH_PULLING,   /* bounce pulls in flight */
 	PH_SUBMIT,    /* pulls done: hand the step to its session */
-	PH_RUNNING,   /* the step's request in flight */
+	PH_RUNNING,   /* the step's request in flight, until the step's arrived */
 	PH_STEPPED,   /* its completion arrived (step_status) */
 	PH_PUSHING,   /* bounce pushes in flight */
 	PH_PUSHED,    /* pushes done */
@@ -111,11 +114,11 @@ struct udma_seq {
 	int posted;             /* atomic, POLL mode: an event from another thread, for the poller */
 	enum seq_phase phase;   /* atomic: a step's completion sets it from the engine's thread */
 	unsigned cur, ndone;
+	unsigned chain_end;     /* steps before it were handed over with cur's (submit_chain) */
 	int status, failed;
 	int step_status;        /* the current step's request's, or the first bounce error */
 	unsigned ops_pending;   /* atomic: bounce pulls or pushes in flight, + 1 while issuing */
 	int ops_err;            /* atomic: the first of their errors */
-	struct seq_sess *cur_sess;  /* the running step's */
 	udma_seq_cb cb;
 	void *cookie;
 	unsigned generation;    /* atomic: completions delivered */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/check.h"
+#include "mover_internal.h"
 #include "seq_internal.h"
 
 /* ---- dependencies ------------------------------------------------------------------- */
@@ -72,9 +73,11 @@ void _udma_seq_unwait(struct udma_seq *q)
 
 int _udma_seq_start(struct udma_seq *q)
 {
-	for (unsigned i = 0; i < q->nsteps; i++)
+	for (unsigned i = 0; i < q->nsteps; i++) {
 		q->steps[i].res = (struct udma_seq_result){ .size = sizeof(struct udma_seq_result), .status = -ECANCELED };
-	q->cur = q->ndone = 0;
+		__atomic_store_n(&q->steps[i].arrived, 0, __ATOMIC_RELAXED);
+	}
+	q->cur = q->ndone = q->chain_end = 0;
 	q->status = 0;
 	q->failed = -1;
 	__atomic_store_n(&q->aborted, 0, __ATOMIC_RELAXED);
@@ -112,21 +115,39 @@ static void finish(struct udma_seq *q, int status, int failed)
 	__atomic_add_fetch(&q->generation, 1, __ATOMIC_RELEASE);
 }
 
-/* The step's request completed: note its outcome; the runner goes on. */
+/* A step's request completed: note its outcome; the runner goes on. The
+ * step is its session's latest (not always cur: a chain's steps complete
+ * while the runner is at an earlier one). */
 void _udma_seq_step_done(struct udma_req *req)
 {
-	struct udma_seq *q = req->cookie;
-	struct seq_step *st = &q->steps[q->cur];
+	struct seq_sess *ss = req->cookie;
+	struct udma_seq *q = ss->seq;
+	struct seq_step *st = &q->steps[ss->step];
 
 	st->res.status = req->status;
 	st->res.ran = 1;
 	st->res.result = req->result;
 	memcpy(st->res.imm, req->imm, sizeof(st->res.imm));
 	st->res.engine = req->engine;
-	q->step_status = req->status;
 	/* release: the runner, maybe on another thread, reads the outcome after */
-	__atomic_store_n(&q->phase, PH_STEPPED, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->arrived, 1, __ATOMIC_RELEASE);
 	_udma_seq_kick(q);
+}
+
+/* Step cur of a chain failed: the engine finishes the rest of the chain
+ * (-ECANCELED). 1 once all of them are in, so nothing of this run comes
+ * after the sequence's completion; those cancelled did not run. */
+static int chain_settled(struct udma_seq *q)
+{
+	for (unsigned i = q->cur + 1; i < q->chain_end; i++)
+		if (!__atomic_load_n(&q->steps[i].arrived, __ATOMIC_ACQUIRE))
+			return 0;
+	for (unsigned i = q->cur + 1; i < q->chain_end; i++) {
+		struct udma_seq_result *r = &q->steps[i].res;
+		r->ran = r->status != -ECANCELED;
+		r->engine = r->ran ? r->engine : NULL;
+	}
+	return 1;
 }
 
 /* ---- one step ----------------------------------------------------------------------------- */
@@ -181,7 +202,6 @@ static int step_start(struct udma_seq *q)
 		}
 		return !err;
 	}
-	q->cur_sess = st->ss;
 	if ((err = fill_req(q, st, st->ss->req))) {
 		st->res.status = err;
 		finish(q, err, (int)q->cur);
@@ -196,6 +216,46 @@ static int step_start(struct udma_seq *q)
 	return !_udma_seq_pull(q, st);
 }
 
+/* Does step i share its session (its one request) with a step from cur on? */
+static int session_taken(const struct udma_seq *q, unsigned i)
+{
+	for (unsigned j = q->cur; j < i; j++)
+		if (q->steps[j].ss == q->steps[i].ss)
+			return 1;
+	return 0;
+}
+
+/*
+ * Hand steps cur, cur + 1, ... to an engine that takes chains, as far as
+ * their buffers are ready before the steps before them ran: none bounced,
+ * elided or moved by a domain (nor a push after cur), none taking the
+ * previous step's imm; each on a session of its own (one request each).
+ * 1 when it took cur (and chain_end says how far), 0: submit cur alone.
+ */
+static int chain_submit(struct udma_seq *q)
+{
+	struct udma_req *reqs[UDMA_CHAIN_MAX];
+	unsigned n = 1;
+
+	if (!__atomic_load_n(&_udma_chain_engines, __ATOMIC_RELAXED))
+		return 0;
+	reqs[0] = q->steps[q->cur].ss->req;
+	if (q->steps[q->cur].foreign_out || !_udma_req_may_chain(reqs[0]))
+		return 0;
+	for (unsigned i = q->cur + 1; i < q->nsteps && n < UDMA_CHAIN_MAX; i++, n++) {
+		struct seq_step *st = &q->steps[i];
+		if (st->elided || st->by_domain || st->foreign_in || st->foreign_out ||
+		    (st->flags & UDMA_STEP_IMM_PREV) || session_taken(q, i) || fill_req(q, st, st->ss->req))
+			break;
+		st->ss->step = i;
+		reqs[n] = st->ss->req;
+	}
+	int got = n > 1 ? _udma_submit_chain(reqs, n) : 0;
+	if (got)
+		q->chain_end = q->cur + (unsigned)got;
+	return got > 0;
+}
+
 /* PH_SUBMIT: hand the request over; its completion may come before this returns. */
 static int step_submit(struct udma_seq *q)
 {
@@ -203,7 +263,8 @@ static int step_submit(struct udma_seq *q)
 	int err = __atomic_load_n(&q->ops_err, __ATOMIC_ACQUIRE);
 
 	__atomic_store_n(&q->phase, PH_RUNNING, __ATOMIC_RELAXED);
-	if (!err)
+	st->ss->step = q->cur;
+	if (!err && !chain_submit(q))
 		err = udma_submit(st->ss->req);
 	if (err) {
 		st->res.status = err; /* refused, or its operands could not be pulled: it did not run */
@@ -235,6 +296,10 @@ void _udma_seq_advance(struct udma_seq *q)
 				finish(q, 0, -1);
 				return;
 			}
+			if (q->cur < q->chain_end) { /* handed over with a step before it */
+				__atomic_store_n(&q->phase, PH_RUNNING, __ATOMIC_RELAXED);
+				break;
+			}
 			if (__atomic_load_n(&q->aborted, __ATOMIC_ACQUIRE)) {
 				finish(q, -ECANCELED, (int)q->cur);
 				return;
@@ -251,8 +316,14 @@ void _udma_seq_advance(struct udma_seq *q)
 			step_submit(q);
 			break;
 		case PH_RUNNING:
-			return;
+			if (!__atomic_load_n(&q->steps[q->cur].arrived, __ATOMIC_ACQUIRE))
+				return;
+			q->step_status = q->steps[q->cur].res.status;
+			__atomic_store_n(&q->phase, PH_STEPPED, __ATOMIC_RELAXED);
+			break;
 		case PH_STEPPED:
+			if (q->step_status && !chain_settled(q))
+				return;
 			q->ndone++;
 			if (q->step_status) {
 				finish(q, q->step_status, (int)q->cur);

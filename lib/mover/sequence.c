@@ -238,7 +238,8 @@ static struct seq_sess *sess_new(struct udma_seq *q, enum udma_func f, const cha
 		return NULL;
 	}
 	n->req->cb = _udma_seq_step_done;
-	n->req->cookie = q;
+	n->req->cookie = n;
+	n->seq = q;
 	n->next = q->sessions;
 	q->sessions = n;
 	return n;
@@ -406,6 +407,27 @@ int udma_seq_abort(struct udma_seq *q)
 	return 0;
 }
 
+/* Poll the sessions of the steps in flight: cur's, and the rest of its
+ * chain's (POLL mode: only this thread runs q, so cur stays put unless a
+ * completion polled here moves it). Completions delivered, or -errno. */
+static int poll_steps(struct udma_seq *q, unsigned gen)
+{
+	int ph = __atomic_load_n(&q->phase, __ATOMIC_ACQUIRE), got = 0;
+	if (ph != PH_RUNNING && ph != PH_STEPPED)
+		return 0;
+	unsigned lo = q->cur, hi = q->chain_end > lo ? q->chain_end : lo + 1;
+	struct seq_sess *ss[UDMA_CHAIN_MAX];
+	for (unsigned i = lo; i < hi; i++) /* before any callback runs: it may resubmit */
+		ss[i - lo] = q->steps[i].ss;
+	for (unsigned i = 0; i < hi - lo && __atomic_load_n(&q->generation, __ATOMIC_ACQUIRE) == gen; i++) {
+		int n = udma_session_poll(ss[i]->s, UINT32_MAX);
+		if (n < 0)
+			return n;
+		got += n;
+	}
+	return got;
+}
+
 int udma_seq_poll(struct udma_seq *q)
 {
 	if (!q)
@@ -416,8 +438,7 @@ int udma_seq_poll(struct udma_seq *q)
 	for (unsigned i = 0; i <= q->nsteps && busy(q); i++) {
 		if (__atomic_exchange_n(&q->posted, 0, __ATOMIC_ACQ_REL))
 			_udma_seq_kick(q);
-		struct udma_session *s = __atomic_load_n(&q->phase, __ATOMIC_ACQUIRE) == PH_RUNNING ? q->cur_sess->s : NULL;
-		if (!s || udma_session_poll(s, UINT32_MAX) <= 0)
+		if (poll_steps(q, gen) <= 0)
 			break;
 	}
 	tl_driver = outer;

@@ -1442,3 +1442,92 @@ int udma_req_wait(struct udma_req *req)
 	}
 	return 0;
 }
+
+/* ---- chains ---------------------------------------------------------------------- */
+
+int _udma_req_may_chain(const struct udma_req *req)
+{
+	const struct udma_engine *p = req->session->pinned;
+	return !p || p->ops.submit_chain;
+}
+
+/* The engine that would take a prepared request, if it takes chains. */
+static struct udma_engine *chain_engine(const struct slot *sl)
+{
+	const struct udma_session *s = sl->req.session;
+	struct udma_engine *e = s->pinned;
+	if (!e || __atomic_load_n(&e->leaving, __ATOMIC_ACQUIRE))
+		e = _udma_engine_choose(s->func, sl->touched, sl, NULL);
+	return e && e->ops.submit_chain ? e : NULL;
+}
+
+/* Claim and prepare reqs[0..] while they go to one engine that takes
+ * chains (in *e); how many. Those after them are untouched. */
+static unsigned chain_take(struct udma_req *const *reqs, unsigned n, struct slot **sl, struct udma_engine **e)
+{
+	unsigned k = 0;
+
+	for (; k < n; k++) {
+		struct slot *s = slot_of(reqs[k]);
+		if (!s || take(s, 0, 1))
+			break;
+		/* a refusal here is found again when the request is submitted alone */
+		if (prepare(s) || s->foreign || (k ? chain_engine(s) != *e : !(*e = chain_engine(s)))) {
+			refuse(s, 0);
+			break;
+		}
+		sl[k] = s;
+	}
+	return k;
+}
+
+/* Take back sl[from..n-1] from e: unsubmitted, the caller's again. */
+static void chain_untake(struct udma_engine *e, struct slot **sl, unsigned from, unsigned n, int counted)
+{
+	for (unsigned i = from; i < n; i++) {
+		if (counted) {
+			__atomic_store_n(&sl[i]->engine, NULL, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&e->handed.bytes, sl[i]->touched, __ATOMIC_RELAXED);
+			count_submit(sl[i]->req.session, 0, (unsigned)-1);
+		}
+		refuse(sl[i], 0);
+	}
+	if (counted && n > from)
+		__atomic_sub_fetch(&e->handed.n, n - from, __ATOMIC_RELEASE);
+}
+
+int _udma_submit_chain(struct udma_req *const *reqs, unsigned n)
+{
+	struct slot *sl[UDMA_CHAIN_MAX];
+	struct udma_work *w[UDMA_CHAIN_MAX];
+	struct udma_engine *e = NULL;
+
+	UDMA_ASSERT(n <= UDMA_CHAIN_MAX);
+	unsigned k = chain_take(reqs, n, sl, &e);
+	if (k < 2) { /* nothing to gain: the caller submits it alone */
+		chain_untake(e, sl, 0, k, 0);
+		return 0;
+	}
+	/* seq_cst pairs with unregister, as in _udma_slot_dispatch */
+	__atomic_add_fetch(&e->handed.n, k, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&e->leaving, __ATOMIC_SEQ_CST)) {
+		__atomic_sub_fetch(&e->handed.n, k, __ATOMIC_RELEASE);
+		chain_untake(e, sl, 0, k, 0);
+		return 0;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		__atomic_add_fetch(&e->handed.bytes, sl[i]->touched, __ATOMIC_RELAXED);
+		count_submit(sl[i]->req.session, 0, 1);
+		sl[i]->req.engine = e->name;
+		sl[i]->t_submit = 0; /* its latency would include the works before it */
+		__atomic_store_n(&sl[i]->engine, e, __ATOMIC_RELEASE);
+		w[i] = &sl[i]->work;
+	}
+	int got = e->ops.submit_chain(e, w, k);
+	if (got < 0 || (unsigned)got > k) {
+		UDMA_ASSERT(got < 0);
+		got = 0;
+	}
+	chain_untake(e, sl, (unsigned)got, k, 1);
+	return got;
+}
