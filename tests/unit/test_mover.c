@@ -652,8 +652,9 @@ static void test_error_engine(void **state)
 	udma_req_free(r);
 	udma_session_destroy(s);
 	assert_int_equal(udma_engine_unregister(e), 0);
-	/* delays complete later, from the engine's thread */
-	struct udma_error_opts d = { .size = sizeof(d), .name = "slowpoke", .speed = 1ull << 40, .delay_us = 2000 };
+	/* delays complete later, from the engine's thread (100 ms: a loaded machine
+	 * under TSan can stall the test thread for milliseconds after submit) */
+	struct udma_error_opts d = { .size = sizeof(d), .name = "slowpoke", .speed = 1ull << 40, .delay_us = 100000 };
 	e = udma_error_engine_create(&d);
 	o.engine = "slowpoke";
 	s = udma_session_create(UDMA_FUNC_COPY, &o);
