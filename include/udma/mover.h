@@ -292,7 +292,9 @@ static inline int udma_req_is_done(const struct udma_req *req)
 UDMA_API int udma_submit_burst(struct udma_req *const *reqs, unsigned n);
 /* POLL-mode sessions: take up to max completed requests, in completion
  * order, without running their callbacks; reqs[i] is done and (if status is
- * not NULL) status[i] is its status. Returns the count, or -EINVAL. */
+ * not NULL) status[i] is its status. Returns the count, or -EINVAL. It
+ * drives engines that need polling, as udma_session_poll() does; both take
+ * from one queue, so a completion polled is not reaped (and the reverse). */
 UDMA_API int udma_session_reap(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max);
 /* Requests that may be submitted now: depth less those in flight (reaped
  * or delivered ones are no longer in flight). */
