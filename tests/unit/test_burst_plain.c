@@ -498,7 +498,7 @@ static void test_plain_learn(void **state)
 /* An engine's run_plain(): its failures reach each request's status, its
  * descriptors are as documented; run_plain() without run() is refused at
  * registration. Permanent (it stays registered), so it is the last test. */
-static int plain_calls;
+static int plain_calls, plain_reqs;
 
 static int eng_run(struct udma_engine *e, struct udma_work *w)
 {
@@ -518,6 +518,7 @@ static int picky_plain(struct udma_engine *e, enum udma_func f, const struct udm
 	int failed = 0;
 
 	plain_calls++;
+	plain_reqs += (int)n;
 	for (unsigned i = 0; i < n; i++) {
 		status[i] = p[i].len == 13 ? -EIO : 0;
 		failed |= status[i];
@@ -569,8 +570,24 @@ static void test_plain_engine_op(void **state)
 	for (int i = 0; i < 6; i++) {
 		assert_string_equal(r[i]->engine, "picky-plain");
 		assert_int_equal(out[i][0], i % 2 ? 0 : 7);
-		assert_int_equal(udma_req_free(r[i]), 0);
 	}
+
+	/* inputs that end where the output begins, or begin where it ends,
+	 * are plain ones too: they reach run_plain() */
+	static uint8_t m[4][48];
+	for (int i = 0; i < 2; i++) {
+		uint8_t *d = m[2 * i] + 16;
+		r[i]->in[0] = lin(d - 16, 16);
+		r[i]->in[1] = lin(d + 16, 16);
+		r[i]->in[2] = lin(m[2 * i + 1], 16);
+		r[i]->out = lin(d, 16);
+	}
+	plain_reqs = 0;
+	assert_int_equal(udma_submit_burst(r, 2), 2);
+	reap_in_order(s, r, 2, NULL);
+	assert_int_equal(plain_reqs, 2);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(udma_req_free(r[i]), 0);
 	assert_int_equal(udma_session_destroy(s), 0);
 
 	/* crc32c on it; a function without a plain form is refused by the kernel */
