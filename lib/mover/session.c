@@ -1296,15 +1296,15 @@ static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni,
 			break;
 		const struct udma_buf *in = req->in;
 		size_t len = req->out.linear.len;
-		uintptr_t d = (uintptr_t)req->out.linear.addr, c = d + len - 1, hi = 0, lo = UINTPTR_MAX, bad = 0;
-		for (unsigned k = 0; k < ni; k++) {
+		uintptr_t d = (uintptr_t)req->out.linear.addr, c = d + len - 1, hi = 0, lo = UINTPTR_MAX;
+		unsigned k = 0;
+		for (; k < ni && in[k].type == UDMA_BUF_LINEAR && in[k].linear.len == len; k++) {
 			uintptr_t src = (uintptr_t)in[k].linear.addr;
-			bad |= (in[k].type ^ UDMA_BUF_LINEAR) | (in[k].linear.len ^ len); /* nonzero where either differs */
 			hi = src - 1 > hi ? src - 1 : hi;
 			lo = c - src < lo ? c - src : lo;
 			v[j][k] = (void *)src;
 		}
-		if (bad || (j && len != p[0].len) ||
+		if (k < ni || (j && len != p[0].len) ||
 		    (len && (len > SIZE_MAX / 2 || hi >= ~len || d - 1 >= ~len || lo < 2 * len - 1)))
 			break;
 		v[j][ni] = (void *)d;

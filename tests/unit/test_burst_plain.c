@@ -276,9 +276,29 @@ static void test_xor_mixed_and_refused(void **state)
 		reap_in_order(s, &r[7], 1, NULL);
 		r[8]->flags = 0;
 	}
+	/* one-byte requests with a one-piece iovec (its count, 1, where a
+	 * linear buffer's length is): the type tells them apart */
+	uint8_t o1 = 0;
+	struct iovec i1 = { in[3], 1 }, v1 = { &o1, 1 };
+	for (int i = 8; i < 10; i++) {
+		for (int j = 0; j < 8; j++)
+			r[i]->in[j] = lin(in[j], 1);
+		r[i]->out = lin(out[i], 1);
+	}
+	r[8]->in[3] = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { &i1, 1 } };
+	r[9]->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { &v1, 1 } };
+	out[8][0] = 0;
+	assert_int_equal(udma_submit_burst(&r[8], 2), 2);
+	reap_in_order(s, &r[8], 2, NULL);
+	assert_int_equal(out[8][0], x);
+	assert_int_equal(o1, x);
+
 	struct udma_req *theirs = udma_req_alloc(other), *two[2] = { r[9], theirs };
-	for (int j = 0; j < 8; j++)
+	r[9]->out = lin(out[9], 8);
+	for (int j = 0; j < 8; j++) {
+		r[9]->in[j] = lin(in[j], 8);
 		theirs->in[j] = lin(in[j], 8);
+	}
 	theirs->out = lin(out[9], 8);
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(two, 2), 1);
