@@ -7,8 +7,11 @@
  * between the two; the ratio reported is the median of the per-repetition
  * ratios, so a slow spell on a shared machine hits both sides of one.
  *
- * usage: bench_burst [-s SIZE] [-p PEER] [-b BURST] [-e ENGINE] [-r REPS] [-t MS] [-n LOOPS]
- *   -s SIZE    bytes per udma copy (default 8)
+ * usage: bench_burst [-f FUNC] [-s SIZE] [-p PEER] [-b BURST] [-e ENGINE] [-r REPS] [-t MS] [-n LOOPS]
+ *   -f FUNC    the session's function (default copy; xor8, crc32c, ... as
+ *              udma perf -f names them: for callgrind, as the memcpy peer
+ *              compares with copies only; udma perf --peers has ISA-L's)
+ *   -s SIZE    bytes per udma request (default 8)
  *   -p PEER    bytes per memcpy (default 64)
  *   -b BURST   requests per burst (default 32)
  *   -e ENGINE  engine name (default cpu)
@@ -30,6 +33,7 @@
 static size_t size = 8, peer = 64;
 static unsigned burst = 32, reps = 11;
 static const char *engine = "cpu";
+static enum udma_func func = UDMA_FUNC_COPY;
 static double target_ns = 50e6;
 
 static uint64_t now_ns(void)
@@ -102,20 +106,26 @@ static void setup(void)
 	size_t span = size > peer ? size : peer;
 	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = burst, .engine = engine };
 
-	src = aligned_alloc(64, (span * burst + 63) & ~(size_t)63);
+	int ni = udma_func_ninputs(func);
+	size_t nsrc = ni > 1 ? (size_t)ni : 1;
+
+	src = aligned_alloc(64, (span * burst * nsrc + 63) & ~(size_t)63);
 	dst = aligned_alloc(64, (span * burst + 63) & ~(size_t)63);
-	s = udma_session_create(UDMA_FUNC_COPY, &o);
-	if (!src || !dst || !s) {
-		fprintf(stderr, "setup failed (engine %s)\n", engine);
+	s = udma_session_create(func, &o);
+	if (!src || !dst || !s || ni < 1) {
+		fprintf(stderr, "setup failed (engine %s, function %s)\n", engine, udma_func_name(func));
 		exit(1);
 	}
-	memset(src, 0x5a, span * burst);
+	memset(src, 0x5a, span * burst * nsrc);
 	for (unsigned i = 0; i < burst; i++) {
 		struct udma_req *r = udma_req_alloc(s);
 		if (!r)
 			exit(1);
-		r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { dst + i * span, size } };
-		r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { src + i * span, size } };
+		if (func != UDMA_FUNC_CRC32C)
+			r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { dst + i * span, size } };
+		for (int j = 0; j < ni; j++)
+			r->in[j] = (struct udma_buf){ .type = UDMA_BUF_LINEAR,
+						      .linear = { src + ((size_t)j * burst + i) * span, size } };
 		reqs[i] = r;
 	}
 }
@@ -127,7 +137,7 @@ static void report(unsigned long loops)
 	if (loops) { /* callgrind: the udma side alone, a fixed count */
 		for (unsigned long k = 0; k < loops; k++)
 			udma_round();
-		printf("%lu bursts of %u copies of %zu bytes on %s\n", loops, burst, size, engine);
+		printf("%lu bursts of %u %s requests of %zu bytes on %s\n", loops, burst, udma_func_name(func), size, engine);
 		return;
 	}
 	udma_round(); /* warm: the engine decided, the pages touched */
@@ -145,7 +155,7 @@ static void report(unsigned long loops)
 	qsort(u, reps, sizeof(*u), cmp_double);
 	qsort(p, reps, sizeof(*p), cmp_double);
 	qsort(ratio, reps, sizeof(*ratio), cmp_double);
-	printf("udma %zu B copy, bursts of %u on %s: %.2f ns/request (%.2f-%.2f)\n", size, burst, engine, u[reps / 2],
+	printf("udma %zu B %s, bursts of %u on %s: %.2f ns/request (%.2f-%.2f)\n", size, udma_func_name(func), burst, engine, u[reps / 2],
 	       u[0], u[reps - 1]);
 	printf("memcpy %zu B: %.2f ns/copy (%.2f-%.2f)\n", peer, p[reps / 2], p[0], p[reps - 1]);
 	printf("ratio (median of %u per-repetition ratios): %.2fx (%.2f-%.2f)\n", reps, ratio[reps / 2], ratio[0],
@@ -157,8 +167,14 @@ int main(int argc, char **argv)
 	unsigned long loops = 0;
 	int c;
 
-	while ((c = getopt(argc, argv, "s:p:b:e:r:t:n:")) != -1) {
+	while ((c = getopt(argc, argv, "f:s:p:b:e:r:t:n:")) != -1) {
 		switch (c) {
+		case 'f':
+			if (udma_func_by_name(optarg, &func)) {
+				fprintf(stderr, "unknown function %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 's': size = strtoull(optarg, NULL, 0); break;
 		case 'p': peer = strtoull(optarg, NULL, 0); break;
 		case 'b': burst = (unsigned)strtoul(optarg, NULL, 0); break;
@@ -167,7 +183,7 @@ int main(int argc, char **argv)
 		case 't': target_ns = strtod(optarg, NULL) * 1e6; break;
 		case 'n': loops = strtoul(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: %s [-s SIZE] [-p PEER] [-b BURST] [-e ENGINE] [-r REPS] [-t MS] [-n LOOPS]\n",
+			fprintf(stderr, "usage: %s [-f FUNC] [-s SIZE] [-p PEER] [-b BURST] [-e ENGINE] [-r REPS] [-t MS] [-n LOOPS]\n",
 				argv[0]);
 			return 2;
 		}

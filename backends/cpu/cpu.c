@@ -80,7 +80,17 @@ static int cpu_run_copies(struct udma_engine *e, const struct udma_copy *c, unsi
 	return 0;
 }
 
-/* Sessions call run(), run_burst() and run_copies(); submit serves any caller that hands works over. */
+/* A burst's plain xorN or crc32c requests, one after another; none fails. */
+static int cpu_run_plain(struct udma_engine *e, enum udma_func f, const struct udma_plain *p, unsigned n, int *status)
+{
+	(void)e;
+	int failed = 0;
+	for (unsigned i = 0; i < n; i++)
+		failed |= status[i] = udma_cpu_execute_plain(f, &p[i]);
+	return failed;
+}
+
+/* Sessions call run(), run_burst(), run_copies() and run_plain(); submit serves any caller that hands works over. */
 static int cpu_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -94,6 +104,7 @@ static const struct udma_engine_ops cpu_ops = {
 	.run = cpu_run,
 	.run_burst = cpu_run_burst,
 	.run_copies = cpu_run_copies,
+	.run_plain = cpu_run_plain,
 };
 
 

@@ -20,7 +20,8 @@
  * trip through udma_engine_done() (the built-in cpu engine is one such);
  * run_burst(), if present, does the same for a burst's works in one call;
  * run_copies(), if present, for a burst's plain linear copies, as
- * {dst, src, len} descriptors rather than works;
+ * {dst, src, len} descriptors rather than works; run_plain(), if present,
+ * likewise for a burst's plain linear xorN and crc32c requests;
  * submit_chain(), if present, takes several steps of a sequence at once.
  *
  * This header and the public client headers are all an engine sees of udma:
@@ -78,6 +79,16 @@ struct udma_copy {
 	size_t len;
 };
 
+/* One plain request of a burst, for run_plain(): the function over len
+ * bytes of v[0..ninputs-1] into v[ninputs] (xorN: ISA-L xor_gen's layout;
+ * crc32c has no output); imm is the request's (crc32c: seed in, result
+ * out, as udma_req says). */
+struct udma_plain {
+	void **v;
+	size_t len;
+	uint8_t *imm;
+};
+
 struct udma_engine_ops {
 	size_t size; /* sizeof(struct udma_engine_ops) */
 	/* Take up to n; return how many were accepted (0..n) or a negative errno. */
@@ -112,6 +123,15 @@ struct udma_engine_ops {
 	 * checked (not NULL, no wrap, no overlap; len may be 0, addresses then
 	 * maybe NULL). The session times one call in a few itself. */
 	int (*run_copies)(struct udma_engine *e, const struct udma_copy *c, unsigned n, int *status);
+	/* Optional, with run() only (appended: read when size covers it):
+	 * perform the plain requests p[0..n-1] of function f (UDMA_FUNC_XOR2
+	 * .. UDMA_FUNC_XOR16 or UDMA_FUNC_CRC32C) here, in order; return as
+	 * run_copies() does. A burst's requests of those functions with linear
+	 * buffers only come here instead of run_burst(), with no work
+	 * structure: addresses in the system domain, checked as for
+	 * run_copies() (no input overlaps the output). The session times one
+	 * call in a few itself. */
+	int (*run_plain)(struct udma_engine *e, enum udma_func f, const struct udma_plain *p, unsigned n, int *status);
 	/* Optional (appended: read when size covers it): take up to n
 	 * consecutive works of one chain (a sequence's steps, each reading
 	 * what the ones before it wrote), to run in order: a DSA batch with
@@ -230,6 +250,8 @@ UDMA_API int udma_error_engine_release(struct udma_engine *e, unsigned n);
 
 /* The function kernels, for engines that run on the CPU. 0 or -errno. */
 UDMA_API int udma_cpu_execute(struct udma_work *w);
+/* The same for plain requests (run_plain()'s, function f): 0 or -errno. */
+UDMA_API int udma_cpu_execute_plain(enum udma_func f, const struct udma_plain *p);
 
 #ifdef __cplusplus
 }

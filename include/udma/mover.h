@@ -286,7 +286,8 @@ static inline int udma_req_is_done(const struct udma_req *req)
  * Requests with UDMA_REQ_WAIT are refused. From the session's driving
  * thread a burst is checked and run as a whole: one engine decision for
  * requests of the same size in a row, works for the inline engine run
- * together (backend.h, run_burst), completions queued together
+ * together (backend.h: run_burst; run_copies and run_plain for linear
+ * copies, xorN and crc32c), completions queued together
  * (docs/movers.md, "Bursts").
  */
 UDMA_API int udma_submit_burst(struct udma_req *const *reqs, unsigned n);

@@ -164,6 +164,9 @@ struct udma_engine *udma_engine_register(const struct udma_engine_desc *ud)
 	if (d.ops->size >= offsetof(struct udma_engine_ops, run_copies) + sizeof(void *) && d.ops->run_copies &&
 	    !d.ops->run)
 		return udma_fail_null(EINVAL, "engine %s: run_copies() without run()", d.name);
+	if (d.ops->size >= offsetof(struct udma_engine_ops, run_plain) + sizeof(void *) && d.ops->run_plain &&
+	    !d.ops->run)
+		return udma_fail_null(EINVAL, "engine %s: run_plain() without run()", d.name);
 	e = zalloc_lines(sizeof(*e)); /* aligned as its type says: its counts sit on lines of their own */
 	if (!e)
 		return udma_fail_null(ENOMEM, "out of memory");

@@ -6,6 +6,7 @@
  * non-temporal stores for copies larger than the last-level cache, which
  * our measurements showed is where they pay: docs/movers.md).
  */
+#include <endian.h>
 #include <string.h>
 #include <isa-l/crc.h>
 #include <isa-l/raid.h>
@@ -266,6 +267,58 @@ KERNEL static uint64_t compare_pattern(struct udma_work *w, const uint8_t pat[8]
 		done += step;
 	}
 	return UDMA_CMP_EQUAL;
+}
+
+/* A plain xorN in chunks ISA-L's int lengths take (pv is the caller's:
+ * copied to advance where there is more than one). */
+KERNEL static void xor_plain(void **pv, unsigned n, size_t len)
+{
+	void *v[UDMA_MAX_INPUTS + 1];
+
+	if (len <= CHUNK) {
+		xor_chunk(pv, n, len);
+		return;
+	}
+	for (unsigned j = 0; j <= n; j++)
+		v[j] = pv[j];
+	for (;;) {
+		size_t step = len < CHUNK ? len : CHUNK;
+		xor_chunk(v, n, step);
+		if (!(len -= step))
+			return;
+		for (unsigned j = 0; j <= n; j++)
+			v[j] = (char *)v[j] + step;
+	}
+}
+
+/* A plain CRC-32C, chained through imm as copy_crc() chains it. */
+KERNEL static void crc_plain(const char *p, size_t len, uint8_t imm[8])
+{
+	uint32_t seed, crc;
+
+	memcpy(&seed, imm, 4);
+	crc = ~le32toh(seed);
+	for (size_t step; len; len -= step, p += step) {
+		step = len < CHUNK ? len : CHUNK;
+		crc = crc32_iscsi((unsigned char *)p, (int)step, crc);
+	}
+	seed = htole32(~crc);
+	memcpy(imm, &seed, 4);
+}
+
+int udma_cpu_execute_plain(enum udma_func f, const struct udma_plain *p)
+{
+	if (!p->len)
+		return 0;
+	if (f == UDMA_FUNC_CRC32C) {
+		crc_plain(p->v[0], p->len, p->imm);
+		return 0;
+	}
+	if (f >= UDMA_FUNC_XOR2 && f <= UDMA_FUNC_XOR16) {
+		xor_plain(p->v, (unsigned)(f - UDMA_FUNC_XOR2 + 2), p->len);
+		return 0;
+	}
+	return udma_fail(EINVAL, "%s has no plain form", udma_func_name(f));
 }
 
 int udma_cpu_execute(struct udma_work *w)

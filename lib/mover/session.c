@@ -1215,10 +1215,11 @@ static void copies_run(struct udma_session *s, struct udma_engine *e, const stru
 	copies_complete(s, sl, failed ? status : NULL, n);
 }
 
-/* The engine for plain copies touching this many bytes if it takes plain
- * copies, else NULL: the pinned one, the burst's last choice for that
- * size, or the scheduler's (NULL slot: linear buffers, nothing foreign). */
-static struct udma_engine *copies_engine(struct udma_session *s, uint64_t touched, struct pick *p)
+/* The engine for plain requests touching this many bytes if it takes
+ * them (run_copies() or run_plain()), else NULL: the pinned one, the
+ * burst's last choice for that size, or the scheduler's (NULL slot:
+ * linear buffers, nothing foreign). */
+static struct udma_engine *plain_engine(struct udma_session *s, uint64_t touched, struct pick *p)
 {
 	struct udma_engine *e = s->pinned;
 	if (!e && p->e && touched == p->touched) {
@@ -1227,7 +1228,9 @@ static struct udma_engine *copies_engine(struct udma_session *s, uint64_t touche
 		e = _udma_engine_choose(s->func, touched, NULL, NULL);
 		*p = e && runs_here(e) ? (struct pick){ e, touched } : (struct pick){ NULL, 0 };
 	}
-	return e && runs_here(e) && e->ops.run_copies ? e : NULL;
+	if (!e || !runs_here(e))
+		return NULL;
+	return (s->func == UDMA_FUNC_COPY ? e->ops.run_copies != NULL : e->ops.run_plain != NULL) ? e : NULL;
 }
 
 /* How many of reqs[0..n-1], from the first, are plain copies of the
@@ -1266,6 +1269,135 @@ static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t
 	return j;
 }
 
+/* The first checks of a burst entry, as copies_check() makes them: a
+ * request of the session, flags 0, owned, with inputs. */
+HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t span)
+{
+	uintptr_t off = (uintptr_t)req - slots;
+	return off < span && !(off % sizeof(struct slot)) && !req->flags && req->in &&
+	       __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) == SLOT_OWNED;
+}
+
+/* As copies_check(), for an xorN session (ni inputs): one linear output
+ * and ni linear inputs of one length, none NULL or wrapping, no input
+ * overlapping the output, into p[] with their pointers in v[]. Per input,
+ * a few loads and a running minimum and maximum: src - 1 >= ~len (NULL or
+ * wrapping) for the largest src - 1; d - src in (-len, len) (overlap) is
+ * d + len - 1 - src < 2 len - 1 for the smallest (len < 2^63, else refused:
+ * burst_one() takes it). */
+static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni, uintptr_t slots, uintptr_t span,
+			  struct udma_plain *p, void *(*v)[UDMA_MAX_INPUTS + 1])
+{
+	unsigned j = 0;
+
+	for (; j < n; j++) {
+		const struct udma_req *req = reqs[j];
+		if (!plain_req_ok(req, slots, span) || req->out.type != UDMA_BUF_LINEAR)
+			break;
+		const struct udma_buf *in = req->in;
+		size_t len = req->out.linear.len;
+		uintptr_t d = (uintptr_t)req->out.linear.addr, c = d + len - 1, hi = 0, lo = UINTPTR_MAX;
+		unsigned k = 0;
+		for (; k < ni && in[k].type == UDMA_BUF_LINEAR && in[k].linear.len == len; k++) {
+			uintptr_t src = (uintptr_t)in[k].linear.addr;
+			hi = src - 1 > hi ? src - 1 : hi;
+			lo = c - src < lo ? c - src : lo;
+			v[j][k] = (void *)src;
+		}
+		if (k < ni || (j && len != p[0].len) ||
+		    (len && (len > SIZE_MAX / 2 || hi >= ~len || d - 1 >= ~len || lo < 2 * len - 1)))
+			break;
+		v[j][ni] = (void *)d;
+		p[j] = (struct udma_plain){ v[j], len, (uint8_t *)req->imm };
+	}
+	return j;
+}
+
+/* As copies_check(), for a crc32c session: no output, one linear input
+ * neither NULL nor wrapping, into p[] with its pointer in v[]. */
+static unsigned crc_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t span,
+			  struct udma_plain *p, void *(*v)[UDMA_MAX_INPUTS + 1])
+{
+	unsigned j = 0;
+
+	for (; j < n; j++) {
+		const struct udma_req *req = reqs[j];
+		if (!plain_req_ok(req, slots, span) || req->out.type != UDMA_BUF_NONE || req->in->type != UDMA_BUF_LINEAR)
+			break;
+		size_t len = req->in->linear.len;
+		uintptr_t src = (uintptr_t)req->in->linear.addr;
+		if ((len && src - 1 >= ~len) || (j && len != p[0].len))
+			break;
+		v[j][0] = (void *)src;
+		p[j] = (struct udma_plain){ v[j], len, (uint8_t *)req->imm };
+	}
+	return j;
+}
+
+/* A burst's plain requests in the making: one of the two arrays is used,
+ * by the session's function. */
+struct plain_batch {
+	struct udma_copy c[BATCH];
+	struct udma_plain p[BATCH];
+	void *v[BATCH][UDMA_MAX_INPUTS + 1];
+};
+
+/* How many of reqs[0..n-1] are plain requests of the session's function
+ * of the first one's length, into pb from index m (copies_check() says
+ * what "plain" is; xor_check(), crc_check() for their functions). */
+static unsigned plain_check(const struct udma_session *s, struct udma_req *const *reqs, unsigned n,
+			    struct plain_batch *pb, unsigned m)
+{
+	uintptr_t slots = (uintptr_t)s->slots, span = (uintptr_t)s->depth * sizeof(struct slot);
+
+	if (s->func == UDMA_FUNC_COPY)
+		return copies_check(reqs, n, slots, span, pb->c + m);
+	if (s->func == UDMA_FUNC_CRC32C)
+		return crc_check(reqs, n, slots, span, pb->p + m, pb->v + m);
+	return xor_check(reqs, n, (unsigned)s->ninputs, slots, span, pb->p + m, pb->v + m);
+}
+
+/* Length of pb's request m. */
+static size_t plain_len(const struct udma_session *s, const struct plain_batch *pb, unsigned m)
+{
+	return s->func == UDMA_FUNC_COPY ? pb->c[m].len : pb->p[m].len;
+}
+
+/* Bytes a plain request of len bytes touches (as prepare_linear() counts them). */
+static uint64_t plain_touched(const struct udma_session *s, size_t len)
+{
+	return len ? (uint64_t)len * (uint64_t)(s->ninputs + has_output(s->func)) : 1;
+}
+
+/* Run a batch of plain requests (sl[0..n-1]) on e and complete them, timed
+ * one call in 8 as copies_run() times its. */
+static void plain_run(struct udma_session *s, struct udma_engine *e, const struct plain_batch *pb, struct slot **sl,
+		      unsigned n)
+{
+	int status[BATCH];
+
+	if (s->func == UDMA_FUNC_COPY) {
+		copies_run(s, e, pb->c, sl, n);
+		return;
+	}
+	UDMA_ASSERT(n && n <= BATCH);
+	count_submit(s, 1, n);
+	uint64_t each = 0, t0 = 0;
+	if (!(copies_tick++ & 7)) { /* the batch's average, as copies_touched() */
+		uint64_t sum = 0;
+		for (unsigned i = 0; i < n; i++)
+			sum += plain_touched(s, pb->p[i].len);
+		each = sum / n;
+	}
+	if (each >= 64)
+		t0 = clock_now_ns();
+	int failed = e->ops.run_plain(e, s->func, pb->p, n, status);
+	if (each >= 64)
+		_udma_engine_learn(e, s->func, each, (clock_now_ns() - t0) / n + 1, 0);
+	ran_here(e, n);
+	copies_complete(s, sl, failed ? status : NULL, n);
+}
+
 /* Claim the checked copies reqs[0..n-1] for e, their slots into sl[]; how
  * many: a request twice in the burst is found owned no more and stops it. */
 static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
@@ -1287,37 +1419,37 @@ static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const str
 	return j;
 }
 
-/* The burst of a COPY session from entry *i on: runs of plain copies of
- * one length checked, claimed and run in batches by their engine's
- * run_copies(), the rest as burst_one() takes them (b), in order: one of
- * the two batches is empty at any time. The engine is decided once per
- * length in a row. Nothing runs (no callback) between a check and its
- * claim. 0, or the -errno of the refusal that stopped it at *i. */
-static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, unsigned n, unsigned *i,
-			struct batch *b, struct pick *p)
+/* The burst of a COPY, xorN or crc32c session from entry *i on: runs of
+ * plain requests of one length checked, claimed and run in batches by
+ * their engine's run_copies() or run_plain(), the rest as burst_one()
+ * takes them (b), in order: one of the two batches is empty at any time.
+ * The engine is decided once per length in a row. Nothing runs (no
+ * callback) between a check and its claim. 0, or the -errno of the
+ * refusal that stopped it at *i. */
+static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, unsigned n, unsigned *i,
+		       struct batch *b, struct pick *p)
 {
-	struct udma_copy c[BATCH];
+	struct plain_batch pb;
 	struct slot *sl[BATCH + 1];
-	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for copies of for_len */
+	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for requests of for_len */
 	size_t for_len = SIZE_MAX;
-	uintptr_t slots = (uintptr_t)s->slots, span = (uintptr_t)s->depth * sizeof(struct slot);
 	unsigned k = *i, m = 0;
 	int err = 0;
 
 	while (k < n) {
 		unsigned room = n - k < BATCH - m ? n - k : BATCH - m;
-		unsigned got = copies_check(reqs + k, room, slots, span, c + m);
+		unsigned got = plain_check(s, reqs + k, room, &pb, m);
 		if (got && b->n) { /* the general batch first; its callbacks may change what was checked */
 			batch_run(s, b);
-			got = copies_check(reqs + k, room, slots, span, c + m);
+			got = plain_check(s, reqs + k, room, &pb, m);
 		}
-		if (got && c[m].len != for_len) {
-			for_e = copies_engine(s, c[m].len ? 2 * (uint64_t)c[m].len : 1, p);
-			for_len = c[m].len;
+		if (got && plain_len(s, &pb, m) != for_len) {
+			for_len = plain_len(s, &pb, m);
+			for_e = plain_engine(s, plain_touched(s, for_len), p);
 		}
-		if (!got || !for_e) { /* not a plain copy, or no engine for one */
+		if (!got || !for_e) { /* not a plain request, or no engine for one */
 			if (m)
-				copies_run(s, e, c, sl, m);
+				plain_run(s, e, &pb, sl, m);
 			m = 0;
 			if ((err = burst_one(s, reqs[k], k, b, p)))
 				break;
@@ -1325,7 +1457,7 @@ static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, un
 			continue;
 		}
 		if (m && for_e != e) { /* another engine: the batch so far first, then look again */
-			copies_run(s, e, c, sl, m);
+			plain_run(s, e, &pb, sl, m);
 			m = 0;
 			continue;
 		}
@@ -1333,12 +1465,12 @@ static int burst_copies(struct udma_session *s, struct udma_req *const *reqs, un
 		got = copies_claim(reqs + k, got, e, sl + m);
 		k += got;
 		if ((m += got) == BATCH) {
-			copies_run(s, e, c, sl, m);
+			plain_run(s, e, &pb, sl, m);
 			m = 0;
 		}
 	}
 	if (m)
-		copies_run(s, e, c, sl, m);
+		plain_run(s, e, &pb, sl, m);
 	*i = k;
 	return err;
 }
@@ -1376,8 +1508,9 @@ int udma_submit_burst(struct udma_req *const *reqs, unsigned n)
 	tl_driving = s;
 	b.e = NULL;
 	b.n = 0;
-	if (s->func == UDMA_FUNC_COPY)
-		err = burst_copies(s, reqs, n, &i, &b, &p);
+	if (s->func == UDMA_FUNC_COPY || s->func == UDMA_FUNC_CRC32C ||
+	    (s->func >= UDMA_FUNC_XOR2 && s->func <= UDMA_FUNC_XOR16))
+		err = burst_plain(s, reqs, n, &i, &b, &p);
 	else
 		for (; i < n && !(err = burst_one(s, reqs[i], i, &b, &p)); i++)
 			;

@@ -5,8 +5,10 @@
  * request must complete exactly once with correct data. Then the same with
  * bursts: submitted in bursts of random sizes, reaped (or called back) in
  * random amounts, on the scheduler's choice (small ones inline, large ones
- * on the workers), a pinned threads engine, and a SHARED session. Run
- * under TSan by `make tsan`.
+ * on the workers), a pinned threads engine, and a SHARED session; and
+ * bursts of xor2 (polled) and crc32c (callbacks) requests, which take the
+ * engines' run_plain() path where they are small. Run under TSan by
+ * `make tsan`.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,7 +21,8 @@
 #define DEPTH 16
 
 struct req_state {
-	char *src, *dst;
+	enum udma_func func; /* copy, or in bursts xor2 (src ^ src2) and crc32c (no dst) */
+	char *src, *src2, *dst;
 	size_t len;
 	char guard; /* dst[len], which the copy must leave alone */
 	int completions; /* atomic */
@@ -27,11 +30,29 @@ struct req_state {
 
 static unsigned long bad, total;
 
+/* The request's result is right: its output (and the byte after it), or its CRC. */
+static int result_ok(const struct udma_req *r, const struct req_state *st)
+{
+	if (st->func == UDMA_FUNC_CRC32C) {
+		uint32_t crc = (uint32_t)r->imm[0] | (uint32_t)r->imm[1] << 8 | (uint32_t)r->imm[2] << 16 |
+			       (uint32_t)r->imm[3] << 24;
+		return crc == ref_crc(0, (const unsigned char *)st->src, st->len);
+	}
+	if (st->dst[st->len] != st->guard)
+		return 0;
+	if (st->func != UDMA_FUNC_XOR2)
+		return !memcmp(st->src, st->dst, st->len);
+	for (size_t k = 0; k < st->len; k++)
+		if (st->dst[k] != (char)(st->src[k] ^ st->src2[k]))
+			return 0;
+	return 1;
+}
+
 static void check(struct udma_req *r)
 {
 	struct req_state *st = r->cookie;
 	__atomic_add_fetch(&st->completions, 1, __ATOMIC_RELAXED);
-	if (r->status || memcmp(st->src, st->dst, st->len) || st->dst[st->len] != st->guard)
+	if (r->status || !result_ok(r, st))
 		__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
 }
 
@@ -49,6 +70,7 @@ static void *client(void *arg)
 	unsigned long on_pinned = 0;
 
 	for (int i = 0; i < DEPTH; i++) {
+		st[i].func = UDMA_FUNC_COPY;
 		st[i].src = malloc(65536);
 		st[i].dst = malloc(65536 + 1);
 		r[i] = udma_req_alloc(s);
@@ -119,10 +141,10 @@ static void test_stress(void **state)
 
 /* ---- bursts ---- */
 
-#define BURST_CLIENTS 4
+#define BURST_CLIENTS 6
 
-/* Fill request i with a copy of random length (mostly small: the inline
- * batches; now and then large: handed to the workers). */
+/* Fill request i for its function with random length (mostly small: the
+ * inline batches; now and then large: handed to the workers). */
 static void burst_fill(struct udma_req *r, struct req_state *st, uint64_t *x)
 {
 	xorshift64(x);
@@ -133,6 +155,13 @@ static void burst_fill(struct udma_req *r, struct req_state *st, uint64_t *x)
 	st->guard = st->dst[st->len];
 	r->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st->src, st->len } };
 	r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st->dst, st->len } };
+	if (st->func == UDMA_FUNC_XOR2) {
+		random_bytes(st->src2, st->len, x);
+		r->in[1] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { st->src2, st->len } };
+	} else if (st->func == UDMA_FUNC_CRC32C) {
+		r->out = (struct udma_buf){ .type = UDMA_BUF_NONE };
+		memset(r->imm, 0, sizeof(r->imm));
+	}
 }
 
 /* Reap up to max: each reaped request once, checked, and ready again. */
@@ -159,19 +188,24 @@ static void *burst_client(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
 	uint64_t x = 0x51ed2701f3a5c9b7ull * (id + 1);
-	/* the scheduler's choice, polled; a pinned threads engine; callbacks; a SHARED session */
-	static const char *const pin[BURST_CLIENTS] = { NULL, "stress-threads", NULL, NULL };
-	int cb_mode = id == 2;
+	/* copies: the scheduler's choice, polled; a pinned threads engine;
+	 * callbacks; a SHARED session; then xor2 polled, crc32c with callbacks */
+	static const char *const pin[BURST_CLIENTS] = { NULL, "stress-threads", NULL, NULL, NULL, NULL };
+	static const enum udma_func func[BURST_CLIENTS] = { UDMA_FUNC_COPY, UDMA_FUNC_COPY,  UDMA_FUNC_COPY,
+							    UDMA_FUNC_COPY, UDMA_FUNC_XOR2, UDMA_FUNC_CRC32C };
+	int cb_mode = id == 2 || id == 5;
 	struct udma_session_opts o = { .size = sizeof(o), .mode = cb_mode ? UDMA_COMPL_CALLBACK : UDMA_COMPL_POLL,
 				       .depth = DEPTH, .engine = pin[id], .flags = id == 3 ? UDMA_SESSION_SHARED : 0 };
-	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_session *s = udma_session_create(func[id], &o);
 	struct req_state st[DEPTH];
 	struct udma_req *ready[DEPTH];
 	unsigned nready = 0;
 	unsigned long done = 0;
 
 	for (int i = 0; i < DEPTH; i++) {
+		st[i].func = func[id];
 		st[i].src = malloc(65536);
+		st[i].src2 = malloc(65536);
 		st[i].dst = malloc(65536 + 1);
 		ready[nready] = udma_req_alloc(s);
 		ready[nready]->cookie = &st[i];
@@ -212,6 +246,7 @@ static void *burst_client(void *arg)
 	}
 	for (int i = 0; i < DEPTH; i++) {
 		free(st[i].src);
+		free(st[i].src2);
 		free(st[i].dst);
 	}
 	__atomic_add_fetch(&total, done, __ATOMIC_RELAXED);
