@@ -4,18 +4,48 @@
  * handle wd_blkpool_create() returns is the udma pool itself, so that
  * wd_alloc_blk/wd_free_blk go straight to its inline get/put without a
  * load of the pool from a wrapper first; a pool of user memory keeps the
- * caller's bridge in a struct wd_blkpool, its bridge's usr.
+ * caller's bridge in a struct wd_blkpool, its bridge's usr, found again at
+ * destroy in a short list (only user-memory pools are on it).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <udma/pool.h>
 #include <wd_bmm.h>
 
 #include "../core/log.h"
-#include "../pool/pool_internal.h"
 
 struct wd_blkpool {
 	struct wd_mm_br br; /* user memory: the caller's bridge, called through the trampolines */
+	struct udma_pool *pool;
+	struct wd_blkpool *next;
 };
+
+static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wd_blkpool *user_pools; /* under user_lock */
+
+/* Take p's wrapper off the list (NULL: not a user-memory pool). */
+static struct wd_blkpool *user_take(struct udma_pool *p)
+{
+	struct wd_blkpool *w = NULL;
+
+	pthread_mutex_lock(&user_lock);
+	for (struct wd_blkpool **at = &user_pools; *at; at = &(*at)->next)
+		if ((*at)->pool == p) {
+			w = *at;
+			*at = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&user_lock);
+	return w;
+}
+
+static void user_put(struct wd_blkpool *w)
+{
+	pthread_mutex_lock(&user_lock);
+	w->next = user_pools;
+	user_pools = w;
+	pthread_mutex_unlock(&user_lock);
+}
 
 static void *br_alloc(void *usr, size_t size)
 {
@@ -94,7 +124,10 @@ void *wd_blkpool_create(struct wd_queue *q, struct wd_blkpool_setup *setup)
 		return udma_fail_null(err, "cannot create a pool of %u blocks of %u bytes", setup->block_num,
 				      setup->block_size);
 	}
-	if (!user) { /* in/out: the number of blocks created */
+	if (user) {
+		w->pool = p;
+		user_put(w);
+	} else { /* in/out: the number of blocks created */
 		struct udma_pool_stats s = { .size = sizeof(s) };
 		udma_pool_stats(p, &s);
 		setup->block_num = (__u32)s.blocks;
@@ -110,8 +143,10 @@ void wd_blkpool_destroy(void *pool)
 		udma_dbg("pool is NULL");
 		return;
 	}
-	struct wd_blkpool *w = p->has_bridge ? p->bridge.usr : NULL; /* read before the pool goes */
+	struct wd_blkpool *w = user_take(p);
 	if (udma_pool_destroy(p, 0)) {
+		if (w)
+			user_put(w);
 		udma_err("Can not destroy blk pool, as it's in use.");
 		return;
 	}
