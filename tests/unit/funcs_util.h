@@ -166,4 +166,29 @@ static inline struct udma_session *fu_session(enum udma_func f, const char *engi
 static const size_t fu_lens[] = { 0, 1, 7, 31, 32, 33, 64, 100, 4095, 4096, 65536, 65537 };
 #define FU_NLENS (sizeof(fu_lens) / sizeof(fu_lens[0]))
 
+static inline struct udma_buf fu_lin(void *p, size_t len)
+{
+	return (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { p, len } };
+}
+
+/* Reap exactly n, in submission order r[0..n-1], each with status want[i] (NULL: all 0). */
+static inline void fu_reap_in_order(struct udma_session *s, struct udma_req **r, unsigned n, const int *want)
+{
+	struct udma_req *got[64];
+	int status[64];
+	unsigned k = 0;
+
+	while (k < n) {
+		int m = udma_session_reap(s, got, status, n - k < 64 ? n - k : 64);
+		assert_true(m >= 0);
+		for (int j = 0; j < m; j++, k++) {
+			assert_ptr_equal(got[j], r[k]);
+			assert_int_equal(status[j], want ? want[k] : 0);
+			assert_int_equal(got[j]->status, status[j]);
+			assert_int_equal(udma_req_is_done(got[j]), 1);
+		}
+	}
+	assert_int_equal(udma_session_reap(s, got, status, 1), 0);
+}
+
 #endif

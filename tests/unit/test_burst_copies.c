@@ -23,31 +23,6 @@ static struct udma_session *poll_session(const char *engine, uint32_t depth, uin
 	return s;
 }
 
-static struct udma_buf lin(void *p, size_t len)
-{
-	return (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { p, len } };
-}
-
-/* Reap exactly n, in submission order r[0..n-1], each with status want[i]. */
-static void reap_in_order(struct udma_session *s, struct udma_req **r, unsigned n, const int *want)
-{
-	struct udma_req *got[64];
-	int status[64];
-	unsigned k = 0;
-
-	while (k < n) {
-		int m = udma_session_reap(s, got, status, n - k);
-		assert_true(m >= 0);
-		for (int j = 0; j < m; j++, k++) {
-			assert_ptr_equal(got[j], r[k]);
-			assert_int_equal(status[j], want ? want[k] : 0);
-			assert_int_equal(got[j]->status, status[j]);
-			assert_int_equal(udma_req_is_done(got[j]), 1);
-		}
-	}
-	assert_int_equal(udma_session_reap(s, got, status, 1), 0);
-}
-
 /* Lengths 0..N-1 at every offset mod 8, in one burst: the bytes around each
  * destination stay as they were (the cpu engine copies up to 16 bytes
  * without memcpy, with overlapping loads and stores). */
@@ -66,13 +41,13 @@ static void test_copies_lengths(void **state)
 			}
 			int off = (i + round) % 8;
 			memcpy(want[i] + off, src[i] + 8 - off, (size_t)i);
-			r[i]->in[0] = lin(src[i] + 8 - off, (size_t)i);
-			r[i]->out = lin(dst[i] + off, (size_t)i);
+			r[i]->in[0] = fu_lin(src[i] + 8 - off, (size_t)i);
+			r[i]->out = fu_lin(dst[i] + off, (size_t)i);
 		}
-		r[0]->in[0] = lin(NULL, 0); /* nothing to copy: NULL is fine */
-		r[0]->out = lin(NULL, 0);
+		r[0]->in[0] = fu_lin(NULL, 0); /* nothing to copy: NULL is fine */
+		r[0]->out = fu_lin(NULL, 0);
 		assert_int_equal(udma_submit_burst(r, N), N);
-		reap_in_order(s, r, N, NULL);
+		fu_reap_in_order(s, r, N, NULL);
 		for (int i = 0; i < N; i++)
 			if (memcmp(dst[i], want[i], N + 16))
 				fail_msg("copy of %d bytes at offset %d: wrong bytes", i, (i + round) % 8);
@@ -98,8 +73,8 @@ static void test_copies_mixed_and_refused(void **state)
 		r[i] = udma_req_alloc(s);
 		memset(a[i], 'A' + i, sizeof(a[i]));
 		memset(b[i], 0, sizeof(b[i]));
-		r[i]->in[0] = lin(a[i], 8 + (size_t)i);
-		r[i]->out = lin(b[i], 8 + (size_t)i);
+		r[i]->in[0] = fu_lin(a[i], 8 + (size_t)i);
+		r[i]->out = fu_lin(b[i], 8 + (size_t)i);
 	}
 	for (int j = 0; j < 2; j++) { /* r[2] and r[5]: an iovec output */
 		iv[j][0] = (struct iovec){ b[2 + 3 * j], 4 };
@@ -107,10 +82,10 @@ static void test_copies_mixed_and_refused(void **state)
 		r[2 + 3 * j]->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { iv[j], 2 } };
 	}
 	memset(big[0], 7, sizeof(big[0]));
-	r[3]->in[0] = lin(big[0], sizeof(big[0]));
-	r[3]->out = lin(big[1], sizeof(big[1]));
-	r[7]->in[0] = lin(a[7], 64);
-	r[7]->out = lin(a[7] + 32, 64); /* overlaps its input */
+	r[3]->in[0] = fu_lin(big[0], sizeof(big[0]));
+	r[3]->out = fu_lin(big[1], sizeof(big[1]));
+	r[7]->in[0] = fu_lin(a[7], 64);
+	r[7]->out = fu_lin(a[7] + 32, 64); /* overlaps its input */
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(r, 10), 7);
 	log_capture_stop();
@@ -118,7 +93,7 @@ static void test_copies_mixed_and_refused(void **state)
 	assert_int_equal(r[7]->status, -EINVAL);
 	assert_int_equal(udma_req_is_done(r[8]), 0);
 	assert_int_equal(b[8][0], 0);
-	reap_in_order(s, r, 7, NULL);
+	fu_reap_in_order(s, r, 7, NULL);
 	for (int i = 0; i < 7; i++) {
 		if (i == 3)
 			assert_int_equal(memcmp(big[0], big[1], sizeof(big[0])), 0);
@@ -132,9 +107,9 @@ static void test_copies_mixed_and_refused(void **state)
 	 * path's: NULL, wrap-around, unknown flags, another session's */
 	char *top = (char *)(UINTPTR_MAX - 3);
 	struct { struct udma_buf in, out; uint32_t flags; const char *why; } bad[] = {
-		{ lin(NULL, 8), lin(b[8], 8), 0, "NULL" },
-		{ lin(a[8], 8), lin(top, 8), 0, "wraps" },
-		{ lin(a[8], 8), lin(b[8], 8), 0x10, "flags" },
+		{ fu_lin(NULL, 8), fu_lin(b[8], 8), 0, "NULL" },
+		{ fu_lin(a[8], 8), fu_lin(top, 8), 0, "wraps" },
+		{ fu_lin(a[8], 8), fu_lin(b[8], 8), 0x10, "flags" },
 	};
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		r[8]->in[0] = bad[k].in;
@@ -142,22 +117,22 @@ static void test_copies_mixed_and_refused(void **state)
 		r[8]->flags = bad[k].flags;
 		log_capture_start();
 		assert_int_equal(udma_submit_burst(&r[7], 2), -EINVAL); /* r[7] still overlaps */
-		r[7]->out = lin(b[7], 64);
+		r[7]->out = fu_lin(b[7], 64);
 		assert_int_equal(udma_submit_burst(&r[7], 3), 1);
 		log_capture_stop();
 		assert_logged(bad[k].why);
 		assert_int_equal(r[8]->status, -EINVAL);
-		reap_in_order(s, &r[7], 1, NULL);
-		r[7]->out = lin(a[7] + 32, 64);
+		fu_reap_in_order(s, &r[7], 1, NULL);
+		r[7]->out = fu_lin(a[7] + 32, 64);
 	}
 	struct udma_req *theirs = udma_req_alloc(other), *two[2] = { r[9], theirs };
-	theirs->in[0] = lin(a[9], 8);
-	theirs->out = lin(b[9], 8);
+	theirs->in[0] = fu_lin(a[9], 8);
+	theirs->out = fu_lin(b[9], 8);
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(two, 2), 1);
 	log_capture_stop();
 	assert_logged("session");
-	reap_in_order(s, two, 1, NULL);
+	fu_reap_in_order(s, two, 1, NULL);
 	assert_int_equal(udma_req_free(theirs), 0);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(udma_req_free(r[i]), 0);
@@ -173,16 +148,16 @@ static void test_copies_twice(void **state)
 	struct udma_req *a = udma_req_alloc(s), *b = udma_req_alloc(s), *r[4] = { a, b, a, b };
 	char in[2][8] = { "abcdefg", "hijklmn" }, out[2][8];
 
-	a->in[0] = lin(in[0], 8);
-	a->out = lin(out[0], 8);
-	b->in[0] = lin(in[1], 8);
-	b->out = lin(out[1], 8);
+	a->in[0] = fu_lin(in[0], 8);
+	a->out = fu_lin(out[0], 8);
+	b->in[0] = fu_lin(in[1], 8);
+	b->out = fu_lin(out[1], 8);
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(r, 4), 2);
 	log_capture_stop();
 	assert_logged("in flight");
 	assert_int_equal(udma_session_inflight(s), 2);
-	reap_in_order(s, r, 2, NULL);
+	fu_reap_in_order(s, r, 2, NULL);
 	assert_int_equal(memcmp(in, out, sizeof(in)), 0);
 	assert_int_equal(udma_req_free(a), 0);
 	assert_int_equal(udma_req_free(b), 0);
@@ -211,8 +186,8 @@ static void test_copies_callbacks(void **state)
 	for (int i = 0; i < N; i++) {
 		r[i] = udma_req_alloc(s);
 		memset(in[i], i + 1, 16);
-		r[i]->in[0] = lin(in[i], 16);
-		r[i]->out = lin(out[i], 16);
+		r[i]->in[0] = fu_lin(in[i], 16);
+		r[i]->out = fu_lin(out[i], 16);
 		r[i]->cb = seen_cb;
 	}
 	assert_int_equal(udma_submit_burst(r, N), N);
@@ -235,7 +210,7 @@ static char vbuf[64];
 
 static void spoil_cb(struct udma_req *r)
 {
-	victim->out = lin(vbuf + 8, 16); /* overlaps its input, vbuf[0..16) */
+	victim->out = fu_lin(vbuf + 8, 16); /* overlaps its input, vbuf[0..16) */
 }
 
 static void test_copies_changed_by_callback(void **state)
@@ -248,11 +223,11 @@ static void test_copies_changed_by_callback(void **state)
 
 	assert_non_null(s);
 	victim = udma_req_alloc(s);
-	x->in[0] = lin(in, 16);
+	x->in[0] = fu_lin(in, 16);
 	x->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { &iv, 1 } };
 	x->cb = spoil_cb;
-	victim->in[0] = lin(vbuf, 16);
-	victim->out = lin(vbuf + 32, 16);
+	victim->in[0] = fu_lin(vbuf, 16);
+	victim->out = fu_lin(vbuf + 32, 16);
 	r[0] = x;
 	r[1] = victim;
 	log_capture_start();
@@ -281,15 +256,15 @@ static void test_copies_shared_and_fd(void **state)
 		for (int i = 0; i < 8; i++) {
 			r[i] = udma_req_alloc(s);
 			memset(in[i], 'a' + i, 8);
-			r[i]->in[0] = lin(in[i], 8);
-			r[i]->out = lin(out[i], 8);
+			r[i]->in[0] = fu_lin(in[i], 8);
+			r[i]->out = fu_lin(out[i], 8);
 		}
 		assert_int_equal(udma_submit_burst(r, 8), 8);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		assert_int_equal(poll(&p, 1, 0), 1);
 		assert_int_equal(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
 		assert_true(v >= 1);
-		reap_in_order(s, r, 8, NULL);
+		fu_reap_in_order(s, r, 8, NULL);
 		assert_int_equal(memcmp(in, out, sizeof(in)), 0);
 		for (int i = 0; i < 8; i++)
 			assert_int_equal(udma_req_free(r[i]), 0);
@@ -322,12 +297,12 @@ static void test_copies_learn(void **state)
 	assert_int_equal(l.speed, 0); /* nothing in this process copied 4 KiB before */
 	for (int i = 0; i < 32; i++) {
 		r[i] = udma_req_alloc(s);
-		r[i]->in[0] = lin(in[i], 4096);
-		r[i]->out = lin(out[i], 4096);
+		r[i]->in[0] = fu_lin(in[i], 4096);
+		r[i]->out = fu_lin(out[i], 4096);
 	}
 	for (int k = 0; k < 16; k++) {
 		assert_int_equal(udma_submit_burst(r, 32), 32);
-		reap_in_order(s, r, 32, NULL);
+		fu_reap_in_order(s, r, 32, NULL);
 	}
 	udma_engine_foreach(find_cpu, &l);
 	assert_true(l.speed > 0);
@@ -396,14 +371,14 @@ static void test_copies_engine_op(void **state)
 		memset(in[i], 'a' + i, 16);
 		memset(out[i], 0, 16);
 		size_t len = i % 2 ? 13 : 16;
-		r[i]->in[0] = lin(in[i], len);
-		r[i]->out = lin(out[i], len);
+		r[i]->in[0] = fu_lin(in[i], len);
+		r[i]->out = fu_lin(out[i], len);
 		want[i] = i % 2 ? -EIO : 0;
 	}
 	copies_calls = 0;
 	assert_int_equal(udma_submit_burst(r, 6), 6);
 	assert_true(copies_calls >= 1);
-	reap_in_order(s, r, 6, want);
+	fu_reap_in_order(s, r, 6, want);
 	for (int i = 0; i < 6; i++) {
 		assert_string_equal(r[i]->engine, "picky");
 		assert_int_equal(out[i][0], i % 2 ? 0 : 'a' + i);

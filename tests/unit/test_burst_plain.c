@@ -25,11 +25,6 @@ static struct udma_session *session(enum udma_func f, const char *engine, enum u
 	return s;
 }
 
-static struct udma_buf lin(void *p, size_t len)
-{
-	return (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { p, len } };
-}
-
 static uint32_t imm_crc(const struct udma_req *r)
 {
 	return (uint32_t)r->imm[0] | (uint32_t)r->imm[1] << 8 | (uint32_t)r->imm[2] << 16 | (uint32_t)r->imm[3] << 24;
@@ -40,26 +35,6 @@ static void set_seed(struct udma_req *r, uint32_t seed)
 	memset(r->imm, 0, sizeof(r->imm));
 	for (int i = 0; i < 4; i++)
 		r->imm[i] = (uint8_t)(seed >> (8 * i));
-}
-
-/* Reap exactly n, in submission order r[0..n-1], each with status want[i]. */
-static void reap_in_order(struct udma_session *s, struct udma_req **r, unsigned n, const int *want)
-{
-	struct udma_req *got[64];
-	int status[64];
-	unsigned k = 0;
-
-	while (k < n) {
-		int m = udma_session_reap(s, got, status, n - k);
-		assert_true(m >= 0);
-		for (int j = 0; j < m; j++, k++) {
-			assert_ptr_equal(got[j], r[k]);
-			assert_int_equal(status[j], want ? want[k] : 0);
-			assert_int_equal(got[j]->status, status[j]);
-			assert_int_equal(udma_req_is_done(got[j]), 1);
-		}
-	}
-	assert_int_equal(udma_session_reap(s, got, status, 1), 0);
 }
 
 /* xorN (2, 3, 8, 16 inputs) of lengths 0..N-1 and some ISA-L sizes, at
@@ -98,12 +73,12 @@ static void test_xor_lengths(void **state)
 						in[j][i][k] = (uint8_t)fu_rnd();
 					for (size_t k = 0; k < len; k++)
 						want[i][off + k] ^= in[j][i][ioff + k];
-					r[i]->in[j] = lin(in[j][i] + ioff, len);
+					r[i]->in[j] = fu_lin(in[j][i] + ioff, len);
 				}
-				r[i]->out = lin(out[i] + off, len);
+				r[i]->out = fu_lin(out[i] + off, len);
 			}
 			assert_int_equal(udma_submit_burst(r, NR), NR);
-			reap_in_order(s, r, NR, NULL);
+			fu_reap_in_order(s, r, NR, NULL);
 			for (int i = 0; i < NR; i++)
 				if (memcmp(out[i], want[i], SPAN))
 					fail_msg("xor%d of %zu bytes, round %d: wrong bytes", ni, len_of(i), round);
@@ -133,11 +108,11 @@ static void test_crc_lengths(void **state)
 			seed[i] = round ? (uint32_t)fu_rnd() : 0;
 			set_seed(r[i], seed[i]);
 			r[i]->imm[7] = 0xa5;
-			r[i]->in[0] = lin(in[i] + PAD + (i + round) % 8, len_of(i));
+			r[i]->in[0] = fu_lin(in[i] + PAD + (i + round) % 8, len_of(i));
 		}
-		r[0]->in[0] = lin(NULL, 0); /* nothing to read: NULL is fine */
+		r[0]->in[0] = fu_lin(NULL, 0); /* nothing to read: NULL is fine */
 		assert_int_equal(udma_submit_burst(r, NR), NR);
-		reap_in_order(s, r, NR, NULL);
+		fu_reap_in_order(s, r, NR, NULL);
 		for (int i = 0; i < NR; i++) {
 			uint32_t want = ref_crc(seed[i], in[i] + PAD + (i + round) % 8, i ? len_of(i) : 0);
 			if (imm_crc(r[i]) != want || r[i]->imm[7] != 0xa5)
@@ -154,15 +129,15 @@ static void test_crc_lengths(void **state)
  * burst: how many were accepted (a refusal's log captured). */
 static int xor3_one(struct udma_session *s, struct udma_req *r, void *d, void *a, void *b, void *c)
 {
-	r->out = lin(d, 64);
-	r->in[0] = lin(a, 64);
-	r->in[1] = lin(b, 64);
-	r->in[2] = lin(c, 64);
+	r->out = fu_lin(d, 64);
+	r->in[0] = fu_lin(a, 64);
+	r->in[1] = fu_lin(b, 64);
+	r->in[2] = fu_lin(c, 64);
 	log_capture_start();
 	int got = udma_submit_burst(&r, 1);
 	log_capture_stop();
 	if (got == 1)
-		reap_in_order(s, &r, 1, NULL);
+		fu_reap_in_order(s, &r, 1, NULL);
 	return got;
 }
 
@@ -213,15 +188,15 @@ static void test_xor_mixed_and_refused(void **state)
 	for (int i = 0; i < 10; i++) {
 		r[i] = udma_req_alloc(s);
 		for (int j = 0; j < 8; j++)
-			r[i]->in[j] = lin(in[j], 32 + (size_t)i);
-		r[i]->out = lin(out[i], 32 + (size_t)i);
+			r[i]->in[j] = fu_lin(in[j], 32 + (size_t)i);
+		r[i]->out = fu_lin(out[i], 32 + (size_t)i);
 	}
 	for (int j = 0; j < 2; j++) { /* r[2] and r[5]: an iovec output */
 		iv[j][0] = (struct iovec){ out[2 + 3 * j], 4 };
 		iv[j][1] = (struct iovec){ out[2 + 3 * j] + 64, 30 + 3 * (size_t)j };
 		r[2 + 3 * j]->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { iv[j], 2 } };
 	}
-	r[7]->in[5] = lin(out[7] + 8, 39); /* overlaps the output */
+	r[7]->in[5] = fu_lin(out[7] + 8, 39); /* overlaps the output */
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(r, 10), 7);
 	log_capture_stop();
@@ -229,7 +204,7 @@ static void test_xor_mixed_and_refused(void **state)
 	assert_int_equal(r[7]->status, -EINVAL);
 	assert_int_equal(udma_req_is_done(r[8]), 0);
 	assert_int_equal(out[8][0], 0);
-	reap_in_order(s, r, 7, NULL);
+	fu_reap_in_order(s, r, 7, NULL);
 	for (int i = 0; i < 7; i++) {
 		if (i == 2 || i == 5)
 			assert_true(out[i][0] == x && out[i][64] == x && out[i][4] == 0);
@@ -240,20 +215,20 @@ static void test_xor_mixed_and_refused(void **state)
 	char *top = (char *)(UINTPTR_MAX - 3);
 	struct iovec one = { in[3], 40 };
 	struct { int which; struct udma_buf b; uint32_t flags; const char *why; } bad[] = {
-		{ 3, lin(in[3], 41), 0, "lengths differ" },
+		{ 3, fu_lin(in[3], 41), 0, "lengths differ" },
 		{ 3, { .type = UDMA_BUF_IOV, .iov = { &one, 1 } }, 0, "" }, /* fine: the general path */
-		{ 3, lin(NULL, 40), 0, "NULL" },
-		{ 7, lin(top, 40), 0, "wraps" },
-		{ -1, lin(top, 40), 0, "wraps" },
-		{ -1, lin(NULL, 40), 0, "NULL" },
-		{ 0, lin(in[0], 40), 0x10, "flags" },
+		{ 3, fu_lin(NULL, 40), 0, "NULL" },
+		{ 7, fu_lin(top, 40), 0, "wraps" },
+		{ -1, fu_lin(top, 40), 0, "wraps" },
+		{ -1, fu_lin(NULL, 40), 0, "NULL" },
+		{ 0, fu_lin(in[0], 40), 0x10, "flags" },
 	};
-	r[7]->in[5] = lin(in[5], 39);
-	r[7]->out = lin(out[7], 39);
+	r[7]->in[5] = fu_lin(in[5], 39);
+	r[7]->out = fu_lin(out[7], 39);
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		for (int j = 0; j < 8; j++)
-			r[8]->in[j] = lin(in[j], 40);
-		r[8]->out = lin(out[8], 40);
+			r[8]->in[j] = fu_lin(in[j], 40);
+		r[8]->out = fu_lin(out[8], 40);
 		if (bad[k].which < 0)
 			r[8]->out = bad[k].b;
 		else
@@ -265,7 +240,7 @@ static void test_xor_mixed_and_refused(void **state)
 		log_capture_stop();
 		if (!*bad[k].why) {
 			assert_int_equal(got, 3);
-			reap_in_order(s, &r[7], 3, NULL);
+			fu_reap_in_order(s, &r[7], 3, NULL);
 			assert_int_equal(out[8][39], x);
 			continue;
 		}
@@ -273,18 +248,18 @@ static void test_xor_mixed_and_refused(void **state)
 		assert_logged(bad[k].why);
 		assert_int_equal(r[8]->status, -EINVAL);
 		assert_int_equal(out[8][0], 0);
-		reap_in_order(s, &r[7], 1, NULL);
+		fu_reap_in_order(s, &r[7], 1, NULL);
 		r[8]->flags = 0;
 	}
 	struct udma_req *theirs = udma_req_alloc(other), *two[2] = { r[9], theirs };
 	for (int j = 0; j < 8; j++)
-		theirs->in[j] = lin(in[j], 8);
-	theirs->out = lin(out[9], 8);
+		theirs->in[j] = fu_lin(in[j], 8);
+	theirs->out = fu_lin(out[9], 8);
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(two, 2), 1);
 	log_capture_stop();
 	assert_logged("session");
-	reap_in_order(s, two, 1, NULL);
+	fu_reap_in_order(s, two, 1, NULL);
 	assert_int_equal(udma_req_free(theirs), 0);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(udma_req_free(r[i]), 0);
@@ -303,12 +278,12 @@ static void test_xor_iov_alias(void **state)
 
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 8; j++)
-			r[i]->in[j] = lin(&in[j], 1);
+			r[i]->in[j] = fu_lin(&in[j], 1);
 	r[0]->in[3] = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { &i1, 1 } };
-	r[0]->out = lin(&out, 1);
+	r[0]->out = fu_lin(&out, 1);
 	r[1]->out = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { &v1, 1 } };
 	assert_int_equal(udma_submit_burst(r, 2), 2);
-	reap_in_order(s, r, 2, NULL);
+	fu_reap_in_order(s, r, 2, NULL);
 	assert_int_equal(out, 0xff);
 	assert_int_equal(o1, 0xff);
 	assert_int_equal(udma_req_free(r[0]), 0);
@@ -329,20 +304,20 @@ static void test_crc_mixed_and_refused(void **state)
 		r[i] = udma_req_alloc(s);
 		for (int k = 0; k < 100; k++)
 			in[i][k] = (uint8_t)fu_rnd();
-		r[i]->in[0] = lin(in[i], 100);
+		r[i]->in[0] = fu_lin(in[i], 100);
 		set_seed(r[i], 0);
 	}
 	r[2]->in[0] = (struct udma_buf){ .type = UDMA_BUF_IOV, .iov = { iv, 2 } };
 	assert_int_equal(udma_submit_burst(r, 6), 6);
-	reap_in_order(s, r, 6, NULL);
+	fu_reap_in_order(s, r, 6, NULL);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(imm_crc(r[i]), ref_crc(0, in[i], 100));
 
 	char *top = (char *)(UINTPTR_MAX - 3);
 	struct { struct udma_buf in, out; const char *why; } bad[] = {
-		{ lin(in[4], 100), lin(junk, 100), "no output" },
-		{ lin(NULL, 100), { .type = UDMA_BUF_NONE }, "NULL" },
-		{ lin(top, 100), { .type = UDMA_BUF_NONE }, "wraps" },
+		{ fu_lin(in[4], 100), fu_lin(junk, 100), "no output" },
+		{ fu_lin(NULL, 100), { .type = UDMA_BUF_NONE }, "NULL" },
+		{ fu_lin(top, 100), { .type = UDMA_BUF_NONE }, "wraps" },
 	};
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		r[4]->in[0] = bad[k].in;
@@ -354,7 +329,7 @@ static void test_crc_mixed_and_refused(void **state)
 		assert_logged(bad[k].why);
 		assert_int_equal(r[4]->status, -EINVAL);
 		assert_int_equal(imm_crc(r[5]), 0x1234);
-		reap_in_order(s, &r[3], 1, NULL);
+		fu_reap_in_order(s, &r[3], 1, NULL);
 	}
 	r[4]->out = (struct udma_buf){ .type = UDMA_BUF_NONE };
 	for (int i = 0; i < 6; i++)
@@ -370,15 +345,15 @@ static void test_plain_twice(void **state)
 	struct udma_req *a = udma_req_alloc(s), *b = udma_req_alloc(s), *r[4] = { a, b, a, b };
 	uint8_t in[2][8] = { "abcdefg", "hijklmn" };
 
-	a->in[0] = lin(in[0], 8);
-	b->in[0] = lin(in[1], 8);
+	a->in[0] = fu_lin(in[0], 8);
+	b->in[0] = fu_lin(in[1], 8);
 	set_seed(a, 0);
 	set_seed(b, 0);
 	log_capture_start();
 	assert_int_equal(udma_submit_burst(r, 4), 2);
 	log_capture_stop();
 	assert_logged("in flight");
-	reap_in_order(s, r, 2, NULL);
+	fu_reap_in_order(s, r, 2, NULL);
 	assert_int_equal(imm_crc(a), ref_crc(0, in[0], 8));
 	assert_int_equal(imm_crc(b), ref_crc(0, in[1], 8));
 	assert_int_equal(udma_req_free(a), 0);
@@ -410,10 +385,10 @@ static void test_plain_callbacks(void **state)
 			r[i] = udma_req_alloc(s);
 			for (int j = 0; j < ni; j++) {
 				memset(in[j][i], (i + 1) << j, 32);
-				r[i]->in[j] = lin(in[j][i], 32);
+				r[i]->in[j] = fu_lin(in[j][i], 32);
 			}
 			if (fs[t] != UDMA_FUNC_CRC32C)
-				r[i]->out = lin(out[i], 32);
+				r[i]->out = fu_lin(out[i], 32);
 			set_seed(r[i], 0);
 			r[i]->cb = seen_cb;
 		}
@@ -451,16 +426,16 @@ static void test_plain_shared_and_fd(void **state)
 			r[i] = udma_req_alloc(s);
 			memset(a[i], 'a' + i, 8);
 			memset(b[i], 0x20, 8);
-			r[i]->in[0] = lin(a[i], 8);
-			r[i]->in[1] = lin(b[i], 8);
-			r[i]->out = lin(out[i], 8);
+			r[i]->in[0] = fu_lin(a[i], 8);
+			r[i]->in[1] = fu_lin(b[i], 8);
+			r[i]->out = fu_lin(out[i], 8);
 		}
 		assert_int_equal(udma_submit_burst(r, 8), 8);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		assert_int_equal(poll(&p, 1, 0), 1);
 		assert_int_equal(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
 		assert_true(v >= 1);
-		reap_in_order(s, r, 8, NULL);
+		fu_reap_in_order(s, r, 8, NULL);
 		for (int i = 0; i < 8; i++) {
 			assert_int_equal(out[i][7], ('a' + i) ^ 0x20);
 			assert_int_equal(udma_req_free(r[i]), 0);
@@ -502,13 +477,13 @@ static void test_plain_learn(void **state)
 		for (int i = 0; i < 32; i++) {
 			r[i] = udma_req_alloc(s);
 			for (int j = 0; j < ni; j++)
-				r[i]->in[j] = lin(in[j][i], len);
+				r[i]->in[j] = fu_lin(in[j][i], len);
 			if (fs[t] != UDMA_FUNC_CRC32C)
-				r[i]->out = lin(out[i], len);
+				r[i]->out = fu_lin(out[i], len);
 		}
 		for (int k = 0; k < 16; k++) {
 			assert_int_equal(udma_submit_burst(r, 32), 32);
-			reap_in_order(s, r, 32, NULL);
+			fu_reap_in_order(s, r, 32, NULL);
 		}
 		for (int i = 0; i < 32; i++)
 			assert_int_equal(udma_req_free(r[i]), 0);
@@ -581,16 +556,16 @@ static void test_plain_engine_op(void **state)
 		size_t len = i % 2 ? 13 : 16;
 		for (int j = 0; j < 3; j++) {
 			memset(in[j][i], 1 << j, 16);
-			r[i]->in[j] = lin(in[j][i], len);
+			r[i]->in[j] = fu_lin(in[j][i], len);
 		}
 		memset(out[i], 0, 16);
-		r[i]->out = lin(out[i], len);
+		r[i]->out = fu_lin(out[i], len);
 		want[i] = i % 2 ? -EIO : 0;
 	}
 	plain_calls = 0;
 	assert_int_equal(udma_submit_burst(r, 6), 6);
 	assert_true(plain_calls >= 1);
-	reap_in_order(s, r, 6, want);
+	fu_reap_in_order(s, r, 6, want);
 	for (int i = 0; i < 6; i++) {
 		assert_string_equal(r[i]->engine, "picky-plain");
 		assert_int_equal(out[i][0], i % 2 ? 0 : 7);
@@ -601,14 +576,14 @@ static void test_plain_engine_op(void **state)
 	static uint8_t m[4][48];
 	for (int i = 0; i < 2; i++) {
 		uint8_t *d = m[2 * i] + 16;
-		r[i]->in[0] = lin(d - 16, 16);
-		r[i]->in[1] = lin(d + 16, 16);
-		r[i]->in[2] = lin(m[2 * i + 1], 16);
-		r[i]->out = lin(d, 16);
+		r[i]->in[0] = fu_lin(d - 16, 16);
+		r[i]->in[1] = fu_lin(d + 16, 16);
+		r[i]->in[2] = fu_lin(m[2 * i + 1], 16);
+		r[i]->out = fu_lin(d, 16);
 	}
 	plain_reqs = 0;
 	assert_int_equal(udma_submit_burst(r, 2), 2);
-	reap_in_order(s, r, 2, NULL);
+	fu_reap_in_order(s, r, 2, NULL);
 	assert_int_equal(plain_reqs, 2);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(udma_req_free(r[i]), 0);
@@ -618,10 +593,10 @@ static void test_plain_engine_op(void **state)
 	uint8_t data[16] = "0123456789abcde";
 	s = session(UDMA_FUNC_CRC32C, "picky-plain", UDMA_COMPL_POLL, 2, 0);
 	r[0] = udma_req_alloc(s);
-	r[0]->in[0] = lin(data, 16);
+	r[0]->in[0] = fu_lin(data, 16);
 	set_seed(r[0], 0);
 	assert_int_equal(udma_submit_burst(r, 1), 1);
-	reap_in_order(s, r, 1, NULL);
+	fu_reap_in_order(s, r, 1, NULL);
 	assert_int_equal(imm_crc(r[0]), ref_crc(0, data, 16));
 	assert_int_equal(udma_req_free(r[0]), 0);
 	assert_int_equal(udma_session_destroy(s), 0);
