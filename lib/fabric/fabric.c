@@ -820,6 +820,20 @@ static int open_err(int rc)
 	} while (0)
 
 /* Open with checked options, libfabric loaded. */
+/* The fabric's locks, and its conditions on the monotonic clock (their deadlines are). */
+static void fab_locks_init(struct udma_fabric *fab)
+{
+	pthread_condattr_t ca_mono;
+
+	pthread_mutex_init(&fab->lock, NULL);
+	pthread_mutex_init(&fab->wait_lock, NULL);
+	pthread_condattr_init(&ca_mono);
+	pthread_condattr_setclock(&ca_mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&fab->idle_cond, &ca_mono);
+	pthread_cond_init(&fab->done_cond, &ca_mono);
+	pthread_condattr_destroy(&ca_mono);
+}
+
 static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 {
 	struct udma_fabric_opts o = *uo;
@@ -839,14 +853,7 @@ static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 		_udma_fab_ofi.freeinfo(hints);
 		return udma_fail_null(ENOMEM, "out of memory");
 	}
-	pthread_mutex_init(&fab->lock, NULL);
-	pthread_mutex_init(&fab->wait_lock, NULL);
-	pthread_condattr_t ca_mono;
-	pthread_condattr_init(&ca_mono);
-	pthread_condattr_setclock(&ca_mono, CLOCK_MONOTONIC);
-	pthread_cond_init(&fab->idle_cond, &ca_mono);
-	pthread_cond_init(&fab->done_cond, &ca_mono);
-	pthread_condattr_destroy(&ca_mono);
+	fab_locks_init(fab);
 	snprintf(fab->prov, sizeof(fab->prov), "%s", prov ? prov : "(FI_PROVIDER)");
 	hints->ep_attr->type = FI_EP_RDM;
 	hints->caps = FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
