@@ -52,4 +52,38 @@ static inline void random_bytes(void *p, size_t n, uint64_t *s)
 	}
 }
 
+/* GF(2^8) with polynomial 0x11d (ISA-L's and Linux raid6's), by shift and add. */
+static inline uint8_t ref_gf_mul(uint8_t a, uint8_t b)
+{
+	unsigned r = 0, x = a;
+	for (; b; b >>= 1) {
+		if (b & 1)
+			r ^= x;
+		x <<= 1;
+		if (x & 0x100)
+			x ^= 0x11d;
+	}
+	return (uint8_t)r;
+}
+
+static inline uint8_t ref_gf_inv(uint8_t a)
+{
+	for (unsigned b = 1; b < 256; b++)
+		if (ref_gf_mul(a, (uint8_t)b) == 1)
+			return (uint8_t)b;
+	return 0;
+}
+
+/* CRC-16 T10-DIF, bit by bit: polynomial 0x8bb7, initial 0, not reflected. */
+static inline uint16_t ref_crc16_t10dif(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint16_t)(p[i] << 8);
+		for (int b = 0; b < 8; b++)
+			crc = crc & 0x8000 ? (uint16_t)(crc << 1 ^ 0x8bb7) : (uint16_t)(crc << 1);
+	}
+	return crc;
+}
+
 #endif

@@ -12,38 +12,6 @@
  * ec-encode, ec-update, dif-generate, dif-insert) produce it.
  */
 
-/* GF(2^8), polynomial 0x11d; Cauchy coefficients as ISA-L defines them. */
-static uint8_t lf_mul(uint8_t a, uint8_t b)
-{
-	uint8_t p = 0;
-
-	for (; b; b >>= 1, a = (uint8_t)(a << 1 ^ (a & 0x80 ? 0x1d : 0)))
-		if (b & 1)
-			p ^= a;
-	return p;
-}
-
-static uint8_t lf_cauchy(unsigned k, unsigned row, unsigned j)
-{
-	uint8_t d = (uint8_t)((k + row) ^ j);
-	for (unsigned b = 1; b < 256; b++)
-		if (lf_mul(d, (uint8_t)b) == 1)
-			return (uint8_t)b;
-	return 0;
-}
-
-static uint16_t lf_crc16(const unsigned char *p, size_t n)
-{
-	uint16_t crc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		crc ^= (uint16_t)(p[i] << 8);
-		for (int b = 0; b < 8; b++)
-			crc = crc & 0x8000 ? (uint16_t)(crc << 1 ^ 0x8bb7) : (uint16_t)(crc << 1);
-	}
-	return crc;
-}
-
 /* One later request as generated: where its regions are in the arena. */
 struct later {
 	enum udma_func f;
@@ -198,21 +166,21 @@ static int later_expect(const struct later *l, unsigned o, unsigned char *want)
 	case UDMA_FUNC_PQ_GEN:
 	case UDMA_FUNC_EC_ENCODE: {
 		uint8_t coef[UDMA_MAX_SOURCES], c = 1; /* P: 1; Q: 2^j; ec: the Cauchy row */
-		for (unsigned j = 0; j < l->nins; j++, c = lf_mul(c, 2))
-			coef[j] = l->f == UDMA_FUNC_EC_ENCODE ? lf_cauchy(p->k, o, j) : o ? c : 1;
+		for (unsigned j = 0; j < l->nins; j++, c = ref_gf_mul(c, 2))
+			coef[j] = l->f == UDMA_FUNC_EC_ENCODE ? ref_gf_inv((uint8_t)((p->k + o) ^ j)) : o ? c : 1;
 		for (size_t x = 0; x < l->out_len; x++) {
 			uint8_t v = 0;
 			for (unsigned j = 0; j < l->nins; j++)
-				v ^= lf_mul(coef[j], snap_at(l->in_off[j])[x]);
+				v ^= ref_gf_mul(coef[j], snap_at(l->in_off[j])[x]);
 			want[x] = v;
 		}
 		return 1;
 	}
 	case UDMA_FUNC_EC_UPDATE: {
-		uint8_t c = lf_cauchy(p->k, o, p->update_index);
+		uint8_t c = ref_gf_inv((uint8_t)((p->k + o) ^ p->update_index));
 		for (size_t x = 0; x < l->out_len; x++)
 			want[x] = snap_at(l->out_off[o])[x] ^
-				  lf_mul(c, snap_at(l->in_off[0])[x] ^ snap_at(l->in_off[1])[x]);
+				  ref_gf_mul(c, snap_at(l->in_off[0])[x] ^ snap_at(l->in_off[1])[x]);
 		return 1;
 	}
 	case UDMA_FUNC_DIF_GENERATE:
@@ -222,7 +190,7 @@ static int later_expect(const struct later *l, unsigned o, unsigned char *want)
 			unsigned char *blk = want + b * (bs + 8), *pi = blk + bs;
 			memcpy(blk, l->f == UDMA_FUNC_DIF_INSERT ? snap_at(l->in_off[0]) + b * bs : snap_at(l->out_off[0]) + b * (bs + 8),
 			       bs);
-			uint16_t g = lf_crc16(blk, bs);
+			uint16_t g = ref_crc16_t10dif(blk, bs);
 			uint32_t ref = p->ref_tag + (uint32_t)b;
 			pi[0] = (uint8_t)(g >> 8), pi[1] = (uint8_t)g;
 			pi[2] = (uint8_t)(p->app_tag >> 8), pi[3] = (uint8_t)p->app_tag;
@@ -251,9 +219,9 @@ static int later_result(const struct later *l, const uint8_t pat[8], uint64_t *r
 	*res = 0;
 	for (size_t x = 0; x < l->in_len; x++) {
 		uint8_t pp = 0, qq = 0, c = 1;
-		for (unsigned j = 0; j < l->p.k; j++, c = lf_mul(c, 2)) {
+		for (unsigned j = 0; j < l->p.k; j++, c = ref_gf_mul(c, 2)) {
 			pp ^= snap_at(l->in_off[j])[x];
-			qq ^= lf_mul(c, snap_at(l->in_off[j])[x]);
+			qq ^= ref_gf_mul(c, snap_at(l->in_off[j])[x]);
 		}
 		*res |= (pp != snap_at(l->in_off[l->p.k])[x] ? UDMA_PQ_P_BAD : 0) |
 			(qq != snap_at(l->in_off[l->p.k + 1])[x] ? UDMA_PQ_Q_BAD : 0);

@@ -61,35 +61,13 @@ static inline void fu_region_free(struct fu_region *g)
 	g->base = g->p = NULL;
 }
 
-/* GF(2^8) with polynomial 0x11d, by shift and add. */
-static inline uint8_t fu_gf_mul(uint8_t a, uint8_t b)
-{
-	unsigned r = 0, x = a;
-	for (; b; b >>= 1) {
-		if (b & 1)
-			r ^= x;
-		x <<= 1;
-		if (x & 0x100)
-			x ^= 0x11d;
-	}
-	return (uint8_t)r;
-}
-
 /* The product table, for references over large regions. */
 static uint8_t fu_mul[256][256];
 static inline void fu_mul_init(void)
 {
 	for (unsigned a = 0; a < 256; a++)
 		for (unsigned b = 0; b < 256; b++)
-			fu_mul[a][b] = fu_gf_mul((uint8_t)a, (uint8_t)b);
-}
-
-static inline uint8_t fu_gf_inv(uint8_t a)
-{
-	for (unsigned b = 1; b < 256; b++)
-		if (fu_gf_mul(a, (uint8_t)b) == 1)
-			return (uint8_t)b;
-	return 0;
+			fu_mul[a][b] = ref_gf_mul((uint8_t)a, (uint8_t)b);
 }
 
 /* Coefficient of source j in parity row i (0-based) of the m x k parity
@@ -97,25 +75,13 @@ static inline uint8_t fu_gf_inv(uint8_t a)
 static inline uint8_t fu_coef(unsigned matrix, unsigned k, unsigned i, unsigned j)
 {
 	if (matrix == UDMA_EC_CAUCHY)
-		return fu_gf_inv((uint8_t)((k + i) ^ j));
+		return ref_gf_inv((uint8_t)((k + i) ^ j));
 	uint8_t gen = 1, p = 1;
 	for (unsigned t = 0; t < i; t++)
-		gen = fu_gf_mul(gen, 2);
+		gen = ref_gf_mul(gen, 2);
 	for (unsigned t = 0; t < j; t++)
-		p = fu_gf_mul(p, gen);
+		p = ref_gf_mul(p, gen);
 	return p;
-}
-
-/* CRC-16 T10-DIF, bit by bit: polynomial 0x8bb7, initial 0, not reflected. */
-static inline uint16_t fu_crc16_t10dif(const uint8_t *p, size_t n)
-{
-	uint16_t crc = 0;
-	for (size_t i = 0; i < n; i++) {
-		crc ^= (uint16_t)(p[i] << 8);
-		for (int b = 0; b < 8; b++)
-			crc = crc & 0x8000 ? (uint16_t)(crc << 1 ^ 0x8bb7) : (uint16_t)(crc << 1);
-	}
-	return crc;
 }
 
 /* Submit and wait; the status. */

@@ -6,7 +6,7 @@
 
 static void ref_pi(uint8_t pi[8], const uint8_t *data, size_t bs, const struct udma_params *p, uint32_t b)
 {
-	uint16_t g = fu_crc16_t10dif(data, bs);
+	uint16_t g = ref_crc16_t10dif(data, bs);
 	uint32_t ref = p->ref_tag + b;
 	uint8_t v[8] = { (uint8_t)(g >> 8), (uint8_t)g, (uint8_t)(p->app_tag >> 8), (uint8_t)p->app_tag,
 			 (uint8_t)(ref >> 24), (uint8_t)(ref >> 16), (uint8_t)(ref >> 8), (uint8_t)ref };

@@ -37,7 +37,7 @@ static void ref_pq(const struct stripe *st, uint8_t *p, uint8_t *q)
 			p[b] ^= d[b];
 			q[b] ^= fu_mul[g][d[b]];
 		}
-		g = fu_gf_mul(g, 2);
+		g = ref_gf_mul(g, 2);
 	}
 }
 

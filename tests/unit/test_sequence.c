@@ -1070,7 +1070,7 @@ static void test_shm_pq(void **state)
 		uint8_t p = 0, qq = 0;
 		for (int i = K - 1; i >= 0; i--) {
 			p ^= base[i * SZ + b];
-			qq = (uint8_t)(fu_gf_mul(qq, 2) ^ base[i * SZ + b]);
+			qq = (uint8_t)(ref_gf_mul(qq, 2) ^ base[i * SZ + b]);
 		}
 		if (base[K * SZ + b] != p || base[(K + 1) * SZ + b] != qq)
 			fail_msg("P or Q byte %zu wrong", b);
