@@ -217,7 +217,7 @@ struct udma_engine *udma_error_engine_create(const struct udma_error_opts *uo)
 	pthread_cond_init(&x->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if (x->o.delay_us && !x->o.hold) {
-		if (pthread_create(&x->thread, NULL, delayer, x)) {
+		if (udma_engine_thread_create(&x->thread, delayer, x)) {
 			free(x);
 			return udma_engine_fail_null(EAGAIN, "cannot start the delay thread");
 		}

@@ -3,7 +3,8 @@
  * The threads engine: N workers fed by one lock-free bounded MPMC ring
  * (Vyukov's sequence-numbered cells). Workers take works in batches, spin
  * a little when the ring runs dry, then sleep on a futex; submitters wake
- * one only when someone sleeps. Completions are delivered on the worker:
+ * one only when someone sleeps and nobody spins (a woken worker that finds
+ * the work taken spins on a CPU a client may need). Completions are delivered on the worker:
  * the callback runs there, or the work is queued for the client's poll.
  */
 #include <errno.h>
@@ -27,6 +28,7 @@ struct threads {
 	struct ring ring;
 	uint32_t wake_word __attribute__((aligned(64))); /* futex */
 	int sleepers;
+	int spinners;
 	int stop;
 	unsigned nworkers;
 	pthread_t *workers;
@@ -56,13 +58,18 @@ static void *worker(void *arg)
 		}
 		if (n)
 			continue;
+		__atomic_add_fetch(&t->spinners, 1, __ATOMIC_SEQ_CST);
 		for (unsigned s = 0; s < SPINS && ring_empty(&t->ring) && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED); s++)
 			__builtin_ia32_pause();
-		if (!ring_empty(&t->ring))
+		if (!ring_empty(&t->ring)) {
+			__atomic_sub_fetch(&t->spinners, 1, __ATOMIC_SEQ_CST);
 			continue;
+		}
 		uint32_t word = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
-		/* seq_cst with the submitter: it enqueues then reads sleepers; we count ourselves then re-check */
+		/* seq_cst with the submitter: it enqueues then reads sleepers and
+		 * spinners; we count ourselves asleep, stop spinning, then re-check */
 		__atomic_add_fetch(&t->sleepers, 1, __ATOMIC_SEQ_CST);
+		__atomic_sub_fetch(&t->spinners, 1, __ATOMIC_SEQ_CST);
 		if (ring_empty(&t->ring) && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST))
 			syscall(SYS_futex, &t->wake_word, FUTEX_WAIT_PRIVATE, word, NULL, NULL, 0);
 		__atomic_sub_fetch(&t->sleepers, 1, __ATOMIC_SEQ_CST);
@@ -83,8 +90,12 @@ static int th_submit(struct udma_engine *e, struct udma_work **w, unsigned n)
 
 	while (i < n && ring_put(&t->ring, w[i]))
 		i++;
-	if (i && __atomic_load_n(&t->sleepers, __ATOMIC_SEQ_CST))
-		wake(t, i > 1 || ring_count(&t->ring) > 1);
+	if (i && __atomic_load_n(&t->sleepers, __ATOMIC_SEQ_CST)) {
+		int many = i > 1 || ring_count(&t->ring) > 1;
+		/* one work and a spinner: it takes it (or sees it before sleeping) */
+		if (many || !__atomic_load_n(&t->spinners, __ATOMIC_SEQ_CST))
+			wake(t, many);
+	}
 	return (int)i;
 }
 
@@ -150,7 +161,7 @@ struct udma_engine *udma_threads_engine_create(const struct udma_threads_opts *u
 	}
 	t->nworkers = o.workers;
 	for (; started < o.workers; started++)
-		if (pthread_create(&t->workers[started], NULL, worker, t))
+		if (udma_engine_thread_create(&t->workers[started], worker, t))
 			break;
 	if (started < o.workers) {
 		th_stop(t, started);

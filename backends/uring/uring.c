@@ -170,7 +170,7 @@ void _udma_builtin_uring_register(void)
 	pthread_t t;
 
 	for (unsigned i = 0; i < LANES; i++)
-		if (!pthread_create(&t, NULL, lane, NULL) && !pthread_detach(t))
+		if (!udma_engine_thread_create(&t, lane, NULL) && !pthread_detach(t))
 			started++;
 	if (!started) { /* no thread to run them: no engine (works are bounced) */
 		udma_engine_fail(EAGAIN, "uring: no thread could be started");

@@ -31,6 +31,7 @@
 #ifndef UDMA_BACKEND_H
 #define UDMA_BACKEND_H
 
+#include <pthread.h>
 #include <udma/mover.h>
 
 #ifdef __cplusplus
@@ -188,6 +189,11 @@ UDMA_API const char *udma_engine_name(const struct udma_engine *e);
 
 /* Monotonic nanoseconds: the clock the scheduler learns with (exec_ns). */
 UDMA_API uint64_t udma_engine_clock_ns(void);
+/* pthread_create() for an engine's own thread, which may run on every CPU
+ * the process may (the main thread's affinity), not only on those of the
+ * calling thread: a client pinned to one CPU would otherwise get workers
+ * that share its CPU. 0 or a positive errno, as pthread_create(). */
+UDMA_API int udma_engine_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 /* 1 when the client will call udma_session_poll() for w's completion (a
  * POLL-mode session, and a request that does not wait): an engine without
  * progress of its own must otherwise finish w before its submit() returns. */

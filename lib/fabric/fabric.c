@@ -19,6 +19,7 @@
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
+#include <udma/backend.h>
 
 #include "../core/ptrset.h"
 #include "fabric_internal.h"
@@ -928,7 +929,7 @@ static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 	fab->addr_len = (uint32_t)alen;
 	fab->addr_format = info->addr_format;
 	if (!(o.flags & UDMA_FABRIC_MANUAL_PROGRESS)) {
-		rc = pthread_create(&fab->thread, NULL, progress_main, fab);
+		rc = udma_engine_thread_create(&fab->thread, progress_main, fab);
 		TRY(rc ? -rc : 0, "starting the progress thread");
 		fab->has_thread = 1;
 	}

@@ -49,6 +49,21 @@ uint64_t udma_engine_clock_ns(void)
 	return clock_now_ns();
 }
 
+int udma_engine_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t cpus;
+	int rc = pthread_attr_init(&attr);
+
+	if (rc)
+		return rc;
+	if (!sched_getaffinity(getpid(), sizeof(cpus), &cpus))
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	rc = pthread_create(t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
 static void engine_vdbg(const char *fmt, va_list ap)
 {
 	if (_udma_log_level_cur >= UDMA_LOG_DEBUG) {

@@ -1,4 +1,6 @@
 /* Movers: every function against a reference, every buffer type and completion mode, bad input. */
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -231,6 +233,66 @@ static void test_completion_modes(void **state)
 	assert_string_equal(q->engine, "t-modes");
 	assert_int_equal(udma_req_free(q), 0);
 	assert_int_equal(udma_req_wait(q), -EINVAL); /* freed */
+	udma_session_destroy(s);
+	assert_int_equal(udma_engine_unregister(e), 0);
+}
+
+/* The callback runs on a worker: how many CPUs it may run on. */
+static int worker_cpus;
+static void note_worker_cpus(struct udma_req *r)
+{
+	cpu_set_t c;
+	(void)r;
+	if (!sched_getaffinity(0, sizeof(c), &c))
+		__atomic_store_n(&worker_cpus, CPU_COUNT(&c), __ATOMIC_RELEASE);
+}
+
+/* Made from a thread pinned to one CPU, as a client pinned by its
+ * application (or DPDK's EAL) makes the default engine on first use. */
+static void *make_engine_pinned(void *arg)
+{
+	cpu_set_t all, one;
+	sched_getaffinity(0, sizeof(all), &all);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	struct udma_threads_opts to = { .size = sizeof(to), .name = "t-pinned" };
+	*(struct udma_engine **)arg = udma_threads_engine_create(&to);
+	return NULL;
+}
+
+/* Workers run wherever the process may, not only on the creator's CPU:
+ * else a split or handed-over request waits for the client's own CPU. */
+static void test_threads_workers_not_pinned(void **state)
+{
+	cpu_set_t all;
+	assert_int_equal(sched_getaffinity(getpid(), sizeof(all), &all), 0);
+	if (CPU_COUNT(&all) < 2)
+		skip(); /* one CPU: pinned and unpinned are the same */
+	struct udma_engine *e = NULL;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, make_engine_pinned, &e), 0);
+	pthread_join(th, NULL);
+	assert_non_null(e);
+	char a[64] = { 1 }, b[64];
+	struct udma_session_opts co = { .size = sizeof(co), .engine = "t-pinned" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &co);
+	struct udma_req *q = udma_req_alloc(s);
+	q->in[0] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { a, 64 } };
+	q->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { b, 64 } };
+	q->cb = note_worker_cpus;
+	worker_cpus = 0;
+	assert_int_equal(udma_submit(q), 0);
+	assert_int_equal(udma_req_wait(q), 0);
+	while (udma_session_inflight(s)) /* done is set before the callback returns */
+		sched_yield();
+	assert_string_equal(q->engine, "t-pinned");
+	assert_int_equal(__atomic_load_n(&worker_cpus, __ATOMIC_ACQUIRE), CPU_COUNT(&all));
+	udma_req_free(q);
 	udma_session_destroy(s);
 	assert_int_equal(udma_engine_unregister(e), 0);
 }
@@ -751,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_functions_threads),
 		cmocka_unit_test(test_crc_standard_and_chain),
 		cmocka_unit_test(test_completion_modes),
+		cmocka_unit_test(test_threads_workers_not_pinned),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_domain_buffers),
 		cmocka_unit_test(test_scheduler_speed_and_load),
