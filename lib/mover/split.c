@@ -17,8 +17,10 @@
  * Whether to split is learned per function and size class: the time from
  * the cut to the last chunk, against the time the whole request takes
  * here (both timed by this file). A class splits while splitting is
- * faster; one candidate request in PROBE_EVERY takes the other way, so
- * both figures follow the machine's load. UDMA_SPLIT=off never splits,
+ * faster; PROBE_RUN candidates in a row out of every PROBE_EVERY take the
+ * other way, so both figures follow the machine's load. The first of such
+ * a run is not learned: it finds the lanes asleep (or the cache holding the
+ * other way's data), which the steady state of that way would not. UDMA_SPLIT=off never splits,
  * UDMA_SPLIT=on always does (tests and experiments).
  */
 #include <stdlib.h>
@@ -30,7 +32,8 @@
 
 #define MAX_CHUNKS 64
 #define CHUNK_ALIGN 4096u /* cuts at multiples of it: fill64's phase and pages stay whole */
-#define PROBE_EVERY 16
+#define PROBE_EVERY 64
+#define PROBE_RUN 4
 
 /* bytes touched from which requests are candidates (read relaxed) */
 uint64_t _udma_split_floor = SPLIT_FLOOR;
@@ -61,6 +64,7 @@ struct split {
 	unsigned left;              /* atomic: chunks not finished */
 	int status;                 /* atomic: the first error */
 	int whole;                  /* one chunk: the whole request, timed for the learning */
+	int learn;                  /* its time goes into the learned figures */
 	unsigned cls;
 	uint64_t t0;
 	unsigned n;
@@ -210,7 +214,8 @@ static void split_finish(struct split *sp)
 	enum udma_func f = sl->work.func;
 	uint64_t ns = clock_now_ns() - sp->t0;
 
-	learn(sp->whole ? &speed_whole[f][sp->cls] : &speed_split[f][sp->cls], sl->touched, ns);
+	if (sp->learn)
+		learn(sp->whole ? &speed_whole[f][sp->cls] : &speed_split[f][sp->cls], sl->touched, ns);
 	free(sp);
 	_udma_slot_complete(sl, status);
 }
@@ -272,9 +277,11 @@ static int hand_chunk(struct udma_engine *e, struct chunk *c)
 	return 0;
 }
 
-/* Split or whole, for this candidate: the faster learned way, the other now and then. */
-static int want_split(enum udma_func f, unsigned cls)
+/* Split or whole, for this candidate: the faster learned way, the other now
+ * and then (PROBE_RUN in a row); *learn = 0 for the first of those. */
+static int want_split(enum udma_func f, unsigned cls, int *learn)
 {
+	*learn = 1;
 	if (mode == SPLIT_ON)
 		return 1;
 	uint64_t whole = __atomic_load_n(&speed_whole[f][cls], __ATOMIC_RELAXED);
@@ -282,7 +289,11 @@ static int want_split(enum udma_func f, unsigned cls)
 	if (!split || !whole)
 		return !split; /* learn both: split first, then whole */
 	int faster = split > whole;
-	return ++probe_tick % PROBE_EVERY ? faster : !faster;
+	unsigned t = ++probe_tick % PROBE_EVERY;
+	if (t >= PROBE_RUN)
+		return faster;
+	*learn = t != 0;
+	return !faster;
 }
 
 /*
@@ -325,7 +336,8 @@ int _udma_split_submit(struct slot *sl, struct udma_engine *chosen)
 	if (!here || !lanes || (chosen != here && chosen != lanes))
 		return 0;
 	unsigned cls = _udma_size_class(sl->touched), n = 1;
-	if (want_split(w->func, cls)) {
+	int learn;
+	if (want_split(w->func, cls, &learn)) {
 		n = lanes->lanes + 1;
 		if (n > _udma_split_cpus)
 			n = _udma_split_cpus; /* more chunks than CPUs only queue */
@@ -342,6 +354,7 @@ int _udma_split_submit(struct slot *sl, struct udma_engine *chosen)
 	if (!sp)
 		return 0;
 	sp->whole = n == 1;
+	sp->learn = learn;
 	sp->cls = cls;
 	sp->t0 = clock_now_ns();
 	sl->req.engine = n == 1 ? here->name : lanes->name;
