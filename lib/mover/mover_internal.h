@@ -173,6 +173,7 @@ UDMA_HIDDEN extern unsigned _udma_split_cpus; /* CPUs chunks spread over (0: the
  * once, perhaps already), 0 if the caller goes on as usual. chosen: the
  * scheduler's engine for it, or NULL (chosen here). */
 UDMA_HIDDEN int _udma_split_submit(struct slot *sl, struct udma_engine *chosen);
+UDMA_HIDDEN int _udma_split_choose(uint64_t whole, uint64_t split, unsigned *tick, int *learn);
 /* udma_engine_done() of a chunk; a chunk handed back at unregister. */
 UDMA_HIDDEN void _udma_split_chunk_done(struct udma_work *w, int status);
 UDMA_HIDDEN void _udma_split_chunk_rescue(struct udma_work *w);

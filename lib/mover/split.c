@@ -277,23 +277,29 @@ static int hand_chunk(struct udma_engine *e, struct chunk *c)
 	return 0;
 }
 
-/* Split or whole, for this candidate: the faster learned way, the other now
- * and then (PROBE_RUN in a row); *learn = 0 for the first of those. */
+/* Split (1) or whole (0), given the learned figures (0: not yet) and the
+ * thread's candidate count: the faster way, the other now and then
+ * (PROBE_RUN in a row); *learn = 0 for the first of those. */
+int _udma_split_choose(uint64_t whole, uint64_t split, unsigned *tick, int *learn)
+{
+	*learn = 1;
+	if (!split || !whole)
+		return !split; /* learn both: split first, then whole */
+	int faster = split > whole;
+	unsigned t = (*tick)++ % PROBE_EVERY;
+	if (t >= PROBE_RUN)
+		return faster;
+	*learn = t != 0;
+	return !faster;
+}
+
 static int want_split(enum udma_func f, unsigned cls, int *learn)
 {
 	*learn = 1;
 	if (mode == SPLIT_ON)
 		return 1;
-	uint64_t whole = __atomic_load_n(&speed_whole[f][cls], __ATOMIC_RELAXED);
-	uint64_t split = __atomic_load_n(&speed_split[f][cls], __ATOMIC_RELAXED);
-	if (!split || !whole)
-		return !split; /* learn both: split first, then whole */
-	int faster = split > whole;
-	unsigned t = ++probe_tick % PROBE_EVERY;
-	if (t >= PROBE_RUN)
-		return faster;
-	*learn = t != 0;
-	return !faster;
+	return _udma_split_choose(__atomic_load_n(&speed_whole[f][cls], __ATOMIC_RELAXED),
+				  __atomic_load_n(&speed_split[f][cls], __ATOMIC_RELAXED), &probe_tick, learn);
 }
 
 /*

@@ -7,6 +7,7 @@
 #include "funcs_util.h"
 
 extern unsigned _udma_split_cpus; /* lib/mover/split.c: CPUs chunks spread over */
+extern int _udma_split_choose(uint64_t whole, uint64_t split, unsigned *tick, int *learn);
 
 /* ---- a lanes engine written against backend.h: holds or fails works ---- */
 
@@ -311,6 +312,40 @@ static void test_not_split(void **state)
 	free(b);
 }
 
+/* Split or whole: both ways learned first, then the faster one, except
+ * four candidates in a row out of 64 that take the other way, the first of
+ * which is not learned (it finds the lanes asleep). */
+static void test_split_choice(void **state)
+{
+	(void)state;
+	unsigned tick = 0;
+	int learn;
+	assert_int_equal(_udma_split_choose(0, 0, &tick, &learn), 1); /* nothing learned: split first */
+	assert_int_equal(learn, 1);
+	assert_int_equal(_udma_split_choose(0, 100, &tick, &learn), 0); /* then whole */
+	for (int faster_split = 0; faster_split < 2; faster_split++) {
+		uint64_t whole = faster_split ? 100 : 200, split = faster_split ? 200 : 100;
+		unsigned other = 0, unlearned = 0, run = 0, longest = 0;
+		tick = 0;
+		for (int i = 0; i < 64 * 10; i++) {
+			int way = _udma_split_choose(whole, split, &tick, &learn);
+			if (way != faster_split) {
+				other++;
+				run++;
+				longest = run > longest ? run : longest;
+				unlearned += !learn;
+				assert_true(!learn == (run == 1)); /* only the first of a run */
+			} else {
+				run = 0;
+				assert_int_equal(learn, 1);
+			}
+		}
+		assert_int_equal(other, 40);
+		assert_int_equal(unlearned, 10);
+		assert_int_equal(longest, 4);
+	}
+}
+
 /* An inline engine takes no chunks. */
 static void test_split_flag_rules(void **state)
 {
@@ -328,6 +363,7 @@ int main(void)
 	setenv("UDMA_SPLIT", "on", 1);
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(test_split_data),
+		cmocka_unit_test(test_split_choice),
 		cmocka_unit_test(test_failing_chunk_fails_once),
 		cmocka_unit_test(test_held_chunks_complete_once),
 		cmocka_unit_test(test_unregister_runs_held_chunks),
