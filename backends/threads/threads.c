@@ -4,8 +4,9 @@
  * (Vyukov's sequence-numbered cells). Workers take works in batches, spin
  * a little when the ring runs dry, then sleep on a futex; submitters wake
  * one only when someone sleeps and nobody spins (a woken worker that finds
- * the work taken spins on a CPU a client may need). Completions are delivered on the worker:
- * the callback runs there, or the work is queued for the client's poll.
+ * the work taken spins on a CPU a client may need). Completions are
+ * delivered on the worker: the callback runs there, or the work is queued
+ * for the client's poll.
  */
 #include <errno.h>
 #include <limits.h>

@@ -20,8 +20,9 @@
  * faster; PROBE_RUN candidates in a row out of every PROBE_EVERY take the
  * other way, so both figures follow the machine's load. The first of such
  * a run is not learned: it finds the lanes asleep (or the cache holding the
- * other way's data), which the steady state of that way would not. UDMA_SPLIT=off never splits,
- * UDMA_SPLIT=on always does (tests and experiments).
+ * other way's data), which the steady state of that way would not.
+ * UDMA_SPLIT=off never splits, UDMA_SPLIT=on always does (tests and
+ * experiments).
  */
 #include <stdlib.h>
 #include <string.h>
