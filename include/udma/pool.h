@@ -351,7 +351,7 @@ UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *p
 {
 	const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
 	struct udma_pool_tcache *c;
-	uint8_t *state, st = UDMA_POOL_ST_USED_;
+	uint8_t *state, st;
 	uintptr_t start;
 
 	if (__builtin_expect(p == NULL, 0))
@@ -366,10 +366,16 @@ UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *p
 			return udma_pool_refuse_(p, ptr, UDMA_POOL_ST_NONE_);
 		start = s;
 	}
-	/* Exactly one of two racing frees wins. relaxed: the block itself
-	 * travels through the caches and the pool lock, which order its data. */
-	if (__builtin_expect(!__atomic_compare_exchange_n(state, &st, UDMA_POOL_ST_FREE_, 0, __ATOMIC_RELAXED,
-							  __ATOMIC_RELAXED), 0))
+	/* Exactly one of two racing frees wins: the one whose exchange finds
+	 * the block in use. The plain load first keeps the exchange off a slot
+	 * that is no block (its state never changes); an exchange costs less
+	 * than a compare-and-swap. relaxed: the block itself travels through
+	 * the caches and the pool lock, which order its data. */
+	st = __atomic_load_n(state, __ATOMIC_RELAXED);
+	if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
+		return udma_pool_refuse_(p, ptr, st);
+	st = __atomic_exchange_n(state, UDMA_POOL_ST_FREE_, __ATOMIC_RELAXED);
+	if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
 		return udma_pool_refuse_(p, ptr, st);
 	if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
 		if (__builtin_expect(udma_pool_enter_(f, c), 1)) {
