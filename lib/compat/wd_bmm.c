@@ -7,6 +7,7 @@
  * caller's bridge in a struct wd_blkpool, its bridge's usr, found again at
  * destroy in a short list (only user-memory pools are on it).
  */
+#define UDMA_WD_BMM_NO_INLINE 1 /* the exported definitions below */
 #include <pthread.h>
 #include <stdlib.h>
 #include <udma/pool.h>
