@@ -17,7 +17,8 @@
  * Metadata is out of band (a state byte per block), so put accepts any
  * address inside a block, and rejects, counts and logs a pointer outside the
  * pool or a block that is already free - also when two threads free the
- * same block at once: exactly one wins. A rejected put changes nothing.
+ * same block at once: exactly one wins (unless UDMA_POOL_RELAXED_FREE). A
+ * rejected put changes nothing.
  *
  * Layout: blocks are ALIGN(block_size, align) bytes ("the block size"),
  * every byte of which belongs to the block. No block crosses a boundary
@@ -62,7 +63,11 @@ struct udma_pool_bridge {
 #define UDMA_POOL_NO_CACHE (1u << 1) /* no per-thread caches: every get/put takes the pool lock (exact statistics) */
 #define UDMA_POOL_HUGE     (1u << 2) /* domain memory on 2 MiB pages, falling back to 4 KiB */
 #define UDMA_POOL_GROW     (1u << 3) /* when empty, add memory (up to max_blocks) instead of failing */
-#define UDMA_POOL_ALL_FLAGS 0xfu
+/* put frees with a plain load and store, no locked instruction: a double
+ * free is still refused when the two frees are ordered, but two frees of
+ * one block at the same moment on two CPUs may both succeed */
+#define UDMA_POOL_RELAXED_FREE (1u << 4)
+#define UDMA_POOL_ALL_FLAGS 0x1fu
 
 #define UDMA_POOL_MAX_BLOCK_SIZE (1ul << 30)  /* largest rounded block size */
 #define UDMA_POOL_MAX_ALIGN      (1ul << 30)
@@ -226,6 +231,7 @@ struct udma_pool_fast {
 
 #define UDMA_POOL_FAST_DIRECT 1u /* no boundary gaps, exact magic: state[] indexed inline below span */
 #define UDMA_POOL_FAST_FENCE  2u /* no membarrier(): owners fence themselves */
+#define UDMA_POOL_FAST_RELAXED 4u /* UDMA_POOL_RELAXED_FREE */
 
 /* This thread's caches. initial-exec: one load from the thread pointer. */
 UDMA_API extern __thread struct udma_pool_tls *udma_pool_tls_ __attribute__((tls_model("initial-exec")));
@@ -374,9 +380,13 @@ UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *p
 	st = __atomic_load_n(state, __ATOMIC_RELAXED);
 	if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
 		return udma_pool_refuse_(p, ptr, st);
-	st = __atomic_exchange_n(state, UDMA_POOL_ST_FREE_, __ATOMIC_RELAXED);
-	if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
-		return udma_pool_refuse_(p, ptr, st);
+	if (f->flags & UDMA_POOL_FAST_RELAXED) {
+		__atomic_store_n(state, UDMA_POOL_ST_FREE_, __ATOMIC_RELAXED);
+	} else {
+		st = __atomic_exchange_n(state, UDMA_POOL_ST_FREE_, __ATOMIC_RELAXED);
+		if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
+			return udma_pool_refuse_(p, ptr, st);
+	}
 	if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
 		if (__builtin_expect(udma_pool_enter_(f, c), 1)) {
 			uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
