@@ -391,7 +391,14 @@ UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *p
 		if (__builtin_expect(udma_pool_enter_(f, c), 1)) {
 			uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
 			if (__builtin_expect(n < c->cap, 1)) {
-				udma_pool_objs_(c)[n] = start;
+				/* The caller's pointer when it is the block's start, as
+				 * it usually is: chosen by a branch, so that the next
+				 * get's block does not wait for the multiplications
+				 * that located this one. */
+				uintptr_t v = (uintptr_t)ptr;
+				if (__builtin_expect(v != start, 0))
+					__asm__("" : "=r"(v) : "0"(start)); /* a branch, not a cmov */
+				udma_pool_objs_(c)[n] = v;
 				__atomic_store_n(&c->count, n + 1, __ATOMIC_RELAXED);
 				udma_pool_leave_(c);
 				return 0;

@@ -235,6 +235,15 @@ static void test_interior_and_bad_frees(void **state)
 	assert_int_equal(s.free, 15); /* the pool is intact */
 	assert_int_equal(s.in_use, 1);
 	assert_int_equal(udma_pool_put(p, c + 1), 0);
+	/* an interior pointer is cached as its block's start */
+	assert_ptr_equal(udma_pool_get(p), c);
+	assert_ptr_equal(udma_pool_get_noinline(p), b);
+	assert_int_equal(udma_pool_put_noinline(p, b + 3), 0);
+	assert_int_equal(udma_pool_put(p, c + 999), 0);
+	assert_ptr_equal(udma_pool_get_noinline(p), c);
+	assert_ptr_equal(udma_pool_get(p), b);
+	assert_int_equal(udma_pool_put(p, b + 998), 0);
+	assert_int_equal(udma_pool_put(p, c + 2), 0);
 	/* all 16 come back, each once */
 	void *all[16];
 	assert_int_equal(udma_pool_get_bulk(p, all, 16), 0);
