@@ -5,8 +5,8 @@
  *   - DPDK rte_mempool with its per-lcore cache (when built with DPDK);
  *   - a pool built as UADK v1's wd_bmm: in-band 40-byte headers, a tail
  *     queue free list and one spin lock (CAS, spin on loads, no backoff).
- * Also: udma without caches, bulk, get+iova+put, and the wd_bmm and
- * dma_pool compatibility layers.
+ * Also: udma without caches, with UDMA_POOL_RELAXED_FREE, bulk,
+ * get+iova+put, and the wd_bmm and dma_pool compatibility layers.
  *
  * usage: bench_pool [-r REPS] [-t MS] [-c] [-D] [-v]
  *   -r REPS  repetitions per figure, the median is reported (default 7)
@@ -476,7 +476,9 @@ int main(int argc, char **argv)
 	struct udma_pool *p = udma_pool_create(d, &o);
 	o.flags = UDMA_POOL_NO_CACHE;
 	struct udma_pool *pn = udma_pool_create(d, &o);
-	if (!p || !pn)
+	o.flags = UDMA_POOL_RELAXED_FREE;
+	struct udma_pool *pr = udma_pool_create(d, &o);
+	if (!p || !pn || !pr)
 		die("udma_pool_create", errno);
 	struct sl_pool *sl = sl_create(BLOCK, NBLOCKS, 64);
 	struct udma_pool_stats st = { .size = sizeof(st) };
@@ -505,6 +507,7 @@ int main(int argc, char **argv)
 	       opt.cpu_time ? "thread CPU time" : "wall time", sysconf(_SC_NPROCESSORS_ONLN));
 	struct row *u1 = add_row("udma_pool_get/put", k_udma, p, 1, NULL, NULL);
 	struct row *u2 = add_row("udma_pool_get/put", k_udma, p, 2, NULL, NULL);
+	add_row("udma_pool_get/put, UDMA_POOL_RELAXED_FREE", k_udma, pr, 1, NULL, NULL);
 #ifdef HAVE_DPDK
 	struct row *d1 = NULL, *d2 = NULL;
 	if (mp) {
@@ -589,6 +592,7 @@ int main(int argc, char **argv)
 
 	udma_pool_destroy(p, 0);
 	udma_pool_destroy(pn, 0);
+	udma_pool_destroy(pr, 0);
 	udma_domain_destroy(d);
 	free(sl->start);
 	free(sl);

@@ -17,7 +17,8 @@
  * Metadata is out of band (a state byte per block), so put accepts any
  * address inside a block, and rejects, counts and logs a pointer outside the
  * pool or a block that is already free - also when two threads free the
- * same block at once: exactly one wins. A rejected put changes nothing.
+ * same block at once: exactly one wins (unless UDMA_POOL_RELAXED_FREE). A
+ * rejected put changes nothing.
  *
  * Layout: blocks are ALIGN(block_size, align) bytes ("the block size"),
  * every byte of which belongs to the block. No block crosses a boundary
@@ -62,7 +63,11 @@ struct udma_pool_bridge {
 #define UDMA_POOL_NO_CACHE (1u << 1) /* no per-thread caches: every get/put takes the pool lock (exact statistics) */
 #define UDMA_POOL_HUGE     (1u << 2) /* domain memory on 2 MiB pages, falling back to 4 KiB */
 #define UDMA_POOL_GROW     (1u << 3) /* when empty, add memory (up to max_blocks) instead of failing */
-#define UDMA_POOL_ALL_FLAGS 0xfu
+/* put frees with a plain load and store, no locked instruction: a double
+ * free is still refused when the two frees are ordered, but two frees of
+ * one block at the same moment on two CPUs may both succeed */
+#define UDMA_POOL_RELAXED_FREE (1u << 4)
+#define UDMA_POOL_ALL_FLAGS 0x1fu
 
 #define UDMA_POOL_MAX_BLOCK_SIZE (1ul << 30)  /* largest rounded block size */
 #define UDMA_POOL_MAX_ALIGN      (1ul << 30)
@@ -226,6 +231,7 @@ struct udma_pool_fast {
 
 #define UDMA_POOL_FAST_DIRECT 1u /* no boundary gaps, exact magic: state[] indexed inline below span */
 #define UDMA_POOL_FAST_FENCE  2u /* no membarrier(): owners fence themselves */
+#define UDMA_POOL_FAST_RELAXED 4u /* UDMA_POOL_RELAXED_FREE */
 
 /* This thread's caches. initial-exec: one load from the thread pointer. */
 UDMA_API extern __thread struct udma_pool_tls *udma_pool_tls_ __attribute__((tls_model("initial-exec")));
@@ -351,7 +357,7 @@ UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *p
 {
 	const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
 	struct udma_pool_tcache *c;
-	uint8_t *state, st = UDMA_POOL_ST_USED_;
+	uint8_t *state, st;
 	uintptr_t start;
 
 	if (__builtin_expect(p == NULL, 0))
@@ -366,16 +372,33 @@ UDMA_POOL_ENTRY_ int UDMA_POOL_NAME_(udma_pool_put)(struct udma_pool *p, void *p
 			return udma_pool_refuse_(p, ptr, UDMA_POOL_ST_NONE_);
 		start = s;
 	}
-	/* Exactly one of two racing frees wins. relaxed: the block itself
-	 * travels through the caches and the pool lock, which order its data. */
-	if (__builtin_expect(!__atomic_compare_exchange_n(state, &st, UDMA_POOL_ST_FREE_, 0, __ATOMIC_RELAXED,
-							  __ATOMIC_RELAXED), 0))
+	/* Exactly one of two racing frees wins: the one whose exchange finds
+	 * the block in use. The plain load first keeps the exchange off a slot
+	 * that is no block (its state never changes); an exchange costs less
+	 * than a compare-and-swap. relaxed: the block itself travels through
+	 * the caches and the pool lock, which order its data. */
+	st = __atomic_load_n(state, __ATOMIC_RELAXED);
+	if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
 		return udma_pool_refuse_(p, ptr, st);
+	if (f->flags & UDMA_POOL_FAST_RELAXED) {
+		__atomic_store_n(state, UDMA_POOL_ST_FREE_, __ATOMIC_RELAXED);
+	} else {
+		st = __atomic_exchange_n(state, UDMA_POOL_ST_FREE_, __ATOMIC_RELAXED);
+		if (__builtin_expect(st != UDMA_POOL_ST_USED_, 0))
+			return udma_pool_refuse_(p, ptr, st);
+	}
 	if (__builtin_expect(__atomic_load_n(&c->id, __ATOMIC_RELAXED) == f->id, 1)) {
 		if (__builtin_expect(udma_pool_enter_(f, c), 1)) {
 			uint32_t n = __atomic_load_n(&c->count, __ATOMIC_RELAXED);
 			if (__builtin_expect(n < c->cap, 1)) {
-				udma_pool_objs_(c)[n] = start;
+				/* The caller's pointer when it is the block's start, as
+				 * it usually is: chosen by a branch, so that the next
+				 * get's block does not wait for the multiplications
+				 * that located this one. */
+				uintptr_t v = (uintptr_t)ptr;
+				if (__builtin_expect(v != start, 0))
+					__asm__("" : "=r"(v) : "0"(start)); /* a branch, not a cmov */
+				udma_pool_objs_(c)[n] = v;
 				__atomic_store_n(&c->count, n + 1, __ATOMIC_RELAXED);
 				udma_pool_leave_(c);
 				return 0;

@@ -7,6 +7,7 @@
  * caller's bridge in a struct wd_blkpool, its bridge's usr, found again at
  * destroy in a short list (only user-memory pools are on it).
  */
+#define UDMA_WD_BMM_NO_INLINE 1 /* the exported definitions below */
 #include <pthread.h>
 #include <stdlib.h>
 #include <udma/pool.h>
@@ -82,7 +83,9 @@ uint32_t wd_bmm_min_blocks(uint32_t n)
 
 void *wd_blkpool_create(struct wd_queue *q, struct wd_blkpool_setup *setup)
 {
-	struct udma_pool_opts o = { .size = sizeof(o), .name = "wd_blkpool" };
+	/* relaxed frees: no locked instruction per free, as UADK's tag test
+	 * before its lock (docs/pool.md) */
+	struct udma_pool_opts o = { .size = sizeof(o), .name = "wd_blkpool", .flags = UDMA_POOL_RELAXED_FREE };
 	struct udma_pool_bridge b = { .size = sizeof(b), .alloc = br_alloc, .free = br_free,
 				      .iova_map = br_map, .iova_unmap = br_unmap };
 	struct udma_domain *d = NULL;

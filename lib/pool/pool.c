@@ -388,6 +388,8 @@ struct udma_pool *udma_pool_create(struct udma_domain *d, const struct udma_pool
 	p->fast.state = p->seg[0].state;
 	if (!p->bshift && p->fast.magic)
 		p->fast.flags |= UDMA_POOL_FAST_DIRECT;
+	if (o.flags & UDMA_POOL_RELAXED_FREE)
+		p->fast.flags |= UDMA_POOL_FAST_RELAXED;
 	udma_dbg("pool %s: %llu blocks of %zu bytes (align %zu, boundary %zu, %llu skipped), cache %u", p->name,
 		 (unsigned long long)p->seg[0].usable, p->fast.stride, p->align, p->boundary,
 		 (unsigned long long)__atomic_load_n(&p->skipped, RELAXED), p->cache_cap);

@@ -387,6 +387,63 @@ static void test_iova_map_unmap(void **state)
 	wd_release_queue(&q);
 }
 
+/*
+ * <wd_bmm.h> makes calls of wd_alloc_blk/wd_free_blk inline in optimised
+ * builds; the exported functions (taken by address here) stay. Both copies
+ * hand out, take back, reject and log alike, and mix.
+ */
+static void test_inline_and_exported(void **state)
+{
+	void *(*volatile alloc_fn)(void *) = wd_alloc_blk;
+	void (*volatile free_fn)(void *, void *) = wd_free_blk;
+	struct udma_pool_stats st = { .size = sizeof(st) };
+	struct wd_queue q;
+	assert_int_equal(open_queue(&q, ""), 0);
+	struct wd_blkpool_setup s = setup_of(100, 8, 64);
+	void *pool = wd_blkpool_create(&q, &s);
+	int local;
+
+#ifdef __OPTIMIZE__
+	assert_ptr_not_equal((void *)udma_wd_alloc_blk_, (void *)alloc_fn); /* the test sees both */
+#endif
+	/* relaxed frees (docs/pool.md): the ordered double frees below are still refused */
+	assert_true(((const struct udma_pool_fast *)pool)->flags & UDMA_POOL_FAST_RELAXED);
+	char *a = wd_alloc_blk(pool), *b = alloc_fn(pool);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(free_num(pool), 6);
+	free_fn(pool, a + 3);  /* inline get, exported put */
+	wd_free_blk(pool, b + 99); /* exported get, inline put */
+	assert_int_equal(free_num(pool), 8);
+
+	log_capture_start();
+	errno = 0;
+	assert_null(wd_alloc_blk(NULL));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(alloc_fn(NULL));
+	assert_int_equal(errno, EINVAL);
+	wd_free_blk(pool, a);  /* double frees: rejected by both */
+	free_fn(pool, b);
+	wd_free_blk(pool, &local); /* outside the pool: rejected by both */
+	free_fn(pool, &local);
+	wd_free_blk(pool, NULL); /* NULL block: logged, not counted as a bad free */
+	free_fn(pool, NULL);
+	wd_free_blk(NULL, a);
+	log_capture_stop();
+	assert_logged("pool is NULL");
+	assert_logged("pool or blk is NULL");
+	assert_logged("double free");
+	assert_logged("not inside a block");
+	assert_int_equal(udma_pool_stats(pool, &st), 0);
+	assert_int_equal(st.double_frees, 2);
+	assert_int_equal(st.bad_frees, 2);
+	assert_int_equal(free_num(pool), 8);
+	wd_blkpool_destroy(pool);
+	wd_release_queue(&q);
+}
+
 /* wd_blkpool_destroy with blocks still allocated: refused, the pool stays usable. */
 static void test_destroy_in_use(void **state)
 {
@@ -472,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_pool_on_pool),
 		cmocka_unit_test(test_alloc_and_failures),
 		cmocka_unit_test(test_free_any_address),
+		cmocka_unit_test(test_inline_and_exported),
 		{ "test_iova_map_unmap(iommu)", test_iova_map_unmap, NULL, NULL, (void *)"iommu" },
 		{ "test_iova_map_unmap(pa)", test_iova_map_unmap, NULL, NULL, (void *)"pa" },
 		cmocka_unit_test(test_destroy_in_use),

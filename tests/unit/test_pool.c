@@ -235,6 +235,15 @@ static void test_interior_and_bad_frees(void **state)
 	assert_int_equal(s.free, 15); /* the pool is intact */
 	assert_int_equal(s.in_use, 1);
 	assert_int_equal(udma_pool_put(p, c + 1), 0);
+	/* an interior pointer is cached as its block's start */
+	assert_ptr_equal(udma_pool_get(p), c);
+	assert_ptr_equal(udma_pool_get_noinline(p), b);
+	assert_int_equal(udma_pool_put_noinline(p, b + 3), 0);
+	assert_int_equal(udma_pool_put(p, c + 999), 0);
+	assert_ptr_equal(udma_pool_get_noinline(p), c);
+	assert_ptr_equal(udma_pool_get(p), b);
+	assert_int_equal(udma_pool_put(p, b + 998), 0);
+	assert_int_equal(udma_pool_put(p, c + 2), 0);
 	/* all 16 come back, each once */
 	void *all[16];
 	assert_int_equal(udma_pool_get_bulk(p, all, 16), 0);
@@ -731,6 +740,49 @@ static void *racer(void *arg)
 	return NULL;
 }
 
+/* UDMA_POOL_RELAXED_FREE: accepted, the fast path told, and double frees
+ * that are ordered still refused and counted, on both copies of put and
+ * without caches. */
+static void test_relaxed_free(void **state)
+{
+	struct udma_domain *d = test_domain(UDMA_ADDR_VA);
+	int on_stack;
+
+	for (int nocache = 0; nocache < 2; nocache++) {
+		struct udma_pool *p = mkpool(d, 100, 16, 0, UDMA_POOL_RELAXED_FREE | (nocache ? UDMA_POOL_NO_CACHE : 0));
+		const struct udma_pool_fast *f = (const struct udma_pool_fast *)p;
+		assert_true(f->flags & UDMA_POOL_FAST_RELAXED);
+		char *b = udma_pool_get(p), *c = udma_pool_get_noinline(p);
+		assert_non_null(b);
+		assert_non_null(c);
+		log_capture_start();
+		assert_int_equal(udma_pool_put(p, b + 99), 0);
+		assert_int_equal(udma_pool_put(p, b), -EALREADY);
+		assert_int_equal(udma_pool_put_noinline(p, b + 1), -EALREADY);
+		assert_int_equal(udma_pool_put_noinline(p, c), 0);
+		assert_int_equal(udma_pool_put(p, c), -EALREADY);
+		assert_int_equal(udma_pool_put(p, &on_stack), -EINVAL);
+		log_capture_stop();
+		assert_logged("double free");
+		struct udma_pool_stats st = stats(p);
+		assert_int_equal(st.double_frees, 3);
+		assert_int_equal(st.bad_frees, 1);
+		assert_int_equal(st.in_use, 0);
+		/* the blocks came back once each */
+		void *all[16];
+		for (int i = 0; i < 16; i++)
+			assert_non_null(all[i] = udma_pool_get(p));
+		assert_null(udma_pool_get(p));
+		for (int i = 0; i < 16; i++)
+			assert_int_equal(udma_pool_put(p, all[i]), 0);
+		assert_int_equal(udma_pool_destroy(p, 0), 0);
+	}
+	struct udma_pool *strict = mkpool(d, 100, 16, 0, 0);
+	assert_false(((const struct udma_pool_fast *)strict)->flags & UDMA_POOL_FAST_RELAXED);
+	assert_int_equal(udma_pool_destroy(strict, 0), 0);
+	assert_int_equal(udma_domain_destroy(d), 0);
+}
+
 /* Two threads free the same block at the same moment: exactly one wins. */
 static void test_concurrent_double_free(void **state)
 {
@@ -804,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_then_thread_exit),
 		cmocka_unit_test(test_many_pools),
 		cmocka_unit_test(test_concurrent_double_free),
+		cmocka_unit_test(test_relaxed_free),
 		cmocka_unit_test(test_numa_and_huge),
 	};
 	return tests_run(tests, NULL, NULL);

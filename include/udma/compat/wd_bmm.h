@@ -65,6 +65,40 @@ UDMA_API unsigned int wd_blk_alloc_failures(void *pool, __u32 *fail_num);
 /* Block size (ALIGN(block_size, align_size)); 0 for NULL. */
 UDMA_API __u32 wd_blksize(void *pool);
 
+/*
+ * wd_alloc_blk() and wd_free_blk() are inline in optimised builds, as
+ * DPDK's rte_mempool_get/put are: the pool handle is a udma pool, so a call
+ * is its inline get/put (<udma/pool.h>) behind the NULL checks, and NULL
+ * arguments go to the exported functions, which log. The macros replace
+ * calls only: the name without a call after it (an address, a callback) and
+ * (wd_alloc_blk)(pool) are the exported functions, which stay; a build
+ * without optimisation, in strict C99, or with UDMA_WD_BMM_NO_INLINE
+ * defined, calls them always.
+ */
+#if defined(__OPTIMIZE__) && !defined(UDMA_WD_BMM_NO_INLINE) &&                                     \
+	(defined(__cplusplus) || !defined(__STRICT_ANSI__) || __STDC_VERSION__ >= 201112L)
+/* (<udma/pool.h> needs C11 or GNU C: strict C99 clients call the functions) */
+#include <udma/pool.h>
+
+static inline __attribute__((always_inline)) void *udma_wd_alloc_blk_(void *pool)
+{
+	if (__builtin_expect(pool == NULL, 0))
+		return (wd_alloc_blk)(pool);
+	return udma_pool_get((struct udma_pool *)pool);
+}
+
+static inline __attribute__((always_inline)) void udma_wd_free_blk_(void *pool, void *blk)
+{
+	if (__builtin_expect(pool == NULL || blk == NULL, 0))
+		(wd_free_blk)(pool, blk);
+	else
+		udma_pool_put((struct udma_pool *)pool, blk); /* rejections are counted and logged there */
+}
+
+#define wd_alloc_blk(pool) udma_wd_alloc_blk_(pool)
+#define wd_free_blk(pool, blk) udma_wd_free_blk_(pool, blk)
+#endif
+
 #ifdef __cplusplus
 }
 #endif
