@@ -988,22 +988,34 @@ int udma_submit(struct udma_req *req)
 	return submit_one(req, 0);
 }
 
-/* The driver reaps its own completions: handed back in one pass, counted
- * delivered once. */
-static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
+/* Up to max of the driver's own completions from *np on, handed back
+ * (with their status, if with_status); how many. Inlined twice, with and
+ * without, so the loop does not ask each time. */
+HOT unsigned reap_chain(struct mpsc_node **np, struct udma_req **reqs, int *status, size_t max, int with_status)
 {
-	struct mpsc_node *n = s->lq_head;
-	unsigned done = 0;
+	struct mpsc_node *n = *np;
+	size_t done = 0;
 
 	for (; done < max && n; done++) {
 		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
 		n = n->next;
 		reqs[done] = &sl->req;
-		if (status)
+		if (with_status)
 			status[done] = sl->req.status;
 		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 		__atomic_store_n(&sl->req.done, 1, __ATOMIC_RELEASE);
 	}
+	*np = n;
+	return (unsigned)done;
+}
+
+/* The driver reaps its own completions: handed back in one pass, counted
+ * delivered once. */
+static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
+{
+	struct mpsc_node *n = s->lq_head;
+	unsigned done = status ? reap_chain(&n, reqs, status, max, 1) : reap_chain(&n, reqs, NULL, max, 0);
+
 	if (!(s->lq_head = n))
 		s->lq_tail = NULL;
 	own_add(&s->ndone, done);
