@@ -1467,12 +1467,12 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
 	uintptr_t depth = s->depth;
 	struct mpsc_node *last = ch->last;
-	unsigned j = 0;
+	struct udma_req *const *r = reqs, *const *end = reqs + n;
 
 	if (len > SIZE_MAX / 2)
 		return 0;
-	for (; j < n; j++) {
-		struct slot *q = (struct slot *)reqs[j];
+	for (; r < end; r++, c++) {
+		struct slot *q = (struct slot *)*r;
 		if (elem_index((uintptr_t)q - slots, sizeof(struct slot)) >= depth || q->req.flags || !q->req.in ||
 		    __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != SLOT_OWNED || q->req.out.type != UDMA_BUF_LINEAR ||
 		    q->req.out.linear.len != len)
@@ -1488,12 +1488,14 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 		q->req.done = 0;
 		q->req.engine = name;
 		q->submitted = 1;
-		c[j] = (struct udma_copy){ (void *)d, (const void *)src, len };
+		c->len = len;
+		c->src = (const void *)src;
+		c->dst = (void *)d;
 		last->next = &q->cq;
 		last = &q->cq;
 	}
 	ch->last = last;
-	return j;
+	return (unsigned)(r - reqs);
 }
 
 /* The burst of a COPY, xorN or crc32c session from entry *i on: runs of
