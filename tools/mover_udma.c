@@ -227,7 +227,7 @@ static void burst_submit(struct client *c, struct burst *b)
 static void burst_reap(struct client *c, struct udma_session *s, struct burst *b)
 {
 	int k = udma_session_reap(s, b->got, b->status, b->n);
-	int measuring = c->win.measuring, timed = c->lat_every != 0;
+	int measuring = c->win.measuring, verify = c->verify;
 	const char *ran = NULL;
 	uint64_t now = 0, same = 0;
 
@@ -237,7 +237,7 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 	}
 	for (int j = 0; j < k; j++) {
 		struct udma_req *req = b->got[j];
-		if (b->status[j] || c->verify) {
+		if (b->status[j] || verify) {
 			const char *engine = req->engine ? req->engine : "?";
 			if (b->status[j])
 				client_fail(c, "%s of %zu bytes failed on engine %s: %s", udma_func_name(c->pt->func),
@@ -245,24 +245,26 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 			else
 				client_verify(c, ((struct rec *)req->cookie)->idx, imm_crc(req), req->result, engine);
 		}
-		if (measuring && req->engine != ran) {
-			if (same)
+		if (req->engine != ran) {
+			if (measuring && same)
 				ran_on_n(c, ran, same);
 			ran = req->engine;
 			same = 0;
 		}
 		same++;
-		if (timed) {
-			struct rec *r = req->cookie;
+	}
+	if (measuring && same)
+		ran_on_n(c, ran, same);
+	if (c->lat_every) {
+		for (int j = 0; j < k; j++) {
+			struct rec *r = b->got[j]->cookie;
 			if (r->t_sub && !now)
 				now = perf_ticks();
 			client_count(c, r->t_sub, now);
 		}
-	}
-	if (measuring && same)
-		ran_on_n(c, ran, same);
-	if (!timed)
+	} else {
 		client_count_n(c, (unsigned)k);
+	}
 	memcpy(b->ready + b->nready, b->got, (size_t)k * sizeof(*b->got));
 	b->nready += (unsigned)k;
 	c->inflight -= (unsigned)k;
