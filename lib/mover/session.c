@@ -1459,7 +1459,8 @@ static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const str
  * that is not a plain copy does. Per request, NULL and wrap-around are
  * (d - 1 | src - 1) > ~len - 1 (never for len 0, where NULL is fine) and
  * overlap is d - src + len - 1 < 2 len - 1 (never for len 0); len above
- * SIZE_MAX / 2 takes none: burst_one() judges it. */
+ * SIZE_MAX / 2 takes none: burst_one() judges it. Out of line: its loop
+ * gets the registers to itself. */
 static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
 						     const struct udma_session *s, size_t len, const char *name,
 						     struct udma_copy *c, struct chain *ch)
