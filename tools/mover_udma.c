@@ -226,7 +226,9 @@ static void burst_submit(struct client *c, struct burst *b)
  * the count and the ready list once per reap. */
 static void burst_reap(struct client *c, struct udma_session *s, struct burst *b)
 {
-	int k = udma_session_reap(s, b->got, b->status, b->n);
+	struct udma_req **got = b->got;
+	const int *status = b->status;
+	int k = udma_session_reap(s, got, b->status, b->n);
 	int measuring = c->win.measuring, verify = c->verify;
 	const char *ran = NULL;
 	uint64_t now = 0, same = 0;
@@ -236,12 +238,12 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 		return;
 	}
 	for (int j = 0; j < k; j++) {
-		struct udma_req *req = b->got[j];
-		if (b->status[j] || verify) {
+		struct udma_req *req = got[j];
+		if (status[j] || verify) {
 			const char *engine = req->engine ? req->engine : "?";
-			if (b->status[j])
+			if (status[j])
 				client_fail(c, "%s of %zu bytes failed on engine %s: %s", udma_func_name(c->pt->func),
-					    c->pt->size, engine, strerror(-b->status[j]));
+					    c->pt->size, engine, strerror(-status[j]));
 			else
 				client_verify(c, ((struct rec *)req->cookie)->idx, imm_crc(req), req->result, engine);
 		}
