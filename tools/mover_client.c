@@ -169,6 +169,14 @@ int client_verify_slow(struct client *c, unsigned idx, uint32_t crc, uint64_t cm
 	return 0;
 }
 
+void client_count_n(struct client *c, unsigned n)
+{
+	if (c->win.measuring) {
+		c->ops += n;
+		__atomic_store_n(&c->live, c->ops, __ATOMIC_RELAXED);
+	}
+}
+
 void client_count(struct client *c, uint64_t t_sub, uint64_t t_done)
 {
 	if (c->win.measuring) {

@@ -13,15 +13,21 @@
 
 #include "perf_mover.h"
 
-static void ran_on(struct client *c, const char *engine)
+/* n requests ran on engine. */
+static void ran_on_n(struct client *c, const char *engine, uint64_t n)
 {
 	for (unsigned i = 0; i < 8; i++) {
 		if (c->ran_name[i] == engine || !c->ran_name[i]) {
 			c->ran_name[i] = engine;
-			c->ran_cnt[i]++;
+			c->ran_cnt[i] += n;
 			return;
 		}
 	}
+}
+
+static void ran_on(struct client *c, const char *engine)
+{
+	ran_on_n(c, engine, 1);
 }
 
 static uint32_t imm_crc(const struct udma_req *req)
@@ -194,13 +200,15 @@ static void burst_submit(struct client *c, struct burst *b)
 
 	if (!n)
 		return;
-	for (unsigned i = 0; i < n; i++) {
-		struct rec *r = first[i]->cookie;
-		if (c->pt->is_crc)
-			memset(first[i]->imm, 0, sizeof(first[i]->imm)); /* the seed: the last result is there */
-		client_poison(c, r->idx);
-		r->t_sub = client_sample(c) ? perf_ticks() : 0;
-	}
+	/* per request only what the run asks for: seeds, poison (-y), latency samples */
+	if (c->pt->is_crc || c->verify || c->lat_every)
+		for (unsigned i = 0; i < n; i++) {
+			struct rec *r = first[i]->cookie;
+			if (c->pt->is_crc)
+				memset(first[i]->imm, 0, sizeof(first[i]->imm)); /* the seed: the last result is there */
+			client_poison(c, r->idx);
+			r->t_sub = client_sample(c) ? perf_ticks() : 0;
+		}
 	int got = udma_submit_burst(first, n);
 	if (got < 0) {
 		client_fail(c, "udma_submit_burst (%s of %zu bytes on %s): %s", udma_func_name(c->pt->func), c->pt->size,
@@ -213,32 +221,55 @@ static void burst_submit(struct client *c, struct burst *b)
 	c->inflight += (unsigned)got;
 }
 
+/* Each reaped request's status checked (and its output with -y), the
+ * engines tallied by runs of one, latency samples taken where asked for;
+ * the count and the ready list once per reap. */
 static void burst_reap(struct client *c, struct udma_session *s, struct burst *b)
 {
-	int k = udma_session_reap(s, b->got, b->status, b->n);
-	uint64_t now = 0;
+	struct udma_req **got = b->got;
+	const int *status = b->status;
+	int k = udma_session_reap(s, got, b->status, b->n);
+	int measuring = c->win.measuring, verify = c->verify;
+	const char *ran = NULL;
+	uint64_t now = 0, same = 0;
 
 	if (k < 0) {
 		client_fail(c, "udma_session_reap: %s", strerror(-k));
 		return;
 	}
 	for (int j = 0; j < k; j++) {
-		struct udma_req *req = b->got[j];
-		struct rec *r = req->cookie;
-		const char *engine = req->engine ? req->engine : "?";
-		if (b->status[j])
-			client_fail(c, "%s of %zu bytes failed on engine %s: %s", udma_func_name(c->pt->func),
-				    c->pt->size, engine, strerror(-b->status[j]));
-		else
-			client_verify(c, r->idx, imm_crc(req), req->result, engine);
-		if (c->win.measuring)
-			ran_on(c, req->engine);
-		if (r->t_sub && !now)
-			now = perf_ticks();
-		client_count(c, r->t_sub, now);
-		c->inflight--;
-		b->ready[b->nready++] = req;
+		struct udma_req *req = got[j];
+		if (status[j] || verify) {
+			const char *engine = req->engine ? req->engine : "?";
+			if (status[j])
+				client_fail(c, "%s of %zu bytes failed on engine %s: %s", udma_func_name(c->pt->func),
+					    c->pt->size, engine, strerror(-status[j]));
+			else
+				client_verify(c, ((struct rec *)req->cookie)->idx, imm_crc(req), req->result, engine);
+		}
+		if (req->engine != ran) {
+			if (measuring && same)
+				ran_on_n(c, ran, same);
+			ran = req->engine;
+			same = 0;
+		}
+		same++;
 	}
+	if (measuring && same)
+		ran_on_n(c, ran, same);
+	if (c->lat_every) {
+		for (int j = 0; j < k; j++) {
+			struct rec *r = b->got[j]->cookie;
+			if (r->t_sub && !now)
+				now = perf_ticks();
+			client_count(c, r->t_sub, now);
+		}
+	} else {
+		client_count_n(c, (unsigned)k);
+	}
+	memcpy(b->ready + b->nready, b->got, (size_t)k * sizeof(*b->got));
+	b->nready += (unsigned)k;
+	c->inflight -= (unsigned)k;
 	idle(c, k);
 }
 

@@ -104,6 +104,8 @@ void client_fail(struct client *c, const char *fmt, ...) __attribute__((format(p
 int client_verify_slow(struct client *c, unsigned idx, uint32_t crc, uint64_t cmp, const char *who);
 /* Count a completion (latency when timed) if inside the measured window. */
 void client_count(struct client *c, uint64_t t_sub, uint64_t t_done);
+/* n operations done, none timed (a burst's, counted once). */
+void client_count_n(struct client *c, unsigned n);
 
 /* The phase as this client sees it; 1 while it should go on. */
 static inline int client_go(struct client *c)

@@ -73,8 +73,13 @@ enum slot_state { SLOT_FREE = 0, SLOT_OWNED = 1, SLOT_INFLIGHT = 2, SLOT_QUEUED 
 
 struct slot {
 	struct udma_req req; /* first: a request pointer is a slot pointer */
-	struct udma_work work;
+	/* What a burst's plain request touches besides req, next to it: the
+	 * state, the queue link and the first input, on req's last line. */
+	int state;             /* enum slot_state, atomic */
+	int submitted;         /* submitted since it was allocated (for udma_req_wait's checks) */
+	struct mpsc_node cq;
 	struct udma_buf inbuf[UDMA_MAX_INPUTS];
+	struct udma_work work;
 	struct iovec lin_out, lin_in[UDMA_MAX_INPUTS];
 	struct udma_engine *engine;
 	struct slot_ext *ext;
@@ -82,12 +87,9 @@ struct slot {
 	struct slot_multi *mx;  /* sessions of the later functions */
 	uint64_t t_submit;     /* ns, when sampled */
 	uint64_t touched;      /* bytes the work touches (len x regions), for speeds */
-	int state;             /* enum slot_state, atomic */
-	int submitted;         /* submitted since it was allocated (for udma_req_wait's checks) */
 	int foreign;           /* some buffer is in a domain without a local view */
 	uint32_t index;
 	uint32_t free_next;    /* index + 1 of the next free slot, 0 = none */
-	struct mpsc_node cq;
 };
 
 struct udma_session {

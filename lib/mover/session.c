@@ -18,6 +18,7 @@
 
 #include "../core/alloc.h"
 #include "../core/check.h"
+#include "../core/elem_index.h"
 #include "../core/mpsc.h"
 #include "../core/ptrset.h"
 #include "../core/tstack.h"
@@ -987,22 +988,34 @@ int udma_submit(struct udma_req *req)
 	return submit_one(req, 0);
 }
 
-/* The driver reaps its own completions: handed back in one pass, counted
- * delivered once. */
-static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
+/* Up to max of the driver's own completions from *np on, handed back
+ * (with their status, if with_status); how many. Inlined twice, with and
+ * without, so the loop does not ask each time. */
+HOT unsigned reap_chain(struct mpsc_node **np, struct udma_req **reqs, int *status, size_t max, int with_status)
 {
-	struct mpsc_node *n = s->lq_head;
-	unsigned done = 0;
+	struct mpsc_node *n = *np;
+	size_t done = 0;
 
 	for (; done < max && n; done++) {
 		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
 		n = n->next;
 		reqs[done] = &sl->req;
-		if (status)
+		if (with_status)
 			status[done] = sl->req.status;
 		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
 		__atomic_store_n(&sl->req.done, 1, __ATOMIC_RELEASE);
 	}
+	*np = n;
+	return (unsigned)done;
+}
+
+/* The driver reaps its own completions: handed back in one pass, counted
+ * delivered once. */
+static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
+{
+	struct mpsc_node *n = s->lq_head;
+	unsigned done = status ? reap_chain(&n, reqs, status, max, 1) : reap_chain(&n, reqs, NULL, max, 0);
+
 	if (!(s->lq_head = n))
 		s->lq_tail = NULL;
 	own_add(&s->ndone, done);
@@ -1162,25 +1175,42 @@ static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, s
 
 static MOVER_TLS unsigned copies_tick;
 
-/* Complete a batch's requests: queued for the reap as one chain with one
- * wake-up, or delivered to their callbacks. Their status is 0 from the
- * claim; status, if not NULL, holds each one's. sl[n] may be written. */
-static void copies_complete(struct udma_session *s, struct slot **sl, const int *status, unsigned n)
+/* The slot whose queue link n is. */
+HOT struct slot *cq_slot(struct mpsc_node *n)
 {
+	return (struct slot *)((char *)n - offsetof(struct slot, cq));
+}
+
+/* A burst's claimed plain requests, in order: linked through their queue
+ * links (cq) from start to last, as the reap's queue takes them. */
+struct chain {
+	struct mpsc_node start, *last;
+};
+
+/* Complete a batch's n requests (ch): queued for the reap as one chain
+ * with one wake-up, or delivered to their callbacks. Their status is 0
+ * from the claim; status, if not NULL, holds each one's. The claim left
+ * them SLOT_INFLIGHT: queued, they stay so until reaped (SLOT_QUEUED is
+ * only ever stored, never told apart from SLOT_INFLIGHT: both say "not
+ * the caller's"). ch is empty after. */
+static void copies_complete(struct udma_session *s, struct chain *ch, const int *status, unsigned n)
+{
+	struct mpsc_node *first = ch->start.next, *last = ch->last, *q = first;
+
+	ch->last = &ch->start;
 	if (status)
-		for (unsigned i = 0; i < n; i++)
-			sl[i]->req.status = status[i];
+		for (unsigned i = 0; i < n; i++, q = q->next)
+			cq_slot(q)->req.status = status[i];
 	if (s->mode != UDMA_COMPL_POLL) { /* a callback may free or resubmit its request: nothing of it after */
-		for (unsigned i = 0; i < n; i++)
-			deliver_own(sl[i], 1);
+		q = first;
+		for (unsigned i = 0; i < n; i++) {
+			struct mpsc_node *next = q->next;
+			deliver_own(cq_slot(q), 1);
+			q = next;
+		}
 		return;
 	}
-	sl[n] = sl[n - 1]; /* the chain's last link, which lq_append ends */
-	for (unsigned i = 0; i < n; i++) {
-		__atomic_store_n(&sl[i]->state, SLOT_QUEUED, __ATOMIC_RELAXED);
-		sl[i]->cq.next = &sl[i + 1]->cq;
-	}
-	lq_append(s, &sl[0]->cq, &sl[n - 1]->cq);
+	lq_append(s, first, last);
 	notify_fd(s);
 }
 
@@ -1193,12 +1223,12 @@ static uint64_t copies_touched(const struct udma_copy *c, unsigned n)
 	return 2 * sum / n;
 }
 
-/* Run a batch of copies (of requests sl[0..n-1]) on e in one run_copies()
+/* Run a batch of copies (of the requests in ch) on e in one run_copies()
  * call and complete them. One call in 8 (per thread) is timed, where the
  * copies are big enough to learn from (_udma_engine_learn ignores works
  * under 64 bytes touched): the scheduler learns n works of the batch's
  * average size. */
-static void copies_run(struct udma_session *s, struct udma_engine *e, const struct udma_copy *c, struct slot **sl,
+static void copies_run(struct udma_session *s, struct udma_engine *e, const struct udma_copy *c, struct chain *ch,
 		       unsigned n)
 {
 	int status[BATCH];
@@ -1212,7 +1242,7 @@ static void copies_run(struct udma_session *s, struct udma_engine *e, const stru
 	if (each >= 64)
 		_udma_engine_learn(e, UDMA_FUNC_COPY, each, (clock_now_ns() - t0) / n + 1, 0);
 	ran_here(e, n);
-	copies_complete(s, sl, failed ? status : NULL, n);
+	copies_complete(s, ch, failed ? status : NULL, n);
 }
 
 /* The engine for plain requests touching this many bytes if it takes
@@ -1369,15 +1399,15 @@ static uint64_t plain_touched(const struct udma_session *s, size_t len)
 	return len ? (uint64_t)len * (uint64_t)(s->ninputs + has_output(s->func)) : 1;
 }
 
-/* Run a batch of plain requests (sl[0..n-1]) on e and complete them, timed
+/* Run a batch of plain requests (those in ch) on e and complete them, timed
  * one call in 8 as copies_run() times its. */
-static void plain_run(struct udma_session *s, struct udma_engine *e, const struct plain_batch *pb, struct slot **sl,
+static void plain_run(struct udma_session *s, struct udma_engine *e, const struct plain_batch *pb, struct chain *ch,
 		      unsigned n)
 {
 	int status[BATCH];
 
 	if (s->func == UDMA_FUNC_COPY) {
-		copies_run(s, e, pb->c, sl, n);
+		copies_run(s, e, pb->c, ch, n);
 		return;
 	}
 	UDMA_ASSERT(n && n <= BATCH);
@@ -1395,14 +1425,15 @@ static void plain_run(struct udma_session *s, struct udma_engine *e, const struc
 	if (each >= 64)
 		_udma_engine_learn(e, s->func, each, (clock_now_ns() - t0) / n + 1, 0);
 	ran_here(e, n);
-	copies_complete(s, sl, failed ? status : NULL, n);
+	copies_complete(s, ch, failed ? status : NULL, n);
 }
 
-/* Claim the checked copies reqs[0..n-1] for e, their slots into sl[]; how
- * many: a request twice in the burst is found owned no more and stops it. */
+/* Claim the checked plain requests reqs[0..n-1] for e onto ch; how many:
+ * a request twice in the burst is found owned no more and stops it. */
 static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
-			     struct slot **sl)
+			     struct chain *ch)
 {
+	struct mpsc_node *last = ch->last;
 	unsigned j = 0;
 
 	for (; j < n; j++) {
@@ -1414,9 +1445,58 @@ static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const str
 		q->req.done = 0;
 		q->req.engine = e->name;
 		q->submitted = 1;
-		sl[j] = q;
+		last->next = &q->cq;
+		last = &q->cq;
 	}
+	ch->last = last;
 	return j;
+}
+
+/* Check and claim reqs[0..n-1] in one pass while they are plain copies
+ * (as copies_check() has them) of len bytes, for the engine named name:
+ * their descriptors into c[], the requests onto ch; how many. A request
+ * found owned no more (the same one twice in the burst) stops it as one
+ * that is not a plain copy does. Per request, NULL and wrap-around are
+ * (d - 1 | src - 1) > ~len - 1 (never for len 0, where NULL is fine) and
+ * overlap is d - src + len - 1 < 2 len - 1 (never for len 0); len above
+ * SIZE_MAX / 2 takes none: burst_one() judges it. Out of line: its loop
+ * gets the registers to itself. */
+static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
+						     const struct udma_session *s, size_t len, const char *name,
+						     struct udma_copy *c, struct chain *ch)
+{
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
+	uintptr_t depth = s->depth;
+	struct mpsc_node *last = ch->last;
+	struct udma_req *const *r = reqs, *const *end = reqs + n;
+
+	if (len > SIZE_MAX / 2)
+		return 0;
+	for (; r < end; r++, c++) {
+		struct slot *q = (struct slot *)*r;
+		if (elem_index((uintptr_t)q - slots, sizeof(struct slot)) >= depth || q->req.flags || !q->req.in ||
+		    __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != SLOT_OWNED || q->req.out.type != UDMA_BUF_LINEAR ||
+		    q->req.out.linear.len != len)
+			break;
+		const struct udma_buf *in = q->req.in;
+		if (in->type != UDMA_BUF_LINEAR || in->linear.len != len)
+			break;
+		uintptr_t d = (uintptr_t)q->req.out.linear.addr, src = (uintptr_t)in->linear.addr;
+		if (((d - 1) | (src - 1)) > bad || d - src + len - 1 < wide)
+			break;
+		__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
+		q->req.status = 0;
+		q->req.done = 0;
+		q->req.engine = name;
+		q->submitted = 1;
+		c->len = len;
+		c->src = (const void *)src;
+		c->dst = (void *)d;
+		last->next = &q->cq;
+		last = &q->cq;
+	}
+	ch->last = last;
+	return (unsigned)(r - reqs);
 }
 
 /* The burst of a COPY, xorN or crc32c session from entry *i on: runs of
@@ -1430,18 +1510,22 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 		       struct batch *b, struct pick *p)
 {
 	struct plain_batch pb;
-	struct slot *sl[BATCH + 1];
+	struct chain ch;
 	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for requests of for_len */
 	size_t for_len = SIZE_MAX;
 	unsigned k = *i, m = 0;
-	int err = 0;
+	int err = 0, copy = s->func == UDMA_FUNC_COPY;
+
+	ch.last = &ch.start;
 
 	while (k < n) {
 		unsigned room = n - k < BATCH - m ? n - k : BATCH - m;
-		unsigned got = plain_check(s, reqs + k, room, &pb, m);
+		/* copies: the first only, for its length; copies_take() checks them all */
+		unsigned look = copy ? 1 : room;
+		unsigned got = plain_check(s, reqs + k, look, &pb, m);
 		if (got && b->n) { /* the general batch first; its callbacks may change what was checked */
 			batch_run(s, b);
-			got = plain_check(s, reqs + k, room, &pb, m);
+			got = plain_check(s, reqs + k, look, &pb, m);
 		}
 		if (got && plain_len(s, &pb, m) != for_len) {
 			for_len = plain_len(s, &pb, m);
@@ -1449,7 +1533,7 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 		}
 		if (!got || !for_e) { /* not a plain request, or no engine for one */
 			if (m)
-				plain_run(s, e, &pb, sl, m);
+				plain_run(s, e, &pb, &ch, m);
 			m = 0;
 			if ((err = burst_one(s, reqs[k], k, b, p)))
 				break;
@@ -1457,20 +1541,22 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 			continue;
 		}
 		if (m && for_e != e) { /* another engine: the batch so far first, then look again */
-			plain_run(s, e, &pb, sl, m);
+			plain_run(s, e, &pb, &ch, m);
 			m = 0;
 			continue;
 		}
 		e = for_e;
-		got = copies_claim(reqs + k, got, e, sl + m);
+		got = copy ? copies_take(reqs + k, room, s, for_len, e->name, pb.c + m, &ch)
+			   : copies_claim(reqs + k, got, e, &ch);
+		UDMA_ASSERT(got); /* the first was checked just now, nothing ran since */
 		k += got;
 		if ((m += got) == BATCH) {
-			plain_run(s, e, &pb, sl, m);
+			plain_run(s, e, &pb, &ch, m);
 			m = 0;
 		}
 	}
 	if (m)
-		plain_run(s, e, &pb, sl, m);
+		plain_run(s, e, &pb, &ch, m);
 	*i = k;
 	return err;
 }

@@ -387,6 +387,148 @@ static void test_copies_engine_op(void **state)
 	assert_int_equal(udma_session_destroy(s), 0);
 }
 
+/* The overlap check's edges: an output right after or right before its
+ * input is fine; one byte into it, either side, is refused. The fine ones
+ * go first in each burst: the refused one is judged inside a run. */
+static void test_copies_overlap_edges(void **state)
+{
+	struct udma_session *s = poll_session("cpu", 8, 0);
+	struct udma_req *r[3] = { udma_req_alloc(s), udma_req_alloc(s), udma_req_alloc(s) };
+	static char buf[3][128];
+	size_t lens[] = { 1, 8, 17 };
+
+	for (unsigned k = 0; k < 3; k++) {
+		size_t n = lens[k];
+		for (int side = -1; side <= 1; side += 2) {
+			for (int i = 0; i < 3; i++)
+				for (int j = 0; j < 128; j++)
+					buf[i][j] = (char)(i * 128 + j);
+			char *in0 = buf[0] + 48, *in1 = buf[1] + 48, *in2 = buf[2] + 48;
+			r[0]->in[0] = fu_lin(in0, n);
+			r[0]->out = fu_lin(in0 + side * (ptrdiff_t)n, n); /* adjacent */
+			r[1]->in[0] = fu_lin(in1, n);
+			r[1]->out = fu_lin(in1 - side * (ptrdiff_t)n, n); /* adjacent, the other side */
+			r[2]->in[0] = fu_lin(in2, n);
+			r[2]->out = fu_lin(in2 + side * (ptrdiff_t)(n - 1), n); /* one byte in, or the same for n 1 */
+			log_capture_start();
+			assert_int_equal(udma_submit_burst(r, 3), 2);
+			log_capture_stop();
+			assert_logged("overlaps");
+			assert_int_equal(r[2]->status, -EINVAL);
+			fu_reap_in_order(s, r, 2, NULL);
+			for (size_t j = 0; j < n; j++) {
+				assert_int_equal(in0[side * (ptrdiff_t)n + (ptrdiff_t)j], (char)(48 + j));
+				assert_int_equal(in1[-side * (ptrdiff_t)n + (ptrdiff_t)j], (char)(128 + 48 + j));
+			}
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(udma_req_free(r[i]), 0);
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
+/* Addresses in or next to the session's requests that are not requests:
+ * one inside a request, one a request's size past the last. Refused
+ * (-EINVAL, "not a request of the first's session") after the good ones
+ * before them, without being read as requests. */
+static void test_copies_not_slots(void **state)
+{
+	enum { D = 4 };
+	struct udma_session *s = poll_session("cpu", D, 0);
+	struct udma_req *r[D], *lo, *hi;
+	char in[8] = "abcdefg", out[D][8];
+	uintptr_t stride = UINTPTR_MAX;
+
+	for (int i = 0; i < D; i++) {
+		r[i] = udma_req_alloc(s);
+		r[i]->in[0] = fu_lin(in, 8);
+		r[i]->out = fu_lin(out[i], 8);
+	}
+	lo = hi = r[0];
+	for (int i = 1; i < D; i++) {
+		lo = r[i] < lo ? r[i] : lo;
+		hi = r[i] > hi ? r[i] : hi;
+	}
+	for (int i = 0; i < D; i++) /* all D taken: the slots are D in a row */
+		for (int j = 0; j < D; j++)
+			if (r[j] > r[i] && (uintptr_t)r[j] - (uintptr_t)r[i] < stride)
+				stride = (uintptr_t)r[j] - (uintptr_t)r[i];
+	assert_int_equal((uintptr_t)hi - (uintptr_t)lo, (D - 1) * stride);
+	struct udma_req *fake[] = { (struct udma_req *)((char *)lo + 8), (struct udma_req *)((char *)hi + stride),
+				    (struct udma_req *)((char *)lo - stride), (struct udma_req *)((char *)hi + stride / 2) };
+	for (unsigned k = 0; k < sizeof(fake) / sizeof(fake[0]); k++) {
+		struct udma_req *b[3] = { r[0], fake[k], r[1] };
+		log_capture_start();
+		assert_int_equal(udma_submit_burst(b, 3), 1);
+		log_capture_stop();
+		assert_logged("not a request of the first's session");
+		assert_int_equal(udma_req_is_done(r[1]), 0);
+		fu_reap_in_order(s, b, 1, NULL);
+	}
+	for (int i = 0; i < D; i++)
+		assert_int_equal(udma_req_free(r[i]), 0);
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
+/* CALLBACK mode: each callback resubmits its own request once, in a burst
+ * with a spare request (which links the two anew): the outer burst still
+ * delivers each of its requests once, in order, between the nested ones. */
+static struct udma_req *spare;
+static int resubmitted[N];
+static struct udma_req *const *outer_r;
+
+static void again_cb(struct udma_req *r)
+{
+	seen[nseen++] = r;
+	if (r == spare)
+		return;
+	int i = 0;
+	while (outer_r[i] != r)
+		i++;
+	if (resubmitted[i]++)
+		return;
+	struct udma_req *two[2] = { r, spare };
+	if (udma_submit_burst(two, 2) != 2)
+		cb_bad++;
+}
+
+static void test_copies_callbacks_resubmit(void **state)
+{
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_CALLBACK, .depth = 8, .engine = "cpu" };
+	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+	struct udma_req *r[4];
+	static char in[5][16], out[5][16];
+
+	assert_non_null(s);
+	nseen = cb_bad = 0;
+	outer_r = r;
+	for (int i = 0; i < 5; i++) {
+		struct udma_req *q = udma_req_alloc(s);
+		memset(in[i], i + 1, 16);
+		q->in[0] = fu_lin(in[i], 16);
+		q->out = fu_lin(out[i], 16);
+		q->cb = again_cb;
+		if (i < 4)
+			r[i] = q;
+		else
+			spare = q;
+	}
+	assert_int_equal(udma_submit_burst(r, 4), 4);
+	assert_int_equal(cb_bad, 0);
+	assert_int_equal(nseen, 12);
+	for (int i = 0; i < 4; i++) {
+		assert_ptr_equal(seen[3 * i], r[i]);
+		assert_ptr_equal(seen[3 * i + 1], r[i]);
+		assert_ptr_equal(seen[3 * i + 2], spare);
+		assert_int_equal(resubmitted[i], 2);
+		assert_int_equal(memcmp(in[i], out[i], 16), 0);
+		assert_int_equal(udma_req_free(r[i]), 0);
+	}
+	assert_int_equal(udma_session_inflight(s), 0);
+	assert_int_equal(udma_req_free(spare), 0);
+	assert_int_equal(udma_session_destroy(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,8 +536,11 @@ int main(void)
 		cmocka_unit_test(test_copies_lengths),
 		cmocka_unit_test(test_copies_mixed_and_refused),
 		cmocka_unit_test(test_copies_twice),
+		cmocka_unit_test(test_copies_overlap_edges),
+		cmocka_unit_test(test_copies_not_slots),
 		cmocka_unit_test(test_copies_callbacks),
 		cmocka_unit_test(test_copies_changed_by_callback),
+		cmocka_unit_test(test_copies_callbacks_resubmit),
 		cmocka_unit_test(test_copies_shared_and_fd),
 		cmocka_unit_test(test_copies_engine_op), /* last: leaves a permanent engine */
 	};
