@@ -171,6 +171,12 @@ int _udma_os_map_pages(size_t len, size_t page_size, int shared, int node, int p
 			goto fail;
 		}
 	}
+	/* 4 KiB pages: ask for transparent huge pages where the kernel gives
+	 * them on request, so a device gets physically contiguous segments
+	 * (a 1 MiB write on 4 KiB pages is 256 segments, past virtio-blk's
+	 * 254, and goes out as two requests). Advice only: refused, nothing changes. */
+	if (!huge && !shared && len >= (2u << 20) && madvise(va, len, MADV_HUGEPAGE))
+		udma_dbg("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	err = populate(va, len, page_size);
 	if (err) {
 		udma_dbg("populating %zu bytes of %zu-byte pages failed: %s", len, page_size, strerror(-err));

@@ -125,6 +125,48 @@ static void test_hugepages_2m_and_fallback(void **state)
 	udma_domain_destroy(d);
 }
 
+/* The VmFlags line of the mapping that holds va, in /proc/self/smaps. */
+static int vm_flags_of(const void *va, char *flags, size_t cap)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, found = -1;
+
+	while (f && found < 0 && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) /* a mapping's first line */
+			in = (uintptr_t)va >= lo && (uintptr_t)va < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			found = snprintf(flags, cap, "%s", line + 8) > 0;
+	}
+	if (f)
+		fclose(f);
+	return found > 0 ? 0 : -1;
+}
+
+/* 4 KiB-page memory of 2 MiB or more asks for transparent huge pages, so a
+ * device gets long physically contiguous segments (docs/memory.md). */
+static void test_thp_advised(void **state)
+{
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK))
+		skip(); /* a kernel without THP: the advice is refused, nothing to see */
+	struct udma_domain *d = test_domain(UDMA_ADDR_VA);
+	struct udma_mem m, small;
+	char flags[256];
+
+	assert_int_equal(udma_mem_alloc(d, 4 * M2, NULL, &m), 0);
+	assert_int_equal(m.page_size, K4);
+	assert_int_equal(vm_flags_of(m.va, flags, sizeof(flags)), 0);
+	assert_non_null(strstr(flags, " hg"));
+	assert_true(all_zero(m.va, m.len));
+	assert_int_equal(udma_mem_alloc(d, 64 * K4, NULL, &small), 0); /* below 2 MiB: left alone */
+	assert_int_equal(vm_flags_of(small.va, flags, sizeof(flags)), 0);
+	assert_null(strstr(flags, " hg"));
+	assert_int_equal(udma_mem_free(d, small.va, 64 * K4), 0);
+	assert_int_equal(udma_mem_free(d, m.va, 4 * M2), 0);
+	udma_domain_destroy(d);
+}
+
 static void test_hugepages_1g(void **state)
 {
 	struct udma_domain *d = test_domain(UDMA_ADDR_VA);
@@ -388,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_contig_attribute),
 		cmocka_unit_test(test_hugepages_2m_and_fallback),
 		cmocka_unit_test(test_hugepages_1g),
+		cmocka_unit_test(test_thp_advised),
 		cmocka_unit_test(test_shared_fd),
 		cmocka_unit_test(test_numa_and_pinned),
 		cmocka_unit_test(test_bad_alloc_input),
