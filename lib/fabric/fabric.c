@@ -820,7 +820,6 @@ static int open_err(int rc)
 		}                                                                               \
 	} while (0)
 
-/* Open with checked options, libfabric loaded. */
 /* The fabric's locks, and its conditions on the monotonic clock (their deadlines are). */
 static void fab_locks_init(struct udma_fabric *fab)
 {
@@ -835,6 +834,7 @@ static void fab_locks_init(struct udma_fabric *fab)
 	pthread_condattr_destroy(&ca_mono);
 }
 
+/* Open with checked options, libfabric loaded. */
 static struct udma_fabric *fab_open(const struct udma_fabric_opts *uo)
 {
 	struct udma_fabric_opts o = *uo;

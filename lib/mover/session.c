@@ -1263,6 +1263,15 @@ static struct udma_engine *plain_engine(struct udma_session *s, uint64_t touched
 	return (s->func == UDMA_FUNC_COPY ? e->ops.run_copies != NULL : e->ops.run_plain != NULL) ? e : NULL;
 }
 
+/* The first checks of a plain burst entry (copies_check(), xor_check(),
+ * crc_check()): a request of the session, flags 0, owned, with inputs. */
+HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t span)
+{
+	uintptr_t off = (uintptr_t)req - slots;
+	return off < span && !(off % sizeof(struct slot)) && !req->flags && req->in &&
+	       __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) == SLOT_OWNED;
+}
+
 /* How many of reqs[0..n-1], from the first, are plain copies of the
  * first one's length, each into c[]: requests of the session (the slots
  * from slots, span bytes), flags 0, owned, one linear output and input of
@@ -1276,9 +1285,7 @@ static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t
 
 	for (; j < n; j++) {
 		const struct udma_req *req = reqs[j];
-		uintptr_t off = (uintptr_t)req - slots;
-		if (off >= span || off % sizeof(struct slot) || req->flags || !req->in ||
-		    __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) != SLOT_OWNED)
+		if (!plain_req_ok(req, slots, span))
 			break;
 		const struct udma_buf *in = req->in;
 		size_t len = req->out.linear.len;
@@ -1297,15 +1304,6 @@ static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t
 		c[j].len = len;
 	}
 	return j;
-}
-
-/* The first checks of a burst entry, as copies_check() makes them: a
- * request of the session, flags 0, owned, with inputs. */
-HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t span)
-{
-	uintptr_t off = (uintptr_t)req - slots;
-	return off < span && !(off % sizeof(struct slot)) && !req->flags && req->in &&
-	       __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) == SLOT_OWNED;
 }
 
 /* As copies_check(), for an xorN session (ni inputs): one linear output
@@ -1430,6 +1428,18 @@ static void plain_run(struct udma_session *s, struct udma_engine *e, const struc
 
 /* Claim the checked plain requests reqs[0..n-1] for e onto ch; how many:
  * a request twice in the burst is found owned no more and stops it. */
+/* Claim the checked request q for the engine named name: in flight, linked after *last. */
+HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
+{
+	__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
+	q->req.status = 0;
+	q->req.done = 0;
+	q->req.engine = name;
+	q->submitted = 1;
+	(*last)->next = &q->cq;
+	*last = &q->cq;
+}
+
 static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
 			     struct chain *ch)
 {
@@ -1440,13 +1450,7 @@ static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const str
 		struct slot *q = (struct slot *)reqs[j];
 		if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != SLOT_OWNED)
 			break;
-		__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
-		q->req.status = 0;
-		q->req.done = 0;
-		q->req.engine = e->name;
-		q->submitted = 1;
-		last->next = &q->cq;
-		last = &q->cq;
+		claim_onto(q, e->name, &last);
 	}
 	ch->last = last;
 	return j;
@@ -1484,16 +1488,10 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 		uintptr_t d = (uintptr_t)q->req.out.linear.addr, src = (uintptr_t)in->linear.addr;
 		if (((d - 1) | (src - 1)) > bad || d - src + len - 1 < wide)
 			break;
-		__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
-		q->req.status = 0;
-		q->req.done = 0;
-		q->req.engine = name;
-		q->submitted = 1;
+		claim_onto(q, name, &last);
 		c->len = len;
 		c->src = (const void *)src;
 		c->dst = (void *)d;
-		last->next = &q->cq;
-		last = &q->cq;
 	}
 	ch->last = last;
 	return (unsigned)(r - reqs);
