@@ -591,6 +591,10 @@ static int spin(struct udma_fabric *fab, const int *flag)
 	int done;
 
 	__atomic_add_fetch(&fab->pollers, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&fab->poll_gen, 1, __ATOMIC_RELAXED);
+	/* out of fi_cq_sread, where every socket event of ours would wake it, into stand_down() */
+	if (__atomic_load_n(&fab->in_sread, __ATOMIC_ACQUIRE))
+		fi_cq_signal(fab->cq);
 	while (!(done = __atomic_load_n(flag, __ATOMIC_ACQUIRE))) {
 		if (_udma_fab_progress(fab, 64, 0) > 0) {
 			last = clock_now_ns();
@@ -672,18 +676,27 @@ int udma_fabric_progress_wait(struct udma_fabric *fab, unsigned max, int timeout
 
 /*
  * While synchronous waiters poll, the progress thread sleeps: they progress
- * everything. It looks again every millisecond rather than on each
- * waiter's leaving, so a stream of synchronous requests does not wake it
- * between two of them; new asynchronous work and deferred callbacks wake
- * it at once.
+ * everything. No waiter wakes it on leaving, so a stream of synchronous
+ * requests does not wake it between two of them; it looks again after 1 ms,
+ * then after twice as long each time it finds a waiter polling or one that
+ * started since its last look, up to STAND_DOWN_MAX_MS. A waking thread
+ * costs a stream of small requests far more than its own few microseconds
+ * (docs/fabric.md). New asynchronous work and deferred callbacks wake it
+ * at once.
  */
+#define STAND_DOWN_MAX_MS 16
 static void stand_down(struct udma_fabric *fab)
 {
+	unsigned ms = 1, gen;
+
 	pthread_mutex_lock(&fab->wait_lock);
 	__atomic_store_n(&fab->standing_down, 1, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&fab->pollers, __ATOMIC_SEQ_CST) && !__atomic_load_n(&fab->deferred, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&fab->stop, __ATOMIC_ACQUIRE))
-		cond_wait_ms(&fab->idle_cond, &fab->wait_lock, 1);
+	do {
+		gen = __atomic_load_n(&fab->poll_gen, __ATOMIC_RELAXED);
+		cond_wait_ms(&fab->idle_cond, &fab->wait_lock, ms);
+		ms = ms < STAND_DOWN_MAX_MS ? 2 * ms : ms;
+	} while ((__atomic_load_n(&fab->pollers, __ATOMIC_SEQ_CST) || gen != __atomic_load_n(&fab->poll_gen, __ATOMIC_RELAXED)) &&
+		 !__atomic_load_n(&fab->deferred, __ATOMIC_ACQUIRE) && !__atomic_load_n(&fab->stop, __ATOMIC_ACQUIRE));
 	__atomic_store_n(&fab->standing_down, 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&fab->wait_lock);
 }
@@ -716,9 +729,13 @@ static void *progress_main(void *arg)
 			continue;
 		}
 		int ms = queued(fab) ? 1 : 100;
-		if (fab->cq_wait)
-			_udma_fab_progress(fab, 256, ms);
-		else
+		if (fab->cq_wait) {
+			__atomic_store_n(&fab->in_sread, 1, __ATOMIC_SEQ_CST);
+			/* a waiter that came meanwhile signals no more: not asleep yet, it stands down next */
+			if (!__atomic_load_n(&fab->pollers, __ATOMIC_SEQ_CST))
+				_udma_fab_progress(fab, 256, ms);
+			__atomic_store_n(&fab->in_sread, 0, __ATOMIC_RELEASE);
+		} else
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 	}
 	return NULL;

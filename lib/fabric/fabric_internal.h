@@ -117,8 +117,10 @@ struct udma_fabric {
 	/* Synchronous waiters drive the CQ themselves (docs/fabric.md): */
 	struct fab_req *deferred, *deferred_tail; /* async requests another thread completed, under lock */
 	unsigned pollers;            /* atomic: waiters busy-polling; the progress thread stands down */
+	unsigned poll_gen;           /* atomic: waiters that started polling, ever */
 	unsigned sleepers;           /* atomic: waiters asleep on done_cond */
 	int standing_down;           /* atomic: the progress thread waits on idle_cond */
+	int in_sread;                /* atomic: the progress thread sleeps in fi_cq_sread */
 	pthread_mutex_t wait_lock;   /* for the two conditions */
 	pthread_cond_t idle_cond;    /* wakes the progress thread */
 	pthread_cond_t done_cond;    /* wakes sleeping waiters */
