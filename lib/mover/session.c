@@ -1224,7 +1224,7 @@ static uint64_t copies_touched(const struct udma_copy *c, unsigned n)
 }
 
 /* Run a batch of copies (of the requests in ch) on e in one run_copies()
- * call and complete them. One call in 8 (per thread) is timed, where the
+ * call and complete them. One call in 64 (per thread) is timed, where the
  * copies are big enough to learn from (_udma_engine_learn ignores works
  * under 64 bytes touched): the scheduler learns n works of the batch's
  * average size. */
@@ -1235,7 +1235,7 @@ static void copies_run(struct udma_session *s, struct udma_engine *e, const stru
 
 	UDMA_ASSERT(n && n <= BATCH);
 	count_submit(s, 1, n);
-	uint64_t each = copies_tick++ & 7 ? 0 : copies_touched(c, n), t0 = 0;
+	uint64_t each = copies_tick++ & 63 ? 0 : copies_touched(c, n), t0 = 0;
 	if (each >= 64)
 		t0 = clock_now_ns();
 	int failed = e->ops.run_copies(e, c, n, status);
@@ -1265,27 +1265,26 @@ static struct udma_engine *plain_engine(struct udma_session *s, uint64_t touched
 
 /* The first checks of a plain burst entry (copies_check(), xor_check(),
  * crc_check()): a request of the session, flags 0, owned, with inputs. */
-HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t span)
+HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t depth)
 {
-	uintptr_t off = (uintptr_t)req - slots;
-	return off < span && !(off % sizeof(struct slot)) && !req->flags && req->in &&
+	return elem_index((uintptr_t)req - slots, sizeof(struct slot)) < depth && !req->flags && req->in &&
 	       __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) == SLOT_OWNED;
 }
 
 /* How many of reqs[0..n-1], from the first, are plain copies of the
  * first one's length, each into c[]: requests of the session (the slots
- * from slots, span bytes), flags 0, owned, one linear output and input of
+ * from slots, depth bytes), flags 0, owned, one linear output and input of
  * one length, neither NULL nor wrapping, not overlapping. Nothing else is
  * touched: the first that is not one is burst_one()'s, which says what is
  * wrong with it, if anything. */
-static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t span,
+static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t depth,
 			     struct udma_copy *c)
 {
 	unsigned j = 0;
 
 	for (; j < n; j++) {
 		const struct udma_req *req = reqs[j];
-		if (!plain_req_ok(req, slots, span))
+		if (!plain_req_ok(req, slots, depth))
 			break;
 		const struct udma_buf *in = req->in;
 		size_t len = req->out.linear.len;
@@ -1309,18 +1308,20 @@ static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t
 /* As copies_check(), for an xorN session (ni inputs): one linear output
  * and ni linear inputs of one length, none NULL or wrapping, no input
  * overlapping the output, into p[] with their pointers in v[]. Per input,
- * a few loads and a running minimum and maximum: src - 1 >= ~len (NULL or
- * wrapping) for the largest src - 1; d - src in (-len, len) (overlap) is
+ * a few loads, a running or and a running minimum: src - 1 >= ~len (NULL
+ * or wrapping) for the or of every src - 1 (at least the largest: it may
+ * refuse fine inputs, which burst_one() then takes, never pass a bad one);
+ * d - src in (-len, len) (overlap) is
  * d + len - 1 - src < 2 len - 1 for the smallest (len < 2^63, else refused:
  * burst_one() takes it). */
-static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni, uintptr_t slots, uintptr_t span,
+static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni, uintptr_t slots, uintptr_t depth,
 			  struct udma_plain *p, void *(*v)[UDMA_MAX_INPUTS + 1])
 {
 	unsigned j = 0;
 
 	for (; j < n; j++) {
 		const struct udma_req *req = reqs[j];
-		if (!plain_req_ok(req, slots, span) || req->out.type != UDMA_BUF_LINEAR)
+		if (!plain_req_ok(req, slots, depth) || req->out.type != UDMA_BUF_LINEAR)
 			break;
 		const struct udma_buf *in = req->in;
 		size_t len = req->out.linear.len;
@@ -1328,7 +1329,7 @@ static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni,
 		unsigned k = 0;
 		for (; k < ni && in[k].type == UDMA_BUF_LINEAR && in[k].linear.len == len; k++) {
 			uintptr_t src = (uintptr_t)in[k].linear.addr;
-			hi = src - 1 > hi ? src - 1 : hi;
+			hi |= src - 1;
 			lo = c - src < lo ? c - src : lo;
 			v[j][k] = (void *)src;
 		}
@@ -1343,14 +1344,14 @@ static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni,
 
 /* As copies_check(), for a crc32c session: no output, one linear input
  * neither NULL nor wrapping, into p[] with its pointer in v[]. */
-static unsigned crc_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t span,
+static unsigned crc_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t depth,
 			  struct udma_plain *p, void *(*v)[UDMA_MAX_INPUTS + 1])
 {
 	unsigned j = 0;
 
 	for (; j < n; j++) {
 		const struct udma_req *req = reqs[j];
-		if (!plain_req_ok(req, slots, span) || req->out.type != UDMA_BUF_NONE || req->in->type != UDMA_BUF_LINEAR)
+		if (!plain_req_ok(req, slots, depth) || req->out.type != UDMA_BUF_NONE || req->in->type != UDMA_BUF_LINEAR)
 			break;
 		size_t len = req->in->linear.len;
 		uintptr_t src = (uintptr_t)req->in->linear.addr;
@@ -1376,13 +1377,13 @@ struct plain_batch {
 static unsigned plain_check(const struct udma_session *s, struct udma_req *const *reqs, unsigned n,
 			    struct plain_batch *pb, unsigned m)
 {
-	uintptr_t slots = (uintptr_t)s->slots, span = (uintptr_t)s->depth * sizeof(struct slot);
+	uintptr_t slots = (uintptr_t)s->slots, depth = s->depth;
 
 	if (s->func == UDMA_FUNC_COPY)
-		return copies_check(reqs, n, slots, span, pb->c + m);
+		return copies_check(reqs, n, slots, depth, pb->c + m);
 	if (s->func == UDMA_FUNC_CRC32C)
-		return crc_check(reqs, n, slots, span, pb->p + m, pb->v + m);
-	return xor_check(reqs, n, (unsigned)s->ninputs, slots, span, pb->p + m, pb->v + m);
+		return crc_check(reqs, n, slots, depth, pb->p + m, pb->v + m);
+	return xor_check(reqs, n, (unsigned)s->ninputs, slots, depth, pb->p + m, pb->v + m);
 }
 
 /* Length of pb's request m. */
@@ -1398,7 +1399,7 @@ static uint64_t plain_touched(const struct udma_session *s, size_t len)
 }
 
 /* Run a batch of plain requests (those in ch) on e and complete them, timed
- * one call in 8 as copies_run() times its. */
+ * one call in 64 as copies_run() times its. */
 static void plain_run(struct udma_session *s, struct udma_engine *e, const struct plain_batch *pb, struct chain *ch,
 		      unsigned n)
 {
@@ -1411,7 +1412,7 @@ static void plain_run(struct udma_session *s, struct udma_engine *e, const struc
 	UDMA_ASSERT(n && n <= BATCH);
 	count_submit(s, 1, n);
 	uint64_t each = 0, t0 = 0;
-	if (!(copies_tick++ & 7)) { /* the batch's average, as copies_touched() */
+	if (!(copies_tick++ & 63)) { /* the batch's average, as copies_touched() */
 		uint64_t sum = 0;
 		for (unsigned i = 0; i < n; i++)
 			sum += plain_touched(s, pb->p[i].len);
