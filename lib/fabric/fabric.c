@@ -592,8 +592,9 @@ static int spin(struct udma_fabric *fab, const int *flag)
 
 	__atomic_add_fetch(&fab->pollers, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&fab->poll_gen, 1, __ATOMIC_RELAXED);
-	/* out of fi_cq_sread, where every socket event of ours would wake it, into stand_down() */
-	if (__atomic_load_n(&fab->in_sread, __ATOMIC_ACQUIRE))
+	/* out of fi_cq_sread, where every socket event of ours would wake it, into
+	 * stand_down(); seq_cst against the thread's store of in_sread, then load of pollers */
+	if (__atomic_load_n(&fab->in_sread, __ATOMIC_SEQ_CST))
 		fi_cq_signal(fab->cq);
 	while (!(done = __atomic_load_n(flag, __ATOMIC_ACQUIRE))) {
 		if (_udma_fab_progress(fab, 64, 0) > 0) {

@@ -1272,8 +1272,8 @@ HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t dept
 }
 
 /* How many of reqs[0..n-1], from the first, are plain copies of the
- * first one's length, each into c[]: requests of the session (the slots
- * from slots, depth bytes), flags 0, owned, one linear output and input of
+ * first one's length, each into c[]: requests of the session (depth
+ * slots from slots), flags 0, owned, one linear output and input of
  * one length, neither NULL nor wrapping, not overlapping. Nothing else is
  * touched: the first that is not one is burst_one()'s, which says what is
  * wrong with it, if anything. */
