@@ -208,8 +208,10 @@ static void req_finish(struct fab_req *r)
 	struct udma_fabric *fab = r->fab;
 
 	_udma_fab_req_release_mrs(r);
-	r->done(r); /* may free r */
+	/* before done(): it may let a synchronous caller return and close the
+	 * fabric (an asynchronous one's domain reference still holds it) */
 	__atomic_sub_fetch(&fab->users, 1, __ATOMIC_RELEASE);
+	r->done(r); /* may free r */
 }
 
 static int on_progress_thread(const struct udma_fabric *fab)

@@ -730,6 +730,46 @@ static void test_sync_threads(void **state)
 	free(src);
 }
 
+/*
+ * While synchronous callers poll, the progress thread stands down and looks
+ * again later and later (docs/fabric.md); once they stop it must come back,
+ * for it alone serves this fabric's exports when nobody polls (tcp
+ * progresses only when polled). A stream of synchronous pushes to the peer,
+ * long enough for the back-off to reach its cap, then a second fabric of
+ * this process reads an export of the first: that read completes only if
+ * the first one's progress thread came back.
+ */
+static void test_serves_after_sync_stream(void **state)
+{
+	static char mine[1 << 16], got[1 << 16], src[64];
+	struct peer p;
+	peer_start(&p);
+	struct udma_fabric *f = open_fab(0), *g = open_fab(0);
+	struct udma_domain *r = udma_fabric_import(f, &p.rw, NULL);
+	struct udma_fabric_desc d;
+
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof(mine); i++)
+		mine[i] = (char)(i * 31 + 7);
+	assert_int_equal(udma_fabric_export(f, mine, sizeof(mine), UDMA_FABRIC_READ, &d), 0);
+	struct udma_domain *back = udma_fabric_import(g, &d, NULL);
+	assert_non_null(back);
+	double t0 = now_s();
+	for (int i = 0; i < 2000 || now_s() < t0 + 0.1; i++) {
+		struct iovec rv = { (void *)(uintptr_t)(64 * (i % 100)), 64 }, lv = { src, 64 };
+		src[0] = (char)i;
+		assert_int_equal(udma_domain_push(r, NULL, &rv, 1, &lv, 1, NULL, NULL), 0);
+	}
+	struct iovec rv = { 0, sizeof(got) }, lv = { got, sizeof(got) };
+	assert_int_equal(udma_domain_pull(back, NULL, &rv, 1, &lv, 1, NULL, NULL), 0);
+	assert_memory_equal(got, mine, sizeof(got));
+	assert_int_equal(udma_domain_destroy(back), 0);
+	assert_int_equal(udma_domain_destroy(r), 0);
+	assert_int_equal(udma_fabric_close(g), 0);
+	assert_int_equal(udma_fabric_close(f), 0);
+	peer_stop(&p);
+}
+
 /* The peer dies while several synchronous waiters poll: each gets an error, none hangs. */
 static void test_sync_peer_killed(void **state)
 {
@@ -886,6 +926,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_many_concurrent),
 		cmocka_unit_test(test_sync_threads),
 		cmocka_unit_test(test_sync_peer_killed),
+		cmocka_unit_test(test_serves_after_sync_stream),
 		cmocka_unit_test(test_sync_in_callback),
 		cmocka_unit_test(test_manual_progress_and_reg_local),
 	};
