@@ -191,35 +191,43 @@ static void test_burst_mixed_sizes(void **state)
 	static const size_t lens[] = { 8, 1 << 20, 8, 8, 1 << 20, 8, 64, 1 << 20 };
 	enum { M = sizeof(lens) / sizeof(lens[0]) };
 	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .depth = M };
-	struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
-	struct udma_req *r[M], *got[M];
-	struct fu_region in[M], out[M];
-	int status[M], n = 0;
 
 	assert_non_null(far);
-	assert_non_null(s);
-	for (int i = 0; i < M; i++) {
-		r[i] = udma_req_alloc(s);
-		fu_region(&in[i], lens[i], FU_ALIGNED, &r[i]->in[0]);
-		fu_region(&out[i], lens[i], FU_ALIGNED, &r[i]->out);
+	/* linear buffers take the plain path (batches of copies), scatter-gather
+	 * ones the general path (an engine chosen per request, the gathered
+	 * works run before one is handed to another engine) */
+	static const enum fu_layout lays[] = { FU_SG, FU_ALIGNED };
+	for (int l = 0; l < 2; l++) {
+		enum fu_layout lay = lays[l];
+		struct udma_session *s = udma_session_create(UDMA_FUNC_COPY, &o);
+		struct udma_req *r[M], *got[M];
+		struct fu_region in[M], out[M];
+		int status[M], n = 0;
+
+		assert_non_null(s);
+		for (int i = 0; i < M; i++) {
+			r[i] = udma_req_alloc(s);
+			fu_region(&in[i], lens[i], lay, &r[i]->in[0]);
+			fu_region(&out[i], lens[i], lay, &r[i]->out);
+		}
+		assert_int_equal(udma_submit_burst(r, M), M);
+		while (n < M) {
+			int k = udma_session_reap(s, got + n, status + n, M - (unsigned)n);
+			assert_true(k >= 0);
+			n += k;
+		}
+		for (int i = 0; i < M; i++) {
+			assert_ptr_equal(got[i], r[i]);
+			assert_int_equal(status[i], 0);
+			assert_string_equal(r[i]->engine, lens[i] > 64 ? "far" : "cpu");
+			if (memcmp(in[i].p, out[i].p, lens[i]))
+				fail_msg("copy %d of %zu bytes (layout %d) is wrong", i, lens[i], (int)lay);
+			fu_region_free(&in[i]);
+			fu_region_free(&out[i]);
+			udma_req_free(r[i]);
+		}
+		assert_int_equal(udma_session_destroy(s), 0);
 	}
-	assert_int_equal(udma_submit_burst(r, M), M);
-	while (n < M) {
-		int k = udma_session_reap(s, got + n, status + n, M - (unsigned)n);
-		assert_true(k >= 0);
-		n += k;
-	}
-	for (int i = 0; i < M; i++) {
-		assert_ptr_equal(got[i], r[i]);
-		assert_int_equal(status[i], 0);
-		assert_string_equal(r[i]->engine, lens[i] > 64 ? "far" : "cpu");
-		if (memcmp(in[i].p, out[i].p, lens[i]))
-			fail_msg("copy %d of %zu bytes is wrong", i, lens[i]);
-		fu_region_free(&in[i]);
-		fu_region_free(&out[i]);
-		udma_req_free(r[i]);
-	}
-	assert_int_equal(udma_session_destroy(s), 0);
 	assert_int_equal(udma_engine_unregister(far), 0);
 }
 
