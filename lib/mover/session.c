@@ -988,6 +988,12 @@ int udma_submit(struct udma_req *req)
 	return submit_one(req, 0);
 }
 
+/* The slot whose queue link n is. */
+HOT struct slot *cq_slot(struct mpsc_node *n)
+{
+	return (struct slot *)((char *)n - offsetof(struct slot, cq));
+}
+
 /* Up to max of the driver's own completions from *np on, handed back
  * (with their status, if with_status); how many. Inlined twice, with and
  * without, so the loop does not ask each time. */
@@ -997,7 +1003,7 @@ HOT unsigned reap_chain(struct mpsc_node **np, struct udma_req **reqs, int *stat
 	size_t done = 0;
 
 	for (; done < max && n; done++) {
-		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
+		struct slot *sl = cq_slot(n);
 		n = n->next;
 		reqs[done] = &sl->req;
 		if (with_status)
@@ -1037,7 +1043,7 @@ static int drain(struct udma_session *s, unsigned max, struct udma_req **reqs, i
 	if (driver && reqs)
 		done = (int)reap_own(s, reqs, status, max);
 	while ((unsigned)done < max && ((driver && (n = lq_pop(s))) || (n = cq_pop(s)))) {
-		struct slot *sl = (struct slot *)((char *)n - offsetof(struct slot, cq));
+		struct slot *sl = cq_slot(n);
 		if (reqs) {
 			reqs[done] = &sl->req;
 			if (status)
@@ -1174,12 +1180,6 @@ static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, s
 /* ---- plain copies of a burst ------------------------------------------------------- */
 
 static MOVER_TLS unsigned copies_tick;
-
-/* The slot whose queue link n is. */
-HOT struct slot *cq_slot(struct mpsc_node *n)
-{
-	return (struct slot *)((char *)n - offsetof(struct slot, cq));
-}
 
 /* A burst's claimed plain requests, in order: linked through their queue
  * links (cq) from start to last, as the reap's queue takes them. */
@@ -1427,8 +1427,6 @@ static void plain_run(struct udma_session *s, struct udma_engine *e, const struc
 	copies_complete(s, ch, failed ? status : NULL, n);
 }
 
-/* Claim the checked plain requests reqs[0..n-1] for e onto ch; how many:
- * a request twice in the burst is found owned no more and stops it. */
 /* Claim the checked request q for the engine named name: in flight, linked after *last. */
 HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
 {
@@ -1441,6 +1439,8 @@ HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
 	*last = &q->cq;
 }
 
+/* Claim the checked plain requests reqs[0..n-1] for e onto ch; how many:
+ * a request twice in the burst is found owned no more and stops it. */
 static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
 			     struct chain *ch)
 {
