@@ -259,7 +259,7 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 		ran_on_n(c, ran, same);
 	if (c->lat_every) {
 		for (int j = 0; j < k; j++) {
-			struct rec *r = b->got[j]->cookie;
+			struct rec *r = got[j]->cookie;
 			if (r->t_sub && !now)
 				now = perf_ticks();
 			client_count(c, r->t_sub, now);
@@ -267,7 +267,7 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 	} else {
 		client_count_n(c, (unsigned)k);
 	}
-	memcpy(b->ready + b->nready, b->got, (size_t)k * sizeof(*b->got));
+	memcpy(b->ready + b->nready, got, (size_t)k * sizeof(*got));
 	b->nready += (unsigned)k;
 	c->inflight -= (unsigned)k;
 	idle(c, k);
