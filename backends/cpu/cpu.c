@@ -84,10 +84,7 @@ static int cpu_run_copies(struct udma_engine *e, const struct udma_copy *c, unsi
 static int cpu_run_plain(struct udma_engine *e, enum udma_func f, const struct udma_plain *p, unsigned n, int *status)
 {
 	(void)e;
-	int failed = 0;
-	for (unsigned i = 0; i < n; i++)
-		failed |= status[i] = udma_cpu_execute_plain(f, &p[i]);
-	return failed;
+	return udma_cpu_run_plain(f, p, n, status);
 }
 
 /* Sessions call run(), run_burst(), run_copies() and run_plain(); submit serves any caller that hands works over. */

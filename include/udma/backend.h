@@ -258,6 +258,10 @@ UDMA_API int udma_error_engine_release(struct udma_engine *e, unsigned n);
 UDMA_API int udma_cpu_execute(struct udma_work *w);
 /* The same for plain requests (run_plain()'s, function f): 0 or -errno. */
 UDMA_API int udma_cpu_execute_plain(enum udma_func f, const struct udma_plain *p);
+/* run_plain()'s whole call on the CPU: p[0..n-1] of function f in order,
+ * returned as run_plain() returns (one call per burst: the function is
+ * decided once, and each request is a direct call of its kernel). */
+UDMA_API int udma_cpu_run_plain(enum udma_func f, const struct udma_plain *p, unsigned n, int *status);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,18 @@ static void xor_portable(char *dst, char *const *src, unsigned n, size_t len)
 	}
 }
 
+/* What xor_gen does not take: all of it where a pointer is not aligned,
+ * else the tail under 32 bytes. Out of line, so that the common case
+ * stays a few instructions around xor_gen. */
+static __attribute__((noinline)) void xor_rest(void **v, unsigned n, size_t len, size_t body)
+{
+	char *s[UDMA_MAX_INPUTS];
+
+	for (unsigned j = 0; j < n; j++)
+		s[j] = (char *)v[j] + body;
+	xor_portable((char *)v[n] + body, s, n, len - body);
+}
+
 /*
  * XOR of n sources into a destination: v[0..n-1] are the sources, v[n] the
  * destination, as ISA-L's xor_gen takes them. Callers build v in place,
@@ -48,7 +60,7 @@ static void xor_portable(char *dst, char *const *src, unsigned n, size_t len)
  * is read back by narrower loads than it was written with, and each such
  * read waits for the store to retire (a store-forwarding stall).
  */
-static void xor_chunk(void **v, unsigned n, size_t len)
+static inline void xor_chunk(void **v, unsigned n, size_t len)
 {
 	uintptr_t align = 0;
 	size_t body = len & ~(size_t)31;
@@ -60,12 +72,8 @@ static void xor_chunk(void **v, unsigned n, size_t len)
 		body = 0;
 	else if (body)
 		xor_gen((int)n + 1, (int)body, v);
-	if (body < len) {
-		char *s[UDMA_MAX_INPUTS];
-		for (unsigned j = 0; j < n; j++)
-			s[j] = (char *)v[j] + body;
-		xor_portable((char *)v[n] + body, s, n, len - body);
-	}
+	if (body < len)
+		xor_rest(v, n, len, body);
 }
 
 /* The chunk size bounds int-length ISA-L calls and keeps data cache-hot between passes. */
@@ -306,19 +314,44 @@ KERNEL static void crc_plain(const char *p, size_t len, uint8_t imm[8])
 	memcpy(imm, &seed, 4);
 }
 
-int udma_cpu_execute_plain(enum udma_func f, const struct udma_plain *p)
+int udma_cpu_run_plain(enum udma_func f, const struct udma_plain *p, unsigned n, int *status)
 {
-	if (!p->len)
-		return 0;
+	const struct udma_plain *end = p + n;
+
 	if (f == UDMA_FUNC_CRC32C) {
-		crc_plain(p->v[0], p->len, p->imm);
+		for (; p < end; p++) {
+			uint32_t seed;
+			if (p->len > CHUNK) {
+				crc_plain(p->v[0], p->len, p->imm);
+			} else if (p->len) {
+				memcpy(&seed, p->imm, 4);
+				seed = htole32(~crc32_iscsi(p->v[0], (int)p->len, ~le32toh(seed)));
+				memcpy(p->imm, &seed, 4);
+			}
+		}
 		return 0;
 	}
 	if (f >= UDMA_FUNC_XOR2 && f <= UDMA_FUNC_XOR16) {
-		xor_plain(p->v, (unsigned)(f - UDMA_FUNC_XOR2 + 2), p->len);
+		unsigned ni = (unsigned)(f - UDMA_FUNC_XOR2 + 2);
+		for (; p < end; p++) {
+			if (p->len > CHUNK)
+				xor_plain(p->v, ni, p->len);
+			else if (p->len)
+				xor_chunk(p->v, ni, p->len);
+		}
 		return 0;
 	}
-	return udma_fail(EINVAL, "%s has no plain form", udma_func_name(f));
+	for (unsigned i = 0; i < n; i++)
+		status[i] = udma_fail(EINVAL, "%s has no plain form", udma_func_name(f));
+	return n > 0;
+}
+
+int udma_cpu_execute_plain(enum udma_func f, const struct udma_plain *p)
+{
+	int status = 0;
+
+	udma_cpu_run_plain(f, p, 1, &status);
+	return status;
 }
 
 int udma_cpu_execute(struct udma_work *w)

@@ -1439,24 +1439,6 @@ HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
 	*last = &q->cq;
 }
 
-/* Claim the checked plain requests reqs[0..n-1] for e onto ch; how many:
- * a request twice in the burst is found owned no more and stops it. */
-static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const struct udma_engine *e,
-			     struct chain *ch)
-{
-	struct mpsc_node *last = ch->last;
-	unsigned j = 0;
-
-	for (; j < n; j++) {
-		struct slot *q = (struct slot *)reqs[j];
-		if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != SLOT_OWNED)
-			break;
-		claim_onto(q, e->name, &last);
-	}
-	ch->last = last;
-	return j;
-}
-
 /* Check and claim reqs[0..n-1] in one pass while they are plain copies
  * (as copies_check() has them) of len bytes, for the engine named name:
  * their descriptors into c[], the requests onto ch; how many. A request
@@ -1464,16 +1446,17 @@ static unsigned copies_claim(struct udma_req *const *reqs, unsigned n, const str
  * that is not a plain copy does. Per request, NULL and wrap-around are
  * (d - 1 | src - 1) > ~len - 1 (never for len 0, where NULL is fine) and
  * overlap is d - src + len - 1 < 2 len - 1 (never for len 0); len above
- * SIZE_MAX / 2 takes none: burst_one() judges it. Out of line: its loop
- * gets the registers to itself. */
+ * SIZE_MAX / 2 takes none: burst_one() judges it. Out of line, as are
+ * crc_take() and xor_take(): each loop gets the registers to itself. */
 static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
 						     const struct udma_session *s, size_t len, const char *name,
-						     struct udma_copy *c, struct chain *ch)
+						     struct plain_batch *pb, unsigned m, struct chain *ch)
 {
 	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
 	uintptr_t depth = s->depth;
 	struct mpsc_node *last = ch->last;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
+	struct udma_copy *c = pb->c + m;
 
 	if (len > SIZE_MAX / 2)
 		return 0;
@@ -1498,6 +1481,74 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 	return (unsigned)(r - reqs);
 }
 
+/* As copies_take(), for a crc32c session (crc_check()'s requests). */
+static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs, unsigned n,
+						  const struct udma_session *s, size_t len, const char *name,
+						  struct plain_batch *pb, unsigned m, struct chain *ch)
+{
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
+	struct mpsc_node *last = ch->last;
+	unsigned j = 0;
+
+	for (; j < n; j++) {
+		struct slot *q = (struct slot *)reqs[j];
+		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_NONE)
+			break;
+		const struct udma_buf *in = q->req.in;
+		uintptr_t src = (uintptr_t)in->linear.addr;
+		if (in->type != UDMA_BUF_LINEAR || in->linear.len != len || src - 1 > bad)
+			break;
+		claim_onto(q, name, &last);
+		pb->v[m + j][0] = (void *)src;
+		pb->p[m + j] = (struct udma_plain){ pb->v[m + j], len, q->req.imm };
+	}
+	ch->last = last;
+	return j;
+}
+
+/* As copies_take(), for an xorN session (xor_check()'s requests). Per
+ * input, branch-free: a type or length that is not the request's joins
+ * `odd`, src - 1 joins the or `hi` (NULL and wrap-around: the or is at
+ * least the largest), and overlap, d + len - 1 - src < 2 len - 1, joins
+ * `ovl`. */
+static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs, unsigned n,
+						  const struct udma_session *s, size_t len, const char *name,
+						  struct plain_batch *pb, unsigned m, struct chain *ch)
+{
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
+	uintptr_t depth = s->depth;
+	struct mpsc_node *last = ch->last;
+	struct udma_req *const *r = reqs, *const *end = reqs + n;
+	struct udma_plain *p = pb->p + m;
+	void *(*v)[UDMA_MAX_INPUTS + 1] = pb->v + m;
+	size_t ni = (size_t)s->ninputs;
+
+	if (len > SIZE_MAX / 2)
+		return 0;
+	for (; r < end; r++, p++, v++) {
+		struct slot *q = (struct slot *)*r;
+		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_LINEAR ||
+		    q->req.out.linear.len != len)
+			break;
+		const struct udma_buf *in = q->req.in, *in_end = in + ni;
+		void **vp = *v;
+		uintptr_t d = (uintptr_t)q->req.out.linear.addr, c = d + len - 1, hi = d - 1, odd = 0;
+		for (; in < in_end; in++, vp++) {
+			uintptr_t src = (uintptr_t)in->linear.addr;
+			odd |= (uintptr_t)(in->type ^ UDMA_BUF_LINEAR) | (in->linear.len ^ len) | (c - src < wide);
+			hi |= src - 1;
+			*vp = (void *)src;
+		}
+		if (odd || hi > bad)
+			break;
+		claim_onto(q, name, &last);
+		*vp = (void *)d;
+		*p = (struct udma_plain){ *v, len, q->req.imm };
+	}
+	ch->last = last;
+	return (unsigned)(r - reqs);
+}
+
 /* The burst of a COPY, xorN or crc32c session from entry *i on: runs of
  * plain requests of one length checked, claimed and run in batches by
  * their engine's run_copies() or run_plain(), the rest as burst_one()
@@ -1513,18 +1564,17 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for requests of for_len */
 	size_t for_len = SIZE_MAX;
 	unsigned k = *i, m = 0;
-	int err = 0, copy = s->func == UDMA_FUNC_COPY;
+	int err = 0;
 
 	ch.last = &ch.start;
 
 	while (k < n) {
 		unsigned room = n - k < BATCH - m ? n - k : BATCH - m;
-		/* copies: the first only, for its length; copies_take() checks them all */
-		unsigned look = copy ? 1 : room;
-		unsigned got = plain_check(s, reqs + k, look, &pb, m);
+		/* the first only, for its length; the take checks them all */
+		unsigned got = plain_check(s, reqs + k, 1, &pb, m);
 		if (got && b->n) { /* the general batch first; its callbacks may change what was checked */
 			batch_run(s, b);
-			got = plain_check(s, reqs + k, look, &pb, m);
+			got = plain_check(s, reqs + k, 1, &pb, m);
 		}
 		if (got && plain_len(s, &pb, m) != for_len) {
 			for_len = plain_len(s, &pb, m);
@@ -1545,8 +1595,9 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 			continue;
 		}
 		e = for_e;
-		got = copy ? copies_take(reqs + k, room, s, for_len, e->name, pb.c + m, &ch)
-			   : copies_claim(reqs + k, got, e, &ch);
+		got = s->func == UDMA_FUNC_COPY       ? copies_take(reqs + k, room, s, for_len, e->name, &pb, m, &ch)
+		      : s->func == UDMA_FUNC_CRC32C ? crc_take(reqs + k, room, s, for_len, e->name, &pb, m, &ch)
+						    : xor_take(reqs + k, room, s, for_len, e->name, &pb, m, &ch);
 		UDMA_ASSERT(got); /* the first was checked just now, nothing ran since */
 		k += got;
 		if ((m += got) == BATCH) {
