@@ -606,6 +606,30 @@ static void test_plain_engine_op(void **state)
 	assert_int_equal(udma_cpu_execute_plain(UDMA_FUNC_COPY, &p), -EINVAL);
 	log_capture_stop();
 	assert_logged("no plain form");
+
+	/* udma_cpu_run_plain(), run_plain()'s whole call: every request of a
+	 * refused function gets the error; crc32c chains each through its
+	 * own imm (a 0-byte one, with no buffer, keeps its seed), status
+	 * untouched */
+	uint8_t imm[3][8] = { { 0 }, { 0x5a, 0xa5, 0x5a, 0xa5 }, { 0 } };
+	void *v1[1] = { data + 1 }, *v0[1] = { NULL };
+	struct udma_plain ps[3] = { { v, 16, imm[0] }, { v1, 15, imm[1] }, { v0, 0, imm[2] } };
+	int st[3] = { 1, 1, 1 };
+	log_capture_start();
+	assert_int_not_equal(udma_cpu_run_plain(UDMA_FUNC_COPY, ps, 3, st), 0);
+	log_capture_stop();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(st[i], -EINVAL);
+	st[0] = st[1] = st[2] = 7;
+	assert_int_equal(udma_cpu_run_plain(UDMA_FUNC_CRC32C, ps, 3, st), 0);
+	assert_int_equal(st[0] + st[1] + st[2], 21);
+	uint32_t got[3];
+	for (int i = 0; i < 3; i++)
+		got[i] = (uint32_t)imm[i][0] | (uint32_t)imm[i][1] << 8 | (uint32_t)imm[i][2] << 16 |
+			 (uint32_t)imm[i][3] << 24;
+	assert_int_equal(got[0], ref_crc(0, data, 16));
+	assert_int_equal(got[1], ref_crc(0xa55aa55a, data + 1, 15));
+	assert_int_equal(got[2], 0);
 }
 
 int main(void)
