@@ -1481,42 +1481,42 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 	return (unsigned)(r - reqs);
 }
 
-/* As copies_take(), for a crc32c session (crc_check()'s requests). */
+/* As copies_take(), for a crc32c session (crc_check()'s requests). The
+ * request's own input descriptor holds the pointer run_plain() reads
+ * (v[0]): it is the request's, unchanged while in flight. */
 static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m, struct chain *ch)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX;
 	struct mpsc_node *last = ch->last;
-	unsigned j = 0;
+	struct udma_req *const *r = reqs, *const *end = reqs + n;
+	struct udma_plain *p = pb->p + m;
 
-	for (; j < n; j++) {
-		struct slot *q = (struct slot *)reqs[j];
-		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_NONE)
+	for (; r < end; r++, p++) {
+		struct slot *q = (struct slot *)*r;
+		if (!plain_req_ok(&q->req, (uintptr_t)s->slots, s->depth) || q->req.out.type != UDMA_BUF_NONE)
 			break;
-		const struct udma_buf *in = q->req.in;
-		uintptr_t src = (uintptr_t)in->linear.addr;
-		if (in->type != UDMA_BUF_LINEAR || in->linear.len != len || src - 1 > bad)
+		struct udma_buf *in = q->req.in;
+		if (in->type != UDMA_BUF_LINEAR || in->linear.len != len || (uintptr_t)in->linear.addr - 1 > bad)
 			break;
 		claim_onto(q, name, &last);
-		pb->v[m + j][0] = (void *)src;
-		pb->p[m + j] = (struct udma_plain){ pb->v[m + j], len, q->req.imm };
+		*p = (struct udma_plain){ &in->linear.addr, len, q->req.imm };
 	}
 	ch->last = last;
-	return j;
+	return (unsigned)(r - reqs);
 }
 
 /* As copies_take(), for an xorN session (xor_check()'s requests). Per
  * input, branch-free: a type or length that is not the request's joins
- * `odd`, src - 1 joins the or `hi` (NULL and wrap-around: the or is at
- * least the largest), and overlap, d + len - 1 - src < 2 len - 1, joins
- * `ovl`. */
+ * `odd`, src - 1 the or `hi` (NULL and wrap-around: the or is at least
+ * the largest) and d + len - 1 - src the minimum `lo` (overlap: below
+ * 2 len - 1). */
 static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m, struct chain *ch)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
-	uintptr_t depth = s->depth;
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0;
 	struct mpsc_node *last = ch->last;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
@@ -1527,23 +1527,25 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 		return 0;
 	for (; r < end; r++, p++, v++) {
 		struct slot *q = (struct slot *)*r;
-		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_LINEAR ||
+		if (!plain_req_ok(&q->req, (uintptr_t)s->slots, s->depth) || q->req.out.type != UDMA_BUF_LINEAR ||
 		    q->req.out.linear.len != len)
 			break;
-		const struct udma_buf *in = q->req.in, *in_end = in + ni;
+		const struct udma_buf *in = q->req.in;
 		void **vp = *v;
-		uintptr_t d = (uintptr_t)q->req.out.linear.addr, c = d + len - 1, hi = d - 1, odd = 0;
-		for (; in < in_end; in++, vp++) {
-			uintptr_t src = (uintptr_t)in->linear.addr;
-			odd |= (uintptr_t)(in->type ^ UDMA_BUF_LINEAR) | (in->linear.len ^ len) | (c - src < wide);
+		uintptr_t d = (uintptr_t)q->req.out.linear.addr, c = d + len - 1, hi = d - 1, lo = UINTPTR_MAX;
+		uintptr_t odd = 0;
+		for (size_t k = 0; k < ni; k++) {
+			uintptr_t src = (uintptr_t)in[k].linear.addr;
+			odd |= (uintptr_t)(in[k].type ^ UDMA_BUF_LINEAR) | (in[k].linear.len ^ len);
 			hi |= src - 1;
-			*vp = (void *)src;
+			lo = c - src < lo ? c - src : lo;
+			vp[k] = (void *)src;
 		}
-		if (odd || hi > bad)
+		if (odd || hi > bad || lo < wide)
 			break;
 		claim_onto(q, name, &last);
-		*vp = (void *)d;
-		*p = (struct udma_plain){ *v, len, q->req.imm };
+		vp[ni] = (void *)d;
+		*p = (struct udma_plain){ vp, len, q->req.imm };
 	}
 	ch->last = last;
 	return (unsigned)(r - reqs);
