@@ -201,11 +201,12 @@ static void burst_submit(struct client *c, struct burst *b)
 	if (!n)
 		return;
 	/* per request only what the run asks for: seeds, poison (-y), latency samples */
-	if (c->pt->is_crc || c->verify || c->lat_every)
+	if (c->pt->is_crc)
+		for (unsigned i = 0; i < n; i++)
+			memset(first[i]->imm, 0, sizeof(first[i]->imm)); /* the seed: the last result is there */
+	if (c->verify || c->lat_every)
 		for (unsigned i = 0; i < n; i++) {
 			struct rec *r = first[i]->cookie;
-			if (c->pt->is_crc)
-				memset(first[i]->imm, 0, sizeof(first[i]->imm)); /* the seed: the last result is there */
 			client_poison(c, r->idx);
 			r->t_sub = client_sample(c) ? perf_ticks() : 0;
 		}
