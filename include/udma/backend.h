@@ -83,7 +83,8 @@ struct udma_copy {
 /* One plain request of a burst, for run_plain(): the function over len
  * bytes of v[0..ninputs-1] into v[ninputs] (xorN: ISA-L xor_gen's layout;
  * crc32c has no output); imm is the request's (crc32c: seed in, result
- * out, as udma_req says). */
+ * out, as udma_req says). v is read only: it may point into the request
+ * (a crc32c request's input descriptor holds v[0]). */
 struct udma_plain {
 	void **v;
 	size_t len;
