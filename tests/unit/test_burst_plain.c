@@ -127,21 +127,44 @@ static void test_crc_lengths(void **state)
 
 /* One xor3 request with inputs a, b, c into d (64 bytes each), alone in a
  * burst: how many were accepted (a refusal's log captured). */
+/* An xor3 request of 64 bytes into d, submitted alone (the first of a
+ * burst is checked on its own) and then behind a fine one of the same
+ * length (checked with the run it would join): 1 if both took it, else
+ * the status it was refused with, which must be the same both times. */
 static int xor3_one(struct udma_session *s, struct udma_req *r, void *d, void *a, void *b, void *c)
 {
+	static uint8_t lead_in[3][64], lead_out[64];
+	struct udma_req *two[2] = { udma_req_alloc(s), r };
+	int got[2];
+
+	for (int j = 0; j < 3; j++)
+		two[0]->in[j] = fu_lin(lead_in[j], 64);
+	two[0]->out = fu_lin(lead_out, 64);
 	r->out = fu_lin(d, 64);
 	r->in[0] = fu_lin(a, 64);
 	r->in[1] = fu_lin(b, 64);
 	r->in[2] = fu_lin(c, 64);
-	log_capture_start();
-	int got = udma_submit_burst(&r, 1);
-	log_capture_stop();
-	if (got == 1)
-		fu_reap_in_order(s, &r, 1, NULL);
-	return got;
+	for (int k = 0; k < 2; k++) {
+		log_capture_start();
+		int n = udma_submit_burst(two + 1 - k, 1 + (unsigned)k);
+		log_capture_stop();
+		if (n < 0) { /* the first refused: its reason */
+			assert_int_equal(k, 0);
+			assert_int_equal(n, r->status);
+			n = 0;
+		}
+		assert_true(n == 1 + k || (n == k && r->status < 0));
+		if (n)
+			fu_reap_in_order(s, two + 1 - k, (unsigned)n, NULL);
+		got[k] = n == 1 + k ? 1 : r->status;
+	}
+	assert_int_equal(got[0], got[1]);
+	assert_int_equal(udma_req_free(two[0]), 0);
+	return got[0];
 }
 
-/* The overlap check at its edges: an input that ends where the output
+/* The overlap check at its edges (alone and within a run: xor3_one()): an
+ * input that ends where the output
  * begins, or begins where it ends, is fine; one byte more either way is
  * refused (the third input too, and an input equal to the output). */
 static void test_xor_overlap_edges(void **state)
