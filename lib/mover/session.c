@@ -1488,14 +1488,14 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m, struct chain *ch)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX;
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
 	struct mpsc_node *last = ch->last;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
 
 	for (; r < end; r++, p++) {
 		struct slot *q = (struct slot *)*r;
-		if (!plain_req_ok(&q->req, (uintptr_t)s->slots, s->depth) || q->req.out.type != UDMA_BUF_NONE)
+		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_NONE)
 			break;
 		struct udma_buf *in = q->req.in;
 		if (in->type != UDMA_BUF_LINEAR || in->linear.len != len || (uintptr_t)in->linear.addr - 1 > bad)
@@ -1516,7 +1516,8 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m, struct chain *ch)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0;
+	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
+	uintptr_t depth = s->depth;
 	struct mpsc_node *last = ch->last;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
@@ -1527,7 +1528,7 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 		return 0;
 	for (; r < end; r++, p++, v++) {
 		struct slot *q = (struct slot *)*r;
-		if (!plain_req_ok(&q->req, (uintptr_t)s->slots, s->depth) || q->req.out.type != UDMA_BUF_LINEAR ||
+		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_LINEAR ||
 		    q->req.out.linear.len != len)
 			break;
 		const struct udma_buf *in = q->req.in;
