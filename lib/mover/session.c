@@ -1263,104 +1263,12 @@ static struct udma_engine *plain_engine(struct udma_session *s, uint64_t touched
 	return (s->func == UDMA_FUNC_COPY ? e->ops.run_copies != NULL : e->ops.run_plain != NULL) ? e : NULL;
 }
 
-/* The first checks of a plain burst entry (copies_check(), xor_check(),
- * crc_check()): a request of the session, flags 0, owned, with inputs. */
+/* The first checks of a plain burst entry (the takes' below): a request
+ * of the session, flags 0, owned, with inputs. */
 HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t depth)
 {
 	return elem_index((uintptr_t)req - slots, sizeof(struct slot)) < depth && !req->flags && req->in &&
 	       __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) == SLOT_OWNED;
-}
-
-/* How many of reqs[0..n-1], from the first, are plain copies of the
- * first one's length, each into c[]: requests of the session (depth
- * slots from slots), flags 0, owned, one linear output and input of
- * one length, neither NULL nor wrapping, not overlapping. Nothing else is
- * touched: the first that is not one is burst_one()'s, which says what is
- * wrong with it, if anything. */
-static unsigned copies_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t depth,
-			     struct udma_copy *c)
-{
-	unsigned j = 0;
-
-	for (; j < n; j++) {
-		const struct udma_req *req = reqs[j];
-		if (!plain_req_ok(req, slots, depth))
-			break;
-		const struct udma_buf *in = req->in;
-		size_t len = req->out.linear.len;
-		uintptr_t d = (uintptr_t)req->out.linear.addr, src = (uintptr_t)in->linear.addr;
-		if (req->out.type != UDMA_BUF_LINEAR || in->type != UDMA_BUF_LINEAR || in->linear.len != len)
-			break;
-		/* x - 1 >= ~len: x NULL, or x + len wraps (or-ed, both are checked: the
-		 * or may also refuse a fine pair with every high bit set between them,
-		 * which burst_one() then takes); d - src < len: d in [src, src + len) */
-		if (len && (((d - 1) | (src - 1)) >= ~len || d - src < len || src - d < len))
-			break;
-		if (j && len != c[0].len)
-			break;
-		c[j].dst = (void *)d;
-		c[j].src = (const void *)src;
-		c[j].len = len;
-	}
-	return j;
-}
-
-/* As copies_check(), for an xorN session (ni inputs): one linear output
- * and ni linear inputs of one length, none NULL or wrapping, no input
- * overlapping the output, into p[] with their pointers in v[]. Per input,
- * a few loads, a running or and a running minimum: src - 1 >= ~len (NULL
- * or wrapping) for the or of every src - 1 (at least the largest: it may
- * refuse fine inputs, which burst_one() then takes, never pass a bad one);
- * d - src in (-len, len) (overlap) is
- * d + len - 1 - src < 2 len - 1 for the smallest (len < 2^63, else refused:
- * burst_one() takes it). */
-static unsigned xor_check(struct udma_req *const *reqs, unsigned n, unsigned ni, uintptr_t slots, uintptr_t depth,
-			  struct udma_plain *p, void *(*v)[UDMA_MAX_INPUTS + 1])
-{
-	unsigned j = 0;
-
-	for (; j < n; j++) {
-		const struct udma_req *req = reqs[j];
-		if (!plain_req_ok(req, slots, depth) || req->out.type != UDMA_BUF_LINEAR)
-			break;
-		const struct udma_buf *in = req->in;
-		size_t len = req->out.linear.len;
-		uintptr_t d = (uintptr_t)req->out.linear.addr, c = d + len - 1, hi = 0, lo = UINTPTR_MAX;
-		unsigned k = 0;
-		for (; k < ni && in[k].type == UDMA_BUF_LINEAR && in[k].linear.len == len; k++) {
-			uintptr_t src = (uintptr_t)in[k].linear.addr;
-			hi |= src - 1;
-			lo = c - src < lo ? c - src : lo;
-			v[j][k] = (void *)src;
-		}
-		if (k < ni || (j && len != p[0].len) ||
-		    (len && (len > SIZE_MAX / 2 || hi >= ~len || d - 1 >= ~len || lo < 2 * len - 1)))
-			break;
-		v[j][ni] = (void *)d;
-		p[j] = (struct udma_plain){ v[j], len, (uint8_t *)req->imm };
-	}
-	return j;
-}
-
-/* As copies_check(), for a crc32c session: no output, one linear input
- * neither NULL nor wrapping, into p[] with its pointer in v[]. */
-static unsigned crc_check(struct udma_req *const *reqs, unsigned n, uintptr_t slots, uintptr_t depth,
-			  struct udma_plain *p, void *(*v)[UDMA_MAX_INPUTS + 1])
-{
-	unsigned j = 0;
-
-	for (; j < n; j++) {
-		const struct udma_req *req = reqs[j];
-		if (!plain_req_ok(req, slots, depth) || req->out.type != UDMA_BUF_NONE || req->in->type != UDMA_BUF_LINEAR)
-			break;
-		size_t len = req->in->linear.len;
-		uintptr_t src = (uintptr_t)req->in->linear.addr;
-		if ((len && src - 1 >= ~len) || (j && len != p[0].len))
-			break;
-		v[j][0] = (void *)src;
-		p[j] = (struct udma_plain){ v[j], len, (uint8_t *)req->imm };
-	}
-	return j;
 }
 
 /* A burst's plain requests in the making: one of the two arrays is used,
@@ -1371,25 +1279,17 @@ struct plain_batch {
 	void *v[BATCH][UDMA_MAX_INPUTS + 1];
 };
 
-/* How many of reqs[0..n-1] are plain requests of the session's function
- * of the first one's length, into pb from index m (copies_check() says
- * what "plain" is; xor_check(), crc_check() for their functions). */
-static unsigned plain_check(const struct udma_session *s, struct udma_req *const *reqs, unsigned n,
-			    struct plain_batch *pb, unsigned m)
+/* The length of req if it may be a plain request of the session (a
+ * request of it, flags 0, owned, the buffer that gives the length
+ * linear: the output, crc32c's input), for choosing an engine; else
+ * SIZE_MAX. The take (copies_take(), crc_take(), xor_take()) checks the
+ * rest; nothing else is touched. */
+static size_t plain_len(const struct udma_session *s, const struct udma_req *req)
 {
-	uintptr_t slots = (uintptr_t)s->slots, depth = s->depth;
-
-	if (s->func == UDMA_FUNC_COPY)
-		return copies_check(reqs, n, slots, depth, pb->c + m);
-	if (s->func == UDMA_FUNC_CRC32C)
-		return crc_check(reqs, n, slots, depth, pb->p + m, pb->v + m);
-	return xor_check(reqs, n, (unsigned)s->ninputs, slots, depth, pb->p + m, pb->v + m);
-}
-
-/* Length of pb's request m. */
-static size_t plain_len(const struct udma_session *s, const struct plain_batch *pb, unsigned m)
-{
-	return s->func == UDMA_FUNC_COPY ? pb->c[m].len : pb->p[m].len;
+	if (!plain_req_ok(req, (uintptr_t)s->slots, s->depth))
+		return SIZE_MAX;
+	const struct udma_buf *b = s->func == UDMA_FUNC_CRC32C ? req->in : &req->out;
+	return b->type == UDMA_BUF_LINEAR ? b->linear.len : SIZE_MAX;
 }
 
 /* Bytes a plain request of len bytes touches (as prepare_linear() counts them). */
@@ -1440,14 +1340,18 @@ HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
 }
 
 /* Check and claim reqs[0..n-1] in one pass while they are plain copies
- * (as copies_check() has them) of len bytes, for the engine named name:
- * their descriptors into c[], the requests onto ch; how many. A request
- * found owned no more (the same one twice in the burst) stops it as one
- * that is not a plain copy does. Per request, NULL and wrap-around are
- * (d - 1 | src - 1) > ~len - 1 (never for len 0, where NULL is fine) and
- * overlap is d - src + len - 1 < 2 len - 1 (never for len 0); len above
- * SIZE_MAX / 2 takes none: burst_one() judges it. Out of line, as are
- * crc_take() and xor_take(): each loop gets the registers to itself. */
+ * of len bytes, for the engine named name: requests of the session
+ * (plain_req_ok()), one linear output and input of len bytes, neither
+ * NULL nor wrapping, not overlapping; their descriptors into pb from m,
+ * the requests onto ch; how many. The first that is not one (or found
+ * owned no more: the same request twice in the burst) stops it; it is
+ * burst_one()'s, which says what is wrong with it, if anything. Per
+ * request, NULL and wrap-around are (d - 1 | src - 1) > ~len - 1 (never
+ * for len 0, where NULL is fine; the or may also refuse a fine pair,
+ * which burst_one() then takes) and overlap is d - src + len - 1 <
+ * 2 len - 1 (never for len 0); len above SIZE_MAX / 2 takes none. Out of
+ * line, as are crc_take() and xor_take(): each loop gets the registers to
+ * itself. */
 static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
 						     const struct udma_session *s, size_t len, const char *name,
 						     struct plain_batch *pb, unsigned m, struct chain *ch)
@@ -1481,9 +1385,10 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 	return (unsigned)(r - reqs);
 }
 
-/* As copies_take(), for a crc32c session (crc_check()'s requests). The
- * request's own input descriptor holds the pointer run_plain() reads
- * (v[0]): it is the request's, unchanged while in flight. */
+/* As copies_take(), for a crc32c session: no output, one linear input
+ * neither NULL nor wrapping. The request's own input descriptor holds
+ * the pointer run_plain() reads (v[0]): it is the request's, unchanged
+ * while in flight. */
 static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m, struct chain *ch)
@@ -1493,6 +1398,8 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
 
+	if (len > SIZE_MAX / 2)
+		return 0;
 	for (; r < end; r++, p++) {
 		struct slot *q = (struct slot *)*r;
 		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_NONE)
@@ -1507,8 +1414,10 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 	return (unsigned)(r - reqs);
 }
 
-/* As copies_take(), for an xorN session (xor_check()'s requests). Per
- * input, branch-free: a type or length that is not the request's joins
+/* As copies_take(), for an xorN session: one linear output and ninputs
+ * linear inputs of len bytes, none NULL or wrapping, no input overlapping
+ * the output, their pointers into pb's v (ISA-L's layout). Per input,
+ * branch-free: a type or length that is not the request's joins
  * `odd`, src - 1 the or `hi` (NULL and wrap-around: the or is at least
  * the largest) and d + len - 1 - src the minimum `lo` (overlap: below
  * 2 len - 1). */
@@ -1572,18 +1481,27 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 	ch.last = &ch.start;
 
 	while (k < n) {
-		unsigned room = n - k < BATCH - m ? n - k : BATCH - m;
-		/* the first only, for its length; the take checks them all */
-		unsigned got = plain_check(s, reqs + k, 1, &pb, m);
-		if (got && b->n) { /* the general batch first; its callbacks may change what was checked */
+		unsigned room = n - k < BATCH - m ? n - k : BATCH - m, got = 0;
+		size_t len = plain_len(s, reqs[k]);
+		if (len != SIZE_MAX && b->n) { /* the general batch first; its callbacks may change the request */
 			batch_run(s, b);
-			got = plain_check(s, reqs + k, 1, &pb, m);
+			len = plain_len(s, reqs[k]);
 		}
-		if (got && plain_len(s, &pb, m) != for_len) {
-			for_len = plain_len(s, &pb, m);
-			for_e = plain_engine(s, plain_touched(s, for_len), p);
+		if (len != SIZE_MAX && len != for_len) {
+			for_len = len;
+			for_e = plain_engine(s, plain_touched(s, len), p);
 		}
-		if (!got || !for_e) { /* not a plain request, or no engine for one */
+		if (len != SIZE_MAX && for_e) {
+			if (m && for_e != e) { /* another engine: the batch so far first */
+				plain_run(s, e, &pb, &ch, m);
+				m = 0;
+			}
+			e = for_e;
+			got = s->func == UDMA_FUNC_COPY ? copies_take(reqs + k, room, s, len, e->name, &pb, m, &ch)
+			      : s->func == UDMA_FUNC_CRC32C ? crc_take(reqs + k, room, s, len, e->name, &pb, m, &ch)
+							    : xor_take(reqs + k, room, s, len, e->name, &pb, m, &ch);
+		}
+		if (!got) { /* not a plain request, or no engine for one */
 			if (m)
 				plain_run(s, e, &pb, &ch, m);
 			m = 0;
@@ -1592,16 +1510,6 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 			k++;
 			continue;
 		}
-		if (m && for_e != e) { /* another engine: the batch so far first, then look again */
-			plain_run(s, e, &pb, &ch, m);
-			m = 0;
-			continue;
-		}
-		e = for_e;
-		got = s->func == UDMA_FUNC_COPY       ? copies_take(reqs + k, room, s, for_len, e->name, &pb, m, &ch)
-		      : s->func == UDMA_FUNC_CRC32C ? crc_take(reqs + k, room, s, for_len, e->name, &pb, m, &ch)
-						    : xor_take(reqs + k, room, s, for_len, e->name, &pb, m, &ch);
-		UDMA_ASSERT(got); /* the first was checked just now, nothing ran since */
 		k += got;
 		if ((m += got) == BATCH) {
 			plain_run(s, e, &pb, &ch, m);
