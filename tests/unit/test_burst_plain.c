@@ -341,6 +341,7 @@ static void test_crc_mixed_and_refused(void **state)
 		{ fu_lin(in[4], 100), fu_lin(junk, 100), "no output" },
 		{ fu_lin(NULL, 100), { .type = UDMA_BUF_NONE }, "NULL" },
 		{ fu_lin(top, 100), { .type = UDMA_BUF_NONE }, "wraps" },
+		{ fu_lin(in[4], SIZE_MAX), { .type = UDMA_BUF_NONE }, "wraps" },
 	};
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		r[4]->in[0] = bad[k].in;
