@@ -1284,7 +1284,7 @@ struct plain_batch {
  * linear: the output, crc32c's input), for choosing an engine; else
  * SIZE_MAX. The take (copies_take(), crc_take(), xor_take()) checks the
  * rest; nothing else is touched. */
-static size_t plain_len(const struct udma_session *s, const struct udma_req *req)
+HOT size_t plain_len(const struct udma_session *s, const struct udma_req *req)
 {
 	if (!plain_req_ok(req, (uintptr_t)s->slots, s->depth))
 		return SIZE_MAX;
