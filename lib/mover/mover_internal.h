@@ -74,7 +74,8 @@ enum slot_state { SLOT_FREE = 0, SLOT_OWNED = 1, SLOT_INFLIGHT = 2, SLOT_QUEUED 
 struct slot {
 	struct udma_req req; /* first: a request pointer is a slot pointer */
 	/* What a burst's plain request touches besides req, next to it: the
-	 * state, the queue link and the first input, on req's last line. */
+	 * state and the first input, on req's last line (the queue link is
+	 * for completions from other threads). */
 	int state;             /* enum slot_state, atomic */
 	int submitted;         /* submitted since it was allocated (for udma_req_wait's checks) */
 	struct mpsc_node cq;
@@ -109,8 +110,10 @@ struct udma_session {
 	 * count theirs in the atomic nsub_x/ndone_x. */
 	unsigned nsub, ndone;
 	struct mpsc_node *cq_head;     /* the consumer's end of the completion queue */
-	/* completions the driver made itself, inside its submit or poll (POLL mode) */
-	struct mpsc_node *lq_head, *lq_tail;
+	/* completions the driver made itself, inside its submit or poll (POLL
+	 * mode): a ring of depth slots from lq_head, lq_n of them */
+	struct slot **lq;
+	uint32_t lq_head, lq_n;
 	/* The completers' lines: written by engine threads, so apart from the
 	 * driver's (a worker's completion does not evict the driver's counters). */
 	unsigned nsub_x __attribute__((aligned(64)));

@@ -41,29 +41,35 @@ static struct mpsc_node *cq_pop(struct udma_session *s)
 	return mpsc_pop(&s->cq_head, &s->cq_tail, &s->cq_stub);
 }
 
-/* The driver's own completion queue: plain pointers, its thread only. A
- * chain first..last (linked through next) goes on in one step. */
-static void lq_append(struct udma_session *s, struct mpsc_node *first, struct mpsc_node *last)
+/* The driver's own completion queue, its thread only: a ring of slots in
+ * completion order (each request at most once: depth of them at most).
+ * The reap reads it as an array; a chain would make each step wait for
+ * the load of the one before. */
+static void lq_put_n(struct udma_session *s, struct slot *const *sl, uint32_t n)
 {
-	last->next = NULL;
-	if (s->lq_tail)
-		s->lq_tail->next = first;
-	else
-		s->lq_head = first;
-	s->lq_tail = last;
+	uint32_t t = s->lq_head + s->lq_n, d = s->depth;
+
+	UDMA_ASSERT(s->lq_n + n <= d);
+	t = t < d ? t : t - d;
+	uint32_t first = d - t < n ? d - t : n; /* up to the ring's end, the rest from its start */
+	memcpy(s->lq + t, sl, first * sizeof(*sl));
+	memcpy(s->lq, sl + first, (n - first) * sizeof(*sl));
+	s->lq_n += n;
 }
 
-static void lq_push(struct udma_session *s, struct mpsc_node *n)
+static void lq_put(struct udma_session *s, struct slot *sl)
 {
-	lq_append(s, n, n);
+	lq_put_n(s, &sl, 1);
 }
 
-static struct mpsc_node *lq_pop(struct udma_session *s)
+static struct slot *lq_pop(struct udma_session *s)
 {
-	struct mpsc_node *n = s->lq_head;
-	if (n && !(s->lq_head = n->next))
-		s->lq_tail = NULL;
-	return n;
+	if (!s->lq_n)
+		return NULL;
+	struct slot *sl = s->lq[s->lq_head];
+	s->lq_head = s->lq_head + 1 < s->depth ? s->lq_head + 1 : 0;
+	s->lq_n--;
+	return sl;
 }
 
 /* ---- who is calling ---------------------------------------------------------------- */
@@ -185,11 +191,9 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 		}
 	}
 	s->slots = calloc(o.depth, sizeof(*s->slots));
-	if (!s->slots) {
-		free(s);
-		return udma_fail_null(ENOMEM, "out of memory for %u requests", o.depth);
-	}
-	if (func >= UDMA_FUNC_COUNT && !(s->multi = calloc(o.depth, sizeof(*s->multi)))) {
+	s->lq = calloc(o.depth, sizeof(*s->lq));
+	if (!s->slots || !s->lq || (func >= UDMA_FUNC_COUNT && !(s->multi = calloc(o.depth, sizeof(*s->multi))))) {
+		free(s->lq);
 		free(s->slots);
 		free(s);
 		return udma_fail_null(ENOMEM, "out of memory for %u requests", o.depth);
@@ -205,6 +209,7 @@ struct udma_session *udma_session_create(enum udma_func func, const struct udma_
 	pthread_mutex_unlock(&live_lock);
 	if (err) {
 		free(s->multi);
+		free(s->lq);
 		free(s->slots);
 		free(s);
 		return udma_fail_null(ENOMEM, "out of memory");
@@ -244,6 +249,7 @@ int udma_session_destroy(struct udma_session *s)
 	if (s->efd >= 0)
 		close(s->efd);
 	free(s->multi);
+	free(s->lq);
 	free(s->slots);
 	free(s);
 	return 0;
@@ -838,7 +844,7 @@ static void complete_own(struct slot *sl)
 
 	if (s->mode == UDMA_COMPL_POLL) {
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
-		lq_push(s, &sl->cq);
+		lq_put(s, sl);
 		notify_fd(s);
 	} else {
 		deliver_own(sl, 1);
@@ -994,38 +1000,40 @@ HOT struct slot *cq_slot(struct mpsc_node *n)
 	return (struct slot *)((char *)n - offsetof(struct slot, cq));
 }
 
-/* Up to max of the driver's own completions from *np on, handed back
- * (with their status, if with_status); how many. Inlined twice, with and
- * without, so the loop does not ask each time. */
-HOT unsigned reap_chain(struct mpsc_node **np, struct udma_req **reqs, int *status, size_t max, int with_status)
+/* n of the driver's own completions from sl[0] on handed back (with their
+ * status, if with_status). Inlined twice, with and without, so the loop
+ * does not ask each time. */
+HOT void reap_run(struct slot *const *sl, unsigned n, struct udma_req **reqs, int *status, int with_status)
 {
-	struct mpsc_node *n = *np;
-	size_t done = 0;
-
-	for (; done < max && n; done++) {
-		struct slot *sl = cq_slot(n);
-		n = n->next;
-		reqs[done] = &sl->req;
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *q = sl[i];
+		reqs[i] = &q->req;
 		if (with_status)
-			status[done] = sl->req.status;
-		__atomic_store_n(&sl->state, SLOT_OWNED, __ATOMIC_RELAXED);
-		__atomic_store_n(&sl->req.done, 1, __ATOMIC_RELEASE);
+			status[i] = q->req.status;
+		__atomic_store_n(&q->state, SLOT_OWNED, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->req.done, 1, __ATOMIC_RELEASE);
 	}
-	*np = n;
-	return (unsigned)done;
 }
 
-/* The driver reaps its own completions: handed back in one pass, counted
- * delivered once. */
+/* The driver reaps its own completions: up to max handed back (with
+ * their status, if status) from the ring, in at most two runs, counted
+ * delivered once; how many. */
 static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *status, unsigned max)
 {
-	struct mpsc_node *n = s->lq_head;
-	unsigned done = status ? reap_chain(&n, reqs, status, max, 1) : reap_chain(&n, reqs, NULL, max, 0);
+	unsigned n = s->lq_n < max ? s->lq_n : max, h = s->lq_head, first = s->depth - h < n ? s->depth - h : n;
 
-	if (!(s->lq_head = n))
-		s->lq_tail = NULL;
-	own_add(&s->ndone, done);
-	return done;
+	if (status) {
+		reap_run(s->lq + h, first, reqs, status, 1);
+		reap_run(s->lq, n - first, reqs + first, status + first, 1);
+	} else {
+		reap_run(s->lq + h, first, reqs, NULL, 0);
+		reap_run(s->lq, n - first, reqs + first, NULL, 0);
+	}
+	h += n;
+	s->lq_head = h < s->depth ? h : h - s->depth;
+	s->lq_n -= n;
+	own_add(&s->ndone, n);
+	return n;
 }
 
 /* Deliver up to max queued completions; with reqs, hand them back there
@@ -1042,8 +1050,10 @@ static int drain(struct udma_session *s, unsigned max, struct udma_req **reqs, i
 	_udma_engines_poll();
 	if (driver && reqs)
 		done = (int)reap_own(s, reqs, status, max);
-	while ((unsigned)done < max && ((driver && (n = lq_pop(s))) || (n = cq_pop(s)))) {
-		struct slot *sl = cq_slot(n);
+	while ((unsigned)done < max) {
+		struct slot *sl = driver ? lq_pop(s) : NULL;
+		if (!sl && !(sl = (n = cq_pop(s)) ? cq_slot(n) : NULL))
+			break;
 		if (reqs) {
 			reqs[done] = &sl->req;
 			if (status)
@@ -1114,16 +1124,13 @@ static void batch_run(struct udma_session *s, struct batch *b)
 		}
 		return;
 	}
-	struct mpsc_node *head = NULL, **link = &head, *last = NULL;
 	for (unsigned i = 0; i < n; i++) {
 		struct slot *sl = (struct slot *)b->w[i]->req;
 		learn_here(e, b->w[i]);
 		sl->req.status = status[i];
 		__atomic_store_n(&sl->state, SLOT_QUEUED, __ATOMIC_RELAXED);
-		*link = last = &sl->cq;
-		link = &sl->cq.next;
+		lq_put(s, sl);
 	}
-	lq_append(s, head, last);
 	notify_fd(s);
 }
 
@@ -1181,36 +1188,23 @@ static int burst_one(struct udma_session *s, struct udma_req *req, unsigned i, s
 
 static MOVER_TLS unsigned copies_tick;
 
-/* A burst's claimed plain requests, in order: linked through their queue
- * links (cq) from start to last, as the reap's queue takes them. */
-struct chain {
-	struct mpsc_node start, *last;
-};
-
-/* Complete a batch's n requests (ch): queued for the reap as one chain
+/* Complete a batch's n claimed requests sl[0..n-1]: queued for the reap
  * with one wake-up, or delivered to their callbacks. Their status is 0
  * from the claim; status, if not NULL, holds each one's. The claim left
  * them SLOT_INFLIGHT: queued, they stay so until reaped (SLOT_QUEUED is
  * only ever stored, never told apart from SLOT_INFLIGHT: both say "not
- * the caller's"). ch is empty after. */
-static void copies_complete(struct udma_session *s, struct chain *ch, const int *status, unsigned n)
+ * the caller's"). */
+static void copies_complete(struct udma_session *s, struct slot *const *sl, const int *status, unsigned n)
 {
-	struct mpsc_node *first = ch->start.next, *last = ch->last, *q = first;
-
-	ch->last = &ch->start;
 	if (status)
-		for (unsigned i = 0; i < n; i++, q = q->next)
-			cq_slot(q)->req.status = status[i];
+		for (unsigned i = 0; i < n; i++)
+			sl[i]->req.status = status[i];
 	if (s->mode != UDMA_COMPL_POLL) { /* a callback may free or resubmit its request: nothing of it after */
-		q = first;
-		for (unsigned i = 0; i < n; i++) {
-			struct mpsc_node *next = q->next;
-			deliver_own(cq_slot(q), 1);
-			q = next;
-		}
+		for (unsigned i = 0; i < n; i++)
+			deliver_own(sl[i], 1);
 		return;
 	}
-	lq_append(s, first, last);
+	lq_put_n(s, sl, n);
 	notify_fd(s);
 }
 
@@ -1223,13 +1217,13 @@ static uint64_t copies_touched(const struct udma_copy *c, unsigned n)
 	return 2 * sum / n;
 }
 
-/* Run a batch of copies (of the requests in ch) on e in one run_copies()
+/* Run a batch of copies (of the requests sl) on e in one run_copies()
  * call and complete them. One call in 64 (per thread) is timed, where the
  * copies are big enough to learn from (_udma_engine_learn ignores works
  * under 64 bytes touched): the scheduler learns n works of the batch's
  * average size. */
-static void copies_run(struct udma_session *s, struct udma_engine *e, const struct udma_copy *c, struct chain *ch,
-		       unsigned n)
+static void copies_run(struct udma_session *s, struct udma_engine *e, const struct udma_copy *c,
+		       struct slot *const *sl, unsigned n)
 {
 	int status[BATCH];
 
@@ -1242,7 +1236,7 @@ static void copies_run(struct udma_session *s, struct udma_engine *e, const stru
 	if (each >= 64)
 		_udma_engine_learn(e, UDMA_FUNC_COPY, each, (clock_now_ns() - t0) / n + 1, 0);
 	ran_here(e, n);
-	copies_complete(s, ch, failed ? status : NULL, n);
+	copies_complete(s, sl, failed ? status : NULL, n);
 }
 
 /* The engine for plain requests touching this many bytes if it takes
@@ -1274,6 +1268,7 @@ HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t dept
 /* A burst's plain requests in the making: one of the two arrays is used,
  * by the session's function. */
 struct plain_batch {
+	struct slot *sl[BATCH]; /* the requests, in order */
 	struct udma_copy c[BATCH];
 	struct udma_plain p[BATCH];
 	void *v[BATCH][UDMA_MAX_INPUTS + 1];
@@ -1298,15 +1293,14 @@ static uint64_t plain_touched(const struct udma_session *s, size_t len)
 	return len ? (uint64_t)len * (uint64_t)(s->ninputs + has_output(s->func)) : 1;
 }
 
-/* Run a batch of plain requests (those in ch) on e and complete them, timed
- * one call in 64 as copies_run() times its. */
-static void plain_run(struct udma_session *s, struct udma_engine *e, const struct plain_batch *pb, struct chain *ch,
-		      unsigned n)
+/* Run a batch of plain requests (pb's first n) on e and complete them,
+ * timed one call in 64 as copies_run() times its. */
+static void plain_run(struct udma_session *s, struct udma_engine *e, const struct plain_batch *pb, unsigned n)
 {
 	int status[BATCH];
 
 	if (s->func == UDMA_FUNC_COPY) {
-		copies_run(s, e, pb->c, ch, n);
+		copies_run(s, e, pb->c, pb->sl, n);
 		return;
 	}
 	UDMA_ASSERT(n && n <= BATCH);
@@ -1324,19 +1318,18 @@ static void plain_run(struct udma_session *s, struct udma_engine *e, const struc
 	if (each >= 64)
 		_udma_engine_learn(e, s->func, each, (clock_now_ns() - t0) / n + 1, 0);
 	ran_here(e, n);
-	copies_complete(s, ch, failed ? status : NULL, n);
+	copies_complete(s, pb->sl, failed ? status : NULL, n);
 }
 
-/* Claim the checked request q for the engine named name: in flight, linked after *last. */
-HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
+/* Claim the checked request q for the engine named name: in flight, and *sl. */
+HOT void claim_onto(struct slot *q, const char *name, struct slot **sl)
 {
 	__atomic_store_n(&q->state, SLOT_INFLIGHT, __ATOMIC_RELAXED);
 	q->req.status = 0;
 	q->req.done = 0;
 	q->req.engine = name;
 	q->submitted = 1;
-	(*last)->next = &q->cq;
-	*last = &q->cq;
+	*sl = q;
 }
 
 /* Check and claim reqs[0..n-1] in one pass while they are plain copies
@@ -1354,11 +1347,11 @@ HOT void claim_onto(struct slot *q, const char *name, struct mpsc_node **last)
  * itself. */
 static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
 						     const struct udma_session *s, size_t len, const char *name,
-						     struct plain_batch *pb, unsigned m, struct chain *ch)
+						     struct plain_batch *pb, unsigned m)
 {
 	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
 	uintptr_t depth = s->depth;
-	struct mpsc_node *last = ch->last;
+	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_copy *c = pb->c + m;
 
@@ -1376,12 +1369,11 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 		uintptr_t d = (uintptr_t)q->req.out.linear.addr, src = (uintptr_t)in->linear.addr;
 		if (((d - 1) | (src - 1)) > bad || d - src + len - 1 < wide)
 			break;
-		claim_onto(q, name, &last);
+		claim_onto(q, name, o++);
 		c->len = len;
 		c->src = (const void *)src;
 		c->dst = (void *)d;
 	}
-	ch->last = last;
 	return (unsigned)(r - reqs);
 }
 
@@ -1391,10 +1383,10 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
  * while in flight. */
 static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
-						  struct plain_batch *pb, unsigned m, struct chain *ch)
+						  struct plain_batch *pb, unsigned m)
 {
 	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
-	struct mpsc_node *last = ch->last;
+	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
 
@@ -1407,10 +1399,9 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 		struct udma_buf *in = q->req.in;
 		if (in->type != UDMA_BUF_LINEAR || in->linear.len != len || (uintptr_t)in->linear.addr - 1 > bad)
 			break;
-		claim_onto(q, name, &last);
+		claim_onto(q, name, o++);
 		*p = (struct udma_plain){ &in->linear.addr, len, q->req.imm };
 	}
-	ch->last = last;
 	return (unsigned)(r - reqs);
 }
 
@@ -1423,11 +1414,11 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
  * 2 len - 1). */
 static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
-						  struct plain_batch *pb, unsigned m, struct chain *ch)
+						  struct plain_batch *pb, unsigned m)
 {
 	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
 	uintptr_t depth = s->depth;
-	struct mpsc_node *last = ch->last;
+	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
 	void *(*v)[UDMA_MAX_INPUTS + 1] = pb->v + m;
@@ -1453,11 +1444,10 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 		}
 		if (odd || hi > bad || lo < wide)
 			break;
-		claim_onto(q, name, &last);
+		claim_onto(q, name, o++);
 		vp[ni] = (void *)d;
 		*p = (struct udma_plain){ vp, len, q->req.imm };
 	}
-	ch->last = last;
 	return (unsigned)(r - reqs);
 }
 
@@ -1472,13 +1462,10 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 		       struct batch *b, struct pick *p)
 {
 	struct plain_batch pb;
-	struct chain ch;
 	struct udma_engine *e = NULL, *for_e = NULL; /* e: the batch's; for_e: for requests of for_len */
 	size_t for_len = SIZE_MAX;
 	unsigned k = *i, m = 0;
 	int err = 0;
-
-	ch.last = &ch.start;
 
 	while (k < n) {
 		unsigned room = n - k < BATCH - m ? n - k : BATCH - m, got = 0;
@@ -1493,17 +1480,17 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 		}
 		if (len != SIZE_MAX && for_e) {
 			if (m && for_e != e) { /* another engine: the batch so far first */
-				plain_run(s, e, &pb, &ch, m);
+				plain_run(s, e, &pb, m);
 				m = 0;
 			}
 			e = for_e;
-			got = s->func == UDMA_FUNC_COPY ? copies_take(reqs + k, room, s, len, e->name, &pb, m, &ch)
-			      : s->func == UDMA_FUNC_CRC32C ? crc_take(reqs + k, room, s, len, e->name, &pb, m, &ch)
-							    : xor_take(reqs + k, room, s, len, e->name, &pb, m, &ch);
+			got = s->func == UDMA_FUNC_COPY ? copies_take(reqs + k, room, s, len, e->name, &pb, m)
+			      : s->func == UDMA_FUNC_CRC32C ? crc_take(reqs + k, room, s, len, e->name, &pb, m)
+							    : xor_take(reqs + k, room, s, len, e->name, &pb, m);
 		}
 		if (!got) { /* not a plain request, or no engine for one */
 			if (m)
-				plain_run(s, e, &pb, &ch, m);
+				plain_run(s, e, &pb, m);
 			m = 0;
 			if ((err = burst_one(s, reqs[k], k, b, p)))
 				break;
@@ -1512,12 +1499,12 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 		}
 		k += got;
 		if ((m += got) == BATCH) {
-			plain_run(s, e, &pb, &ch, m);
+			plain_run(s, e, &pb, m);
 			m = 0;
 		}
 	}
 	if (m)
-		plain_run(s, e, &pb, &ch, m);
+		plain_run(s, e, &pb, m);
 	*i = k;
 	return err;
 }
