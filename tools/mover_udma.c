@@ -200,10 +200,8 @@ static void burst_submit(struct client *c, struct burst *b)
 
 	if (!n)
 		return;
-	/* per request only what the run asks for: seeds, poison (-y), latency samples */
-	if (c->pt->is_crc)
-		for (unsigned i = 0; i < n; i++)
-			memset(first[i]->imm, 0, sizeof(first[i]->imm)); /* the seed: the last result is there */
+	/* per request only what the run asks for: poison (-y), latency samples
+	 * (crc seeds are reset as the requests are reaped) */
 	if (c->verify || c->lat_every)
 		for (unsigned i = 0; i < n; i++) {
 			struct rec *r = first[i]->cookie;
@@ -248,6 +246,8 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 			else
 				client_verify(c, ((struct rec *)req->cookie)->idx, imm_crc(req), req->result, engine);
 		}
+		if (c->pt->is_crc) /* the seed of its next submission (the result was there) */
+			memset(req->imm, 0, sizeof(req->imm));
 		if (req->engine != ran) {
 			if (measuring && same)
 				ran_on_n(c, ran, same);
@@ -294,6 +294,8 @@ static void burst_run(struct client *c, struct udma_session *s, unsigned n)
 		}
 		prepare(c, MODE_POLL, req, b.nready);
 		req->cb = NULL; /* reaped, not called back */
+		if (pt->is_crc)
+			memset(req->imm, 0, sizeof(req->imm)); /* the seed; burst_reap() resets it after each */
 		b.ready[b.nready] = req;
 	}
 	c->nfree = 0; /* every output belongs to one of these requests now */
