@@ -246,7 +246,7 @@ static void burst_reap(struct client *c, struct udma_session *s, struct burst *b
 			else
 				client_verify(c, ((struct rec *)req->cookie)->idx, imm_crc(req), req->result, engine);
 		}
-		if (c->pt->is_crc) /* the seed of its next submission (the result was there) */
+		if (c->pt->is_crc) /* the next submission's seed: 0, as the alloc left it (the result was there) */
 			memset(req->imm, 0, sizeof(req->imm));
 		if (req->engine != ran) {
 			if (measuring && same)
@@ -293,9 +293,7 @@ static void burst_run(struct client *c, struct udma_session *s, unsigned n)
 			break;
 		}
 		prepare(c, MODE_POLL, req, b.nready);
-		req->cb = NULL; /* reaped, not called back */
-		if (pt->is_crc)
-			memset(req->imm, 0, sizeof(req->imm)); /* the seed; burst_reap() resets it after each */
+		req->cb = NULL; /* reaped, not called back (crc32c's seed: 0 from the alloc) */
 		b.ready[b.nready] = req;
 	}
 	c->nfree = 0; /* every output belongs to one of these requests now */

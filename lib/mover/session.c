@@ -1040,7 +1040,6 @@ static unsigned reap_own(struct udma_session *s, struct udma_req **reqs, int *st
  * (and their status) instead of calling their callbacks. */
 static int drain(struct udma_session *s, unsigned max, struct udma_req **reqs, int *status)
 {
-	struct mpsc_node *n;
 	int done = 0;
 	int driver = is_driver(s);
 	struct udma_session *outer = tl_driving;
@@ -1052,8 +1051,12 @@ static int drain(struct udma_session *s, unsigned max, struct udma_req **reqs, i
 		done = (int)reap_own(s, reqs, status, max);
 	while ((unsigned)done < max) {
 		struct slot *sl = driver ? lq_pop(s) : NULL;
-		if (!sl && !(sl = (n = cq_pop(s)) ? cq_slot(n) : NULL))
-			break;
+		if (!sl) {
+			struct mpsc_node *n = cq_pop(s);
+			if (!n)
+				break;
+			sl = cq_slot(n);
+		}
 		if (reqs) {
 			reqs[done] = &sl->req;
 			if (status)
@@ -1265,8 +1268,8 @@ HOT int plain_req_ok(const struct udma_req *req, uintptr_t slots, uintptr_t dept
 	       __atomic_load_n(&((const struct slot *)req)->state, __ATOMIC_ACQUIRE) == SLOT_OWNED;
 }
 
-/* A burst's plain requests in the making: one of the two arrays is used,
- * by the session's function. */
+/* A burst's plain requests in the making: the claimed requests, and
+ * their descriptors in c[] (copies) or p[] with v[] (xorN, crc32c). */
 struct plain_batch {
 	struct slot *sl[BATCH]; /* the requests, in order */
 	struct udma_copy c[BATCH];
@@ -1276,15 +1279,16 @@ struct plain_batch {
 
 /* The length of req if it may be a plain request of the session (a
  * request of it, flags 0, owned, the buffer that gives the length
- * linear: the output, crc32c's input), for choosing an engine; else
- * SIZE_MAX. The take (copies_take(), crc_take(), xor_take()) checks the
+ * linear: the output, crc32c's input; at most SIZE_MAX / 2, which the
+ * takes' bounds need), for choosing an engine; else SIZE_MAX: burst_one()
+ * judges it. The take (copies_take(), crc_take(), xor_take()) checks the
  * rest; nothing else is touched. */
 HOT size_t plain_len(const struct udma_session *s, const struct udma_req *req)
 {
 	if (!plain_req_ok(req, (uintptr_t)s->slots, s->depth))
 		return SIZE_MAX;
 	const struct udma_buf *b = s->func == UDMA_FUNC_CRC32C ? req->in : &req->out;
-	return b->type == UDMA_BUF_LINEAR ? b->linear.len : SIZE_MAX;
+	return b->type == UDMA_BUF_LINEAR && b->linear.len <= SIZE_MAX / 2 ? b->linear.len : SIZE_MAX;
 }
 
 /* Bytes a plain request of len bytes touches (as prepare_linear() counts them). */
@@ -1333,18 +1337,17 @@ HOT void claim_onto(struct slot *q, const char *name, struct slot **sl)
 }
 
 /* Check and claim reqs[0..n-1] in one pass while they are plain copies
- * of len bytes, for the engine named name: requests of the session
- * (plain_req_ok()), one linear output and input of len bytes, neither
- * NULL nor wrapping, not overlapping; their descriptors into pb from m,
- * the requests onto ch; how many. The first that is not one (or found
+ * of len bytes (plain_len()'s), for the engine named name: requests of
+ * the session (plain_req_ok()), one linear output and input of len bytes,
+ * neither NULL nor wrapping, not overlapping; the requests and their
+ * descriptors into pb from m; how many. The first that is not one (or found
  * owned no more: the same request twice in the burst) stops it; it is
  * burst_one()'s, which says what is wrong with it, if anything. Per
  * request, NULL and wrap-around are (d - 1 | src - 1) > ~len - 1 (never
  * for len 0, where NULL is fine; the or may also refuse a fine pair,
  * which burst_one() then takes) and overlap is d - src + len - 1 <
- * 2 len - 1 (never for len 0); len above SIZE_MAX / 2 takes none. Out of
- * line, as are crc_take() and xor_take(): each loop gets the registers to
- * itself. */
+ * 2 len - 1 (never for len 0). Out of line, as are crc_take() and
+ * xor_take(): each loop gets the registers to itself. */
 static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
 						     const struct udma_session *s, size_t len, const char *name,
 						     struct plain_batch *pb, unsigned m)
@@ -1355,8 +1358,6 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_copy *c = pb->c + m;
 
-	if (len > SIZE_MAX / 2)
-		return 0;
 	for (; r < end; r++, c++) {
 		struct slot *q = (struct slot *)*r;
 		if (elem_index((uintptr_t)q - slots, sizeof(struct slot)) >= depth || q->req.flags || !q->req.in ||
@@ -1390,8 +1391,6 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
 
-	if (len > SIZE_MAX / 2)
-		return 0;
 	for (; r < end; r++, p++) {
 		struct slot *q = (struct slot *)*r;
 		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_NONE)
@@ -1424,8 +1423,6 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 	void *(*v)[UDMA_MAX_INPUTS + 1] = pb->v + m;
 	size_t ni = (size_t)s->ninputs;
 
-	if (len > SIZE_MAX / 2)
-		return 0;
 	for (; r < end; r++, p++, v++) {
 		struct slot *q = (struct slot *)*r;
 		if (!plain_req_ok(&q->req, slots, depth) || q->req.out.type != UDMA_BUF_LINEAR ||
@@ -1484,6 +1481,7 @@ static int burst_plain(struct udma_session *s, struct udma_req *const *reqs, uns
 				m = 0;
 			}
 			e = for_e;
+			UDMA_ASSERT(len <= SIZE_MAX / 2); /* plain_len()'s: the takes' bounds need it */
 			got = s->func == UDMA_FUNC_COPY ? copies_take(reqs + k, room, s, len, e->name, &pb, m)
 			      : s->func == UDMA_FUNC_CRC32C ? crc_take(reqs + k, room, s, len, e->name, &pb, m)
 							    : xor_take(reqs + k, room, s, len, e->name, &pb, m);
