@@ -262,7 +262,8 @@ UDMA_API int udma_req_free(struct udma_req *req);
 
 /*
  * Submit. 0: accepted, completion will follow (status is in the request).
- * Negative errno: rejected at once, no completion: EINVAL (bad buffers,
+ * Negative errno: rejected at once, no completion: EINVAL (bad buffers: a
+ * local piece at NULL or reaching past user space, on x86-64 bit 63;
  * lengths that differ, overlap, WAIT with a callback, wrong buffer type for
  * the function), EBUSY (already in flight), ENODEV (no engine); the status
  * says it too, unless req is no request, or a free or in-flight one.

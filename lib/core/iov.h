@@ -30,6 +30,27 @@ static inline void iovbuf_init(struct iovbuf *b)
 UDMA_HIDDEN int _udma_iovbuf_push(struct iovbuf *b, void *base, size_t len);
 UDMA_HIDDEN void _udma_iovbuf_fini(struct iovbuf *b);
 
+/*
+ * One past the highest byte a local buffer may reach. On x86-64 user space
+ * lies below bit 63 whatever the paging depth (LA57) or address tagging
+ * (LAM): a buffer that reaches it is the kernel's or not canonical, and an
+ * engine touching it would fault. Elsewhere (arm64 keeps tags in the top
+ * byte) only the end of the address space.
+ */
+#if defined(__x86_64__)
+#define UDMA_VA_END ((uintptr_t)1 << 63)
+#else
+#define UDMA_VA_END UINTPTR_MAX
+#endif
+
+/* A local piece no engine may touch: at NULL, or reaching past UDMA_VA_END
+ * (wrapping included). Empty pieces are fine anywhere. */
+static inline int iov_piece_bad(const struct iovec *v)
+{
+	uintptr_t a = (uintptr_t)v->iov_base;
+	return v->iov_len && (!a || a > UDMA_VA_END || v->iov_len > UDMA_VA_END - a);
+}
+
 /* Do two sets of local pieces share a byte? (Empty pieces share none.) */
 static inline int iov_overlap(const struct iovec *a, uint32_t an, const struct iovec *b, uint32_t bn)
 {

@@ -40,9 +40,9 @@ static int resolve_local(const struct udma_buf *b, struct iovec *lin, struct iov
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < n; i++) {
-		uintptr_t a = (uintptr_t)v[i].iov_base;
-		if (v[i].iov_len && (!a || a + v[i].iov_len < a))
-			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps", i, v[i].iov_base, v[i].iov_len);
+		if (iov_piece_bad(&v[i]))
+			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps past user space", i,
+					 v[i].iov_base, v[i].iov_len);
 	}
 	*iov = (struct iovec *)v;
 	*cnt = n;

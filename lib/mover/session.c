@@ -393,18 +393,13 @@ static struct iovbuf *ext_buf(struct slot *sl, int which)
 	return b;
 }
 
-/* Local pieces: no NULL address, and none that runs past the end of the address space. */
-HOT int piece_bad(const struct iovec *v)
-{
-	uintptr_t a = (uintptr_t)v->iov_base;
-	return v->iov_len && (!a || a + v->iov_len < a);
-}
-
+/* Local pieces: none at NULL, none reaching past user space (iov_piece_bad()). */
 static int local_pieces_ok(const struct iovec *v, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		if (piece_bad(&v[i]))
-			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps", i, v[i].iov_base, v[i].iov_len);
+		if (iov_piece_bad(&v[i]))
+			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps past user space", i,
+					 v[i].iov_base, v[i].iov_len);
 	}
 	return 0;
 }
@@ -494,7 +489,7 @@ HOT int prepare_linear(struct slot *sl)
 	w->out_cnt = 0;
 	if (out) {
 		sl->lin_out = (struct iovec){ r->out.linear.addr, len };
-		if (piece_bad(&sl->lin_out))
+		if (iov_piece_bad(&sl->lin_out))
 			return 0;
 		w->out = &sl->lin_out;
 		w->out_cnt = 1;
@@ -503,7 +498,7 @@ HOT int prepare_linear(struct slot *sl)
 		if (r->in[j].type != UDMA_BUF_LINEAR || r->in[j].linear.len != len)
 			return 0;
 		sl->lin_in[j] = (struct iovec){ r->in[j].linear.addr, len };
-		if (piece_bad(&sl->lin_in[j]) || (out && iov_overlap(&sl->lin_out, 1, &sl->lin_in[j], 1)))
+		if (iov_piece_bad(&sl->lin_in[j]) || (out && iov_overlap(&sl->lin_out, 1, &sl->lin_in[j], 1)))
 			return 0;
 		w->in[j] = &sl->lin_in[j];
 		w->in_cnt[j] = 1;
@@ -1339,20 +1334,21 @@ HOT void claim_onto(struct slot *q, const char *name, struct slot **sl)
 /* Check and claim reqs[0..n-1] in one pass while they are plain copies
  * of len bytes (plain_len()'s), for the engine named name: requests of
  * the session (plain_req_ok()), one linear output and input of len bytes,
- * neither NULL nor wrapping, not overlapping; the requests and their
- * descriptors into pb from m; how many. The first that is not one (or found
- * owned no more: the same request twice in the burst) stops it; it is
- * burst_one()'s, which says what is wrong with it, if anything. Per
- * request, NULL and wrap-around are (d - 1 | src - 1) > ~len - 1 (never
- * for len 0, where NULL is fine; the or may also refuse a fine pair,
- * which burst_one() then takes) and overlap is d - src + len - 1 <
- * 2 len - 1 (never for len 0). Out of line, as are crc_take() and
- * xor_take(): each loop gets the registers to itself. */
+ * neither NULL nor past user space (iov_piece_bad()), not overlapping;
+ * the requests and their descriptors into pb from m; how many. The first
+ * that is not one (or found owned no more: the same request twice in the
+ * burst) stops it; it is burst_one()'s, which says what is wrong with it,
+ * if anything. Per request, NULL and past user space are
+ * (d - 1 | src - 1) > UDMA_VA_END - len - 1 (never for len 0, where NULL
+ * is fine; the or may also refuse a fine pair, which burst_one() then
+ * takes) and overlap is d - src + len - 1 < 2 len - 1 (never for len 0).
+ * Out of line, as are crc_take() and xor_take(): each loop gets the
+ * registers to itself. */
 static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *reqs, unsigned n,
 						     const struct udma_session *s, size_t len, const char *name,
 						     struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
+	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
 	uintptr_t depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
@@ -1379,14 +1375,14 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 }
 
 /* As copies_take(), for a crc32c session: no output, one linear input
- * neither NULL nor wrapping. The request's own input descriptor holds
+ * neither NULL nor past user space. The request's own input descriptor holds
  * the pointer run_plain() reads (v[0]): it is the request's, unchanged
  * while in flight. */
 static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
+	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
@@ -1405,17 +1401,17 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 }
 
 /* As copies_take(), for an xorN session: one linear output and ninputs
- * linear inputs of len bytes, none NULL or wrapping, no input overlapping
+ * linear inputs of len bytes, none NULL or past user space, no input overlapping
  * the output, their pointers into pb's v (ISA-L's layout). Per input,
  * branch-free: a type or length that is not the request's joins
- * `odd`, src - 1 the or `hi` (NULL and wrap-around: the or is at least
+ * `odd`, src - 1 the or `hi` (NULL and past user space: the or is at least
  * the largest) and d + len - 1 - src the minimum `lo` (overlap: below
  * 2 len - 1). */
 static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs, unsigned n,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? ~len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
+	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
 	uintptr_t depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;

@@ -273,12 +273,71 @@ static int submit_system_null(void)
 	return rc;
 }
 
+/* Kernel space: a request there would fault in the engine. */
+#define KERNEL_VA ((void *)0xffff888000000000ull)
+
+/* One request of func on the cpu engine whose buffer `bad` (the output, or
+ * input 0) is b: refused with -EINVAL, alone and in a burst. */
+static int refused_beyond_user(enum udma_func func, int bad_out, struct udma_buf b)
+{
+	struct udma_session_opts o = { .size = sizeof(o), .mode = UDMA_COMPL_POLL, .engine = "cpu" };
+	struct udma_session *s = udma_session_create(func, &o);
+	struct udma_req *r = udma_req_alloc(s);
+	int rc = 0;
+
+	if (func == UDMA_FUNC_DUALCAST) /* two outputs of 64 */
+		for (unsigned k = 0; k < 2; k++)
+			r->outs[k] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { canary + 4096 + 64 * k, 64 } };
+	else if (func != UDMA_FUNC_CRC32C)
+		r->out = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { canary + 4096, 64 } };
+	for (int j = 0; j < udma_func_ninputs(func); j++)
+		r->in[j] = (struct udma_buf){ .type = UDMA_BUF_LINEAR, .linear = { canary + 64 * (size_t)j, 64 } };
+	if (!bad_out)
+		r->in[0] = b;
+	else if (func == UDMA_FUNC_DUALCAST)
+		r->outs[1] = b;
+	else
+		r->out = b;
+	if (udma_submit(r) != -EINVAL || udma_submit_burst(&r, 1) != -EINVAL)
+		rc = 5;
+	udma_req_free(r);
+	udma_session_destroy(s);
+	return rc;
+}
+
+/* Buffers that do not wrap but reach past user space, on the general path,
+ * the burst path and the later functions' path, and as a sequence's step. */
+static int submit_beyond_user(void)
+{
+	struct udma_buf huge = { .type = UDMA_BUF_LINEAR, .linear = { canary, HUGE_LEN + 1 } };
+	struct udma_buf kern = { .type = UDMA_BUF_LINEAR, .linear = { KERNEL_VA, 64 } };
+	int rc = refused_beyond_user(UDMA_FUNC_CRC32C, 0, huge) ?: refused_beyond_user(UDMA_FUNC_CRC32C, 0, kern) ?:
+		 refused_beyond_user(UDMA_FUNC_COPY, 1, kern) ?: refused_beyond_user(UDMA_FUNC_COPY, 0, kern) ?:
+		 refused_beyond_user(UDMA_FUNC_XOR2, 0, kern) ?: refused_beyond_user(UDMA_FUNC_FILL8, 1, kern) ?:
+		 refused_beyond_user(UDMA_FUNC_DUALCAST, 1, kern);
+	if (rc)
+		return rc;
+	struct udma_seq *q = udma_seq_create(NULL);
+	struct udma_buf in = { .type = UDMA_BUF_LINEAR, .linear = { canary, 64 } };
+	if (!q || udma_seq_append(q, &(struct udma_step){ .size = sizeof(struct udma_step), .func = UDMA_FUNC_COPY,
+							   .out = kern, .in = &in, .nin = 1 }))
+		return 6;
+	int err = udma_seq_submit(q, NULL, NULL);
+	if (!err && !udma_seq_wait(q))
+		err = udma_seq_status(q);
+	if (err != -EINVAL)
+		rc = 7;
+	udma_seq_destroy(q);
+	return rc;
+}
+
 static void test_mover_bad_local_ranges(void **state)
 {
 	int crashed;
 	/* in a child: before the fix, both crashed the process */
 	assert_int_equal(in_child(submit_wrapping, &crashed), 0);
 	assert_int_equal(in_child(submit_system_null, &crashed), 0);
+	assert_int_equal(in_child(submit_beyond_user, &crashed), 0);
 }
 
 /* A read-only import in this process: no operation, and no mapping, can write it. */
