@@ -11,7 +11,10 @@
  *            FI_DELIVERY_COMPLETE, FI_THREAD_SAFE), its own fabric;
  *   engine   the mover's fabric engine, POLL session, fabric with manual
  *            progress: the client thread submits and polls, as plain does;
- *   domain   udma_domain_push/pull with callbacks, progress thread.
+ *   domain   udma_domain_push/pull with callbacks, progress thread: a
+ *            client thread posts while its window has room;
+ *   chained  the same, but each callback posts the next operation (the
+ *            plain loop's shape: the thread that reads completions posts).
  * 1 MiB requests for throughput, 64 B and 4 KiB for requests per second.
  * A second table: one request at a time, plain against synchronous domain
  * operations (no callback: the caller waits, on the progress thread's fabric).
@@ -276,6 +279,16 @@ struct dom {
 	struct iovec *rv, *lv;
 	long done;   /* atomic */
 	int errors;  /* atomic */
+	/* chained: each of `depth` chains re-posts from its callback until stop */
+	struct chain *chains;
+	int write, stop;  /* stop: atomic */
+	long counted;     /* atomic: completions while measuring */
+	int measuring;    /* atomic */
+};
+
+struct chain {
+	struct dom *m;
+	unsigned i;
 };
 
 static void dom_cb(void *arg, int status)
@@ -296,6 +309,9 @@ static void dom_open(struct dom *m, const char *provider, const struct udma_fabr
 	m->buf = calloc(1, REGION);
 	m->rv = calloc(depth, sizeof(*m->rv));
 	m->lv = calloc(depth, sizeof(*m->lv));
+	m->chains = calloc(depth, sizeof(*m->chains));
+	if (!m->buf || !m->rv || !m->lv || !m->chains)
+		die("memory for the domain client", -ENOMEM);
 }
 
 static void dom_close(struct dom *m)
@@ -305,6 +321,7 @@ static void dom_close(struct dom *m)
 	free(m->buf);
 	free(m->rv);
 	free(m->lv);
+	free(m->chains);
 }
 
 static double dom_run(struct dom *m, int write, size_t n, unsigned depth, double secs)
@@ -335,6 +352,75 @@ static double dom_run(struct dom *m, int write, size_t n, unsigned depth, double
 	if (m->errors)
 		die("domain operations", -EIO);
 	return (double)sent / (now_s() - t0);
+}
+
+static int chain_post(struct chain *ch);
+
+/* On the progress thread: one of chain ch's operations is done; the next goes out from here. */
+static void chain_cb(void *arg, int status)
+{
+	struct chain *ch = arg;
+	struct dom *m = ch->m;
+
+	if (status)
+		__atomic_add_fetch(&m->errors, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&m->measuring, __ATOMIC_RELAXED))
+		__atomic_add_fetch(&m->counted, 1, __ATOMIC_RELAXED);
+	if (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE) && !status && !chain_post(ch))
+		return;
+	__atomic_add_fetch(&m->done, 1, __ATOMIC_RELEASE); /* this chain has ended */
+}
+
+static int chain_post(struct chain *ch)
+{
+	struct dom *m = ch->m;
+	unsigned i = ch->i;
+	int rc = m->write ? udma_domain_push(m->r, NULL, &m->rv[i], 1, &m->lv[i], 1, chain_cb, ch)
+			  : udma_domain_pull(m->r, NULL, &m->rv[i], 1, &m->lv[i], 1, chain_cb, ch);
+	if (rc)
+		__atomic_add_fetch(&m->errors, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec t = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	nanosleep(&t, NULL);
+}
+
+/* depth chains of operations, each posted by the callback of the one
+ * before; the client thread only starts them and sleeps. Counted over
+ * secs after a tenth of it, so the start and the stop stay out. */
+static double dom_chain_run(struct dom *m, int write, size_t n, unsigned depth, double secs)
+{
+	size_t slots = REGION / n < depth ? REGION / n : depth;
+
+	m->done = 0;
+	m->errors = 0;
+	m->counted = 0;
+	m->write = write;
+	__atomic_store_n(&m->stop, 0, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < depth; i++) {
+		size_t k = i % slots;
+		m->chains[i] = (struct chain){ m, i };
+		m->rv[i] = (struct iovec){ (void *)(uintptr_t)(k * n), n };
+		m->lv[i] = (struct iovec){ m->buf + k * n, n };
+	}
+	for (unsigned i = 0; i < depth; i++)
+		if (chain_post(&m->chains[i]))
+			die("domain operation", -EIO);
+	sleep_s(secs / 10);
+	__atomic_store_n(&m->measuring, 1, __ATOMIC_RELAXED);
+	double t0 = now_s();
+	sleep_s(secs);
+	__atomic_store_n(&m->measuring, 0, __ATOMIC_RELAXED);
+	double t1 = now_s();
+	__atomic_store_n(&m->stop, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) < (long)depth)
+		sleep_s(0.001);
+	if (m->errors)
+		die("chained domain operations", -EIO);
+	return (double)__atomic_load_n(&m->counted, __ATOMIC_RELAXED) / (t1 - t0);
 }
 
 /* One synchronous operation at a time (no callback: the caller waits for each). */
@@ -506,33 +592,36 @@ int main(int argc, char **argv)
 	loadavg("before");
 	if (only_sync)
 		goto sync;
-	printf("\n| request | direction | plain fi_%s loop | udma engine (client polls) | vs plain | udma domain op (progress thread) | vs plain |\n",
+	printf("\n| request | direction | plain fi_%s loop | udma engine (client polls) | vs plain | udma domain op (progress thread) | vs plain | chained in callbacks | vs plain |\n",
 	       "write/read");
-	printf("|---:|---|---:|---:|---:|---:|---:|\n");
+	printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	static const size_t sizes[] = { 1 << 20, 64, 4096 };
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 		size_t n = sizes[si];
 		for (int w = 1; w >= 0; w--) {
-			double a[99], b[99], cc[99];
+			double a[99], b[99], cc[99], ch[99];
 			/* warm up each: connections, caches */
 			plain_run(&p, &d, w, n, depth, 0.1);
 			eng_run(&g, w, n, depth, 0.1);
 			dom_run(&m, w, n, depth, 0.1);
-			for (int r = 0; r < reps; r++) { /* alternate, so drift hits all three alike */
+			dom_chain_run(&m, w, n, depth, 0.1);
+			for (int r = 0; r < reps; r++) { /* alternate, so drift hits all alike */
 				a[r] = plain_run(&p, &d, w, n, depth, secs);
 				b[r] = eng_run(&g, w, n, depth, secs);
 				cc[r] = dom_run(&m, w, n, depth, secs);
+				ch[r] = dom_chain_run(&m, w, n, depth, secs);
 			}
-			double pa = median(a, reps), pb = median(b, reps), pc = median(cc, reps);
+			double pa = median(a, reps), pb = median(b, reps), pc = median(cc, reps), ph = median(ch, reps);
 			char sz[32];
 			size_name(n, sz, sizeof(sz));
 			if (n >= 65536)
-				printf("| %s | %s | %.2f GB/s | %.2f GB/s | %.0f%% | %.2f GB/s | %.0f%% |\n", sz,
+				printf("| %s | %s | %.2f GB/s | %.2f GB/s | %.0f%% | %.2f GB/s | %.0f%% | %.2f GB/s | %.0f%% |\n", sz,
 				       w ? "push (fi_write)" : "pull (fi_read)", pa * (double)n / 1e9, pb * (double)n / 1e9,
-				       100 * pb / pa, pc * (double)n / 1e9, 100 * pc / pa);
+				       100 * pb / pa, pc * (double)n / 1e9, 100 * pc / pa, ph * (double)n / 1e9, 100 * ph / pa);
 			else
-				printf("| %s | %s | %.0f ops/s | %.0f ops/s | %.0f%% | %.0f ops/s | %.0f%% |\n", sz,
-				       w ? "push (fi_write)" : "pull (fi_read)", pa, pb, 100 * pb / pa, pc, 100 * pc / pa);
+				printf("| %s | %s | %.0f ops/s | %.0f ops/s | %.0f%% | %.0f ops/s | %.0f%% | %.0f ops/s | %.0f%% |\n",
+				       sz, w ? "push (fi_write)" : "pull (fi_read)", pa, pb, 100 * pb / pa, pc, 100 * pc / pa, ph,
+				       100 * ph / pa);
 			fflush(stdout);
 		}
 	}
