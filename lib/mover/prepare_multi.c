@@ -41,7 +41,7 @@ static int resolve_local(const struct udma_buf *b, struct iovec *lin, struct iov
 		return err;
 	for (uint32_t i = 0; i < n; i++) {
 		if (iov_piece_bad(&v[i]))
-			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps past user space", i,
+			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL, wraps or reaches past user space", i,
 					 v[i].iov_base, v[i].iov_len);
 	}
 	*iov = (struct iovec *)v;

@@ -398,7 +398,7 @@ static int local_pieces_ok(const struct iovec *v, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		if (iov_piece_bad(&v[i]))
-			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL or wraps past user space", i,
+			return udma_fail(EINVAL, "piece %u [%p, +%zu) is NULL, wraps or reaches past user space", i,
 					 v[i].iov_base, v[i].iov_len);
 	}
 	return 0;
@@ -1348,8 +1348,8 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 						     const struct udma_session *s, size_t len, const char *name,
 						     struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
-	uintptr_t depth = s->depth;
+	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0;
+	uintptr_t slots = (uintptr_t)s->slots, depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_copy *c = pb->c + m;
@@ -1411,8 +1411,8 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0, slots = (uintptr_t)s->slots;
-	uintptr_t depth = s->depth;
+	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0;
+	uintptr_t slots = (uintptr_t)s->slots, depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
