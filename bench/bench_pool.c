@@ -409,6 +409,7 @@ static void run_rows(void)
 	}
 }
 
+#ifdef HAVE_DPDK
 /* The median over the rounds of a's time / b's in the same round: a
  * slow spell of a shared machine then weighs on both sides of a ratio. */
 static double round_ratio(const struct row *a, const struct row *b)
@@ -420,6 +421,7 @@ static double round_ratio(const struct row *a, const struct row *b)
 	qsort(q, (size_t)opt.reps, sizeof(q[0]), cmp_d);
 	return q[opt.reps / 2];
 }
+#endif
 
 /* CPU time the whole machine spent busy, from /proc/stat, in seconds. */
 static double machine_busy_s(void)
