@@ -16,6 +16,34 @@ static const struct perf_result *peer_at(const struct perf_ctx *px, enum perf_pe
 	return NULL;
 }
 
+static int cmp_ratio(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* r's speed against peer p's: the median of the repetitions' ratios
+ * (a repetition runs every engine and peer once, in turn, so a slow
+ * spell of a shared machine divides out), or the ratio of the medians
+ * where they do not pair up (a repetition missing on one side); 0: none. */
+static double vs_peer(const struct perf_result *r, const struct perf_result *p)
+{
+	double q[101];
+	unsigned n = r->nsamples;
+
+	if (!p || p->ops_s <= 0)
+		return 0;
+	if (!n || n != p->nsamples)
+		return r->ops_s / p->ops_s;
+	for (unsigned k = 0; k < n; k++) {
+		if (p->samples[k] <= 0)
+			return r->ops_s / p->ops_s;
+		q[k] = r->samples[k] / p->samples[k];
+	}
+	qsort(q, n, sizeof(q[0]), cmp_ratio);
+	return n & 1 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
+}
+
 static void print_intro(const struct perf_opts *o)
 {
 	printf("udma perf: %s, %u client thread%s, depth %u, %s completion, %.3g s per point%s\n",
@@ -25,7 +53,11 @@ static void print_intro(const struct perf_opts *o)
 		printf("latency: submit to completion seen by the client, 1 request in %u timed; it includes the wait\n"
 		       "  behind the other requests in flight, so it grows with the depth column (glibc and ISA-L\n"
 		       "  are called one at a time: depth 1)\n", o->lat_every);
-	printf("GB/s: bytes per request x requests per second; ns/op: client time per request\n\n");
+	printf("GB/s: bytes per request x requests per second; ns/op: client time per request\n");
+	if (o->peers)
+		printf("vs PEER: the median of the repetitions' ratios of requests per second (each repetition runs\n"
+		       "  every engine and peer in turn)\n");
+	printf("\n");
 }
 
 /* Column heads "vs PEER", kept until the table is printed. */
@@ -65,7 +97,7 @@ static void add_row(struct table *t, const struct perf_ctx *px, const struct per
 	perf_fmt_ns((double)r->lat->max, cell[COL_MAX], sizeof(cell[0]));
 	for (unsigned k = 0; k < ncol; k++) {
 		const struct perf_result *p = r->peer < 0 ? peer_at(px, cols[k], r->size) : NULL;
-		perf_fmt_ratio(p && p->ops_s > 0 ? r->ops_s / p->ops_s : 0, cell[COL_VS + k], sizeof(cell[0]));
+		perf_fmt_ratio(vs_peer(r, p), cell[COL_VS + k], sizeof(cell[0]));
 	}
 	snprintf(cell[COL_VS + ncol], sizeof(cell[0]), "%s", r->note[0] ? r->note : r->peer < 0 ? r->ran_on : "");
 	for (unsigned k = 0; k <= COL_VS + ncol; k++)
@@ -166,7 +198,7 @@ void mover_json(struct perf_ctx *px)
 			for (unsigned k = 0; k < ncol; k++) {
 				const struct perf_result *p = peer_at(px, cols[k], r->size);
 				if (p && p->ops_s > 0)
-					jw_num(&w, mover_peer_label(cols[k], o->func), r->ops_s / p->ops_s);
+					jw_num(&w, mover_peer_label(cols[k], o->func), vs_peer(r, p));
 			}
 			jw_end(&w, 0);
 		}
