@@ -22,6 +22,7 @@
  *   -n LOOPS   run exactly LOOPS bursts of udma, no timing, no peer (for
  *              callgrind: instructions per request = total / (LOOPS * BURST))
  */
+#include <endian.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,10 @@ static void setup(void)
 		fprintf(stderr, "bench_burst: copy, crc32c or xor2..xor16 (no peer for %s)\n", udma_func_name(func));
 		exit(2);
 	}
+	if (func != UDMA_FUNC_COPY && func != UDMA_FUNC_CRC32C && size % 32) {
+		fprintf(stderr, "bench_burst: ISA-L's xor_gen takes lengths that are multiples of 32 bytes\n");
+		exit(2);
+	}
 	ninputs = ni;
 
 	src = aligned_alloc(64, (span * burst * nsrc + 63) & ~(size_t)63);
@@ -138,7 +143,9 @@ static void setup(void)
 		fprintf(stderr, "setup failed (engine %s, function %s)\n", engine, udma_func_name(func));
 		exit(1);
 	}
-	memset(src, 0x5a, span * burst * nsrc);
+	for (size_t j = 0; j < nsrc; j++) /* input j all 0x5a + j: an xor of them is one known byte */
+		memset(src + j * burst * span, 0x5a + (int)j, span * burst);
+	memset(dst, 0xa5, span * burst); /* poison: an engine that writes nothing fails check() */
 	for (unsigned i = 0; i < burst; i++) {
 		struct udma_req *r = udma_req_alloc(s);
 		if (!r)
@@ -154,6 +161,32 @@ static void setup(void)
 	}
 }
 
+/* After the first round: every request's result is what a direct call gives. */
+static void check(void)
+{
+	size_t span = size > peer ? size : peer;
+	unsigned char want = 0;
+
+	for (int j = 0; j < ninputs; j++)
+		want ^= (unsigned char)(0x5a + j);
+	for (unsigned i = 0; i < burst; i++) {
+		const unsigned char *out = (const unsigned char *)dst + i * span;
+		int bad = 0;
+		if (func == UDMA_FUNC_CRC32C) {
+			uint32_t got;
+			memcpy(&got, reqs[i]->imm, 4);
+			bad = le32toh(got) != ~crc32_iscsi(xv[i][0], (int)size, ~0u);
+		} else {
+			for (size_t k = 0; k < size && !bad; k++)
+				bad = out[k] != (func == UDMA_FUNC_COPY ? 0x5a : want);
+		}
+		if (bad) {
+			fprintf(stderr, "request %u: wrong result\n", i);
+			exit(1);
+		}
+	}
+}
+
 static void report(unsigned long loops)
 {
 	double u[MAXREPS], p[MAXREPS], ratio[MAXREPS];
@@ -165,6 +198,7 @@ static void report(unsigned long loops)
 		return;
 	}
 	udma_round(); /* warm: the engine decided, the pages touched */
+	check();
 	peer_round();
 	for (unsigned r = 0; r < reps; r++) {
 		if (r & 1) { /* alternate which goes first */
