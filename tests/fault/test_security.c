@@ -273,6 +273,7 @@ static int submit_system_null(void)
 	return rc;
 }
 
+#if defined(__x86_64__)
 /* Kernel space: a request there would fault in the engine. */
 #define KERNEL_VA ((void *)0xffff888000000000ull)
 
@@ -330,14 +331,17 @@ static int submit_beyond_user(void)
 	udma_seq_destroy(q);
 	return rc;
 }
+#endif
 
 static void test_mover_bad_local_ranges(void **state)
 {
 	int crashed;
-	/* in a child: before the fix, both crashed the process */
+	/* in a child: before their fixes, each crashed the process */
 	assert_int_equal(in_child(submit_wrapping, &crashed), 0);
 	assert_int_equal(in_child(submit_system_null, &crashed), 0);
+#if defined(__x86_64__) /* where UDMA_VA_END bounds user space (lib/core/iov.h) */
 	assert_int_equal(in_child(submit_beyond_user, &crashed), 0);
+#endif
 }
 
 /* A read-only import in this process: no operation, and no mapping, can write it. */
