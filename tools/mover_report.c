@@ -16,12 +16,6 @@ static const struct perf_result *peer_at(const struct perf_ctx *px, enum perf_pe
 	return NULL;
 }
 
-static int cmp_ratio(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* r's speed against peer p's: the median of the repetitions' ratios
  * (a repetition runs every engine and peer once, in turn, so a slow
  * spell of a shared machine divides out), or the ratio of the medians
@@ -40,8 +34,7 @@ static double vs_peer(const struct perf_result *r, const struct perf_result *p)
 			return r->ops_s / p->ops_s;
 		q[k] = r->samples[k] / p->samples[k];
 	}
-	qsort(q, n, sizeof(q[0]), cmp_ratio);
-	return n & 1 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
+	return perf_median(q, n, NULL, NULL);
 }
 
 static void print_intro(const struct perf_opts *o)

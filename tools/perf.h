@@ -145,6 +145,9 @@ static inline int perf_window_follow(struct perf_window *w, const int *phase, ui
 	}
 	return ph < 2;
 }
+/* The median of v[0..n-1] (n >= 1, at most 101; v is not reordered): the
+ * mean of the middle two for even n; the least and most where asked. */
+double perf_median(const double *v, unsigned n, double *lo, double *hi);
 /* A new row; its index stays valid (the array may move). NULL: out of memory. */
 struct perf_result *perf_result_add(struct perf_ctx *px);
 /* Rows from `from` on: ops/s becomes the median of the repetitions; rows

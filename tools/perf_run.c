@@ -40,6 +40,19 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+double perf_median(const double *v, unsigned n, double *lo, double *hi)
+{
+	double s[101];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	if (lo)
+		*lo = s[0];
+	if (hi)
+		*hi = s[n - 1];
+	return n & 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
 void perf_result_finish(struct perf_ctx *px, unsigned from)
 {
 	unsigned to = from;
@@ -50,10 +63,7 @@ void perf_result_finish(struct perf_ctx *px, unsigned from)
 			free(r->lat);
 			continue;
 		}
-		double v[101];
-		memcpy(v, r->samples, r->nsamples * sizeof(v[0]));
-		qsort(v, r->nsamples, sizeof(v[0]), cmp_double);
-		r->ops_s = r->nsamples & 1 ? v[r->nsamples / 2] : (v[r->nsamples / 2 - 1] + v[r->nsamples / 2]) / 2;
+		r->ops_s = perf_median(r->samples, r->nsamples, NULL, NULL);
 		if (to != i)
 			px->res[to] = *r;
 		to++;

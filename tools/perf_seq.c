@@ -225,25 +225,6 @@ static int measure(struct way *w, struct chain *c, double secs, int check)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The median of n values (v stays in repetition order), and the least and most. */
-static double median(const double *v, unsigned n, double *lo, double *hi)
-{
-	double s[101];
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	if (lo)
-		*lo = s[0];
-	if (hi)
-		*hi = s[n - 1];
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 /* The median of the repetitions' ratios a/b: the ways of one repetition ran
  * back to back, so a slow spell of the machine divides out. */
 static double paired(const struct way *a, const struct way *b)
@@ -252,7 +233,7 @@ static double paired(const struct way *a, const struct way *b)
 	unsigned n = a->n < b->n ? a->n : b->n;
 	for (unsigned i = 0; i < n; i++)
 		r[i] = a->ns[i] / b->ns[i];
-	return n ? median(r, n, NULL, NULL) : 0;
+	return n ? perf_median(r, n, NULL, NULL) : 0;
 }
 
 static int chain_alloc(struct chain *c, size_t len)
@@ -289,7 +270,7 @@ static void print_rows(const struct way *w, unsigned nw, const char *engine, siz
 		if (w[i].row == R_SEPARATE)
 			sep = &w[i];
 	for (unsigned i = 0; i < nw; i++) {
-		double lo, hi, med = median(w[i].ns, w[i].n, &lo, &hi);
+		double lo, hi, med = perf_median(w[i].ns, w[i].n, &lo, &hi);
 		printf("%-8s %-18s %8zu %10.0f %10.0f %10.0f %8.2f", engine ? engine : "-", row_name[w[i].row], len, med,
 		       lo, hi, (double)len * 1e9 / med / 1e9);
 		if (w[i].row != R_DIRECT && sep)
