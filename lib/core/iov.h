@@ -51,6 +51,14 @@ static inline int iov_piece_bad(const struct iovec *v)
 	return v->iov_len && (!a || a > UDMA_VA_END || v->iov_len > UDMA_VA_END - a);
 }
 
+/* iov_piece_bad() as one compare, for loops that check many pieces of
+ * len bytes (len at most UDMA_VA_END): a piece at a passes iff a - 1 is
+ * at most this (NULL's a - 1 is UINTPTR_MAX); for len 0, everything. */
+static inline uintptr_t iov_bound(size_t len)
+{
+	return len ? UDMA_VA_END - len - 1 : UINTPTR_MAX;
+}
+
 /* Do two sets of local pieces share a byte? (Empty pieces share none.) */
 static inline int iov_overlap(const struct iovec *a, uint32_t an, const struct iovec *b, uint32_t bn)
 {

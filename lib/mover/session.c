@@ -1339,8 +1339,8 @@ HOT void claim_onto(struct slot *q, const char *name, struct slot **sl)
  * that is not one (or found owned no more: the same request twice in the
  * burst) stops it; it is burst_one()'s, which says what is wrong with it,
  * if anything. Per request, NULL and past user space are
- * (d - 1 | src - 1) > UDMA_VA_END - len - 1 (never for len 0, where NULL
- * is fine; the or may also refuse a fine pair, which burst_one() then
+ * (d - 1 | src - 1) > iov_bound(len) (never for len 0, where NULL is
+ * fine; the or may also refuse a fine pair, which burst_one() then
  * takes) and overlap is d - src + len - 1 < 2 len - 1 (never for len 0).
  * Out of line, as are crc_take() and xor_take(): each loop gets the
  * registers to itself. */
@@ -1348,7 +1348,7 @@ static __attribute__((noinline)) unsigned copies_take(struct udma_req *const *re
 						     const struct udma_session *s, size_t len, const char *name,
 						     struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0;
+	uintptr_t bad = iov_bound(len), wide = len ? 2 * len - 1 : 0;
 	uintptr_t slots = (uintptr_t)s->slots, depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
@@ -1382,7 +1382,7 @@ static __attribute__((noinline)) unsigned crc_take(struct udma_req *const *reqs,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, slots = (uintptr_t)s->slots, depth = s->depth;
+	uintptr_t bad = iov_bound(len), slots = (uintptr_t)s->slots, depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
 	struct udma_plain *p = pb->p + m;
@@ -1411,7 +1411,7 @@ static __attribute__((noinline)) unsigned xor_take(struct udma_req *const *reqs,
 						  const struct udma_session *s, size_t len, const char *name,
 						  struct plain_batch *pb, unsigned m)
 {
-	uintptr_t bad = len ? UDMA_VA_END - len - 1 : UINTPTR_MAX, wide = len ? 2 * len - 1 : 0;
+	uintptr_t bad = iov_bound(len), wide = len ? 2 * len - 1 : 0;
 	uintptr_t slots = (uintptr_t)s->slots, depth = s->depth;
 	struct slot **o = pb->sl + m;
 	struct udma_req *const *r = reqs, *const *end = reqs + n;
