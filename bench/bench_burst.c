@@ -126,11 +126,13 @@ static void setup(void)
 	int ni = udma_func_ninputs(func);
 	size_t nsrc = ni > 1 ? (size_t)ni : 1;
 
-	if (func != UDMA_FUNC_COPY && func != UDMA_FUNC_CRC32C && (func < UDMA_FUNC_XOR2 || func > UDMA_FUNC_XOR16)) {
+	int is_xor = func >= UDMA_FUNC_XOR2 && func <= UDMA_FUNC_XOR16;
+
+	if (!is_xor && func != UDMA_FUNC_COPY && func != UDMA_FUNC_CRC32C) {
 		fprintf(stderr, "bench_burst: copy, crc32c or xor2..xor16 (no peer for %s)\n", udma_func_name(func));
 		exit(2);
 	}
-	if (func != UDMA_FUNC_COPY && func != UDMA_FUNC_CRC32C && size % 32) {
+	if (is_xor && size % 32) {
 		fprintf(stderr, "bench_burst: ISA-L's xor_gen takes lengths that are multiples of 32 bytes\n");
 		exit(2);
 	}
